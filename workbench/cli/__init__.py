@@ -1,1 +1,70 @@
-"""cli package."""
+"""The ``vmwb`` command line: global options, then one subcommand per module of this package.
+
+Each module ``workbench/cli/<name>.py`` that defines ``register(subparsers)`` adds its own subcommand, so
+commands are added without touching this file. Modules import their heavy dependencies inside their handlers:
+``vmwb --help`` must stay fast and import no cloud SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from workbench import __version__
+from workbench.cli.context import CliContext
+from workbench.errors import WorkbenchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmwb",
+        description="VM Security Workbench: inventory, checks and guided fixes for VM estates. "
+        "Without a command, opens the workbench on the cache.",
+    )
+    parser.add_argument("--version", action="version", version=f"vmwb {__version__}")
+    parser.add_argument("--db", metavar="PATH", help="the cache file (default: $VMWB_DB or the "
+                        "user data folder)")  # fmt: skip
+    parser.add_argument("--config", metavar="PATH", help="the config file (default: "
+                        "$VMWB_CONFIG or the user config folder)")  # fmt: skip
+    parser.add_argument("--read-only", action="store_true", help="no fix can run")
+    parser.add_argument("--role", choices=("viewer", "responder", "operator"),
+                        help="what fixes you may run (default: from config, else operator)")  # fmt: skip
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name == "context":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = CliContext.from_args(args)
+    handler = getattr(args, "func", None)
+    try:
+        if handler is None:
+            from workbench.cli.ui import open_app
+
+            return open_app(ctx, args)
+        return int(handler(ctx, args) or 0)
+    except WorkbenchError as exc:
+        print(f"vmwb: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vmwb: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

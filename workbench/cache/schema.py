@@ -1,0 +1,330 @@
+"""The cache's SQLite schema and its migrations.
+
+Resource tables are generated from the record classes in ``workbench.model``: every table has the same base
+columns (identity, scope, tags, raw JSON, history) followed by the kind's own typed columns, so checks are plain
+indexed SQL. Each resource table has an external-content FTS5 trigram index ``<table>_fts`` over its ``search``
+column (id, name, tag keys and values) for filter-as-you-type.
+
+Migrations are append-only: ``MIGRATIONS[n]`` takes the schema from version n to n+1. Never edit a released one;
+add the next.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import typing
+from collections.abc import Callable
+
+from workbench import model
+
+# Columns every resource table starts with, in order.
+BASE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("row_id", "INTEGER PRIMARY KEY"),
+    ("uid", "TEXT NOT NULL UNIQUE"),
+    ("scope_id", "TEXT NOT NULL"),
+    (
+        "task",
+        "TEXT NOT NULL",
+    ),  # the collector task that wrote the row; replacement unit with scope_id
+    ("provider", "TEXT NOT NULL"),
+    ("account", "TEXT NOT NULL"),
+    ("region", "TEXT NOT NULL"),
+    ("id", "TEXT NOT NULL"),
+    ("name", "TEXT"),
+    ("created_at", "TEXT"),
+    ("tags", "TEXT"),  # JSON object
+    ("extra", "TEXT"),  # JSON object
+    ("raw", "TEXT"),  # JSON, the provider's own response
+    ("search", "TEXT"),  # what the FTS index covers
+    ("hash", "TEXT"),  # content hash, to tell "changed" from "seen again"
+    ("first_seen", "TEXT NOT NULL"),
+    ("last_seen", "TEXT NOT NULL"),
+)
+
+TABLES: dict[str, str] = {
+    "instance": "instances",
+    "volume": "volumes",
+    "snapshot": "snapshots",
+    "image": "images",
+    "firewall_group": "firewall_groups",
+    "firewall_rule": "firewall_rules",
+    "network": "networks",
+    "subnet": "subnets",
+    "grant": "grants",
+    "setting": "settings",
+    "patch_state": "patch_states",
+    "host": "hosts",
+}
+
+# Columns derived at ingest that are not fields of the record class.
+DERIVED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "firewall_rule": (("world_open", "INTEGER"),),
+    "grant": (("resource_uid", "TEXT"),),
+    "patch_state": (("instance_uid", "TEXT"),),
+}
+
+# Columns the UI filters or sorts on, or checks join on, beyond the base ones.
+INDEXED: dict[str, tuple[str, ...]] = {
+    "instance": ("state", "image_id", "imds_tokens", "public_ip", "instance_type"),
+    "volume": ("state", "encrypted"),
+    "snapshot": ("encrypted", "public", "source_volume_id", "source_instance_id"),
+    "image": ("public", "owner", "deprecated_at"),
+    "firewall_group": ("network_id",),
+    "firewall_rule": ("group_id", "world_open", "direction"),
+    "network": ("is_default",),
+    "subnet": ("network_id",),
+    "grant": ("resource_uid", "grantee_kind", "grantee", "resource_id"),
+    "setting": (),
+    "patch_state": ("instance_uid",),
+    "host": (),
+}
+BASE_INDEXED = (
+    "scope_id",
+    "provider",
+    "account",
+    "region",
+    "name",
+    "created_at",
+    "first_seen",
+    "id",
+)
+
+_SKIP_FIELDS = {"id", "name", "created_at", "tags", "raw", "extra"}
+
+
+def _sql_type(annotation: object) -> str:
+    text = str(annotation)
+    if "bool" in text or "int" in text:
+        return "INTEGER"
+    if "float" in text:
+        return "REAL"
+    return "TEXT"  # str, list and dict (as JSON), Any (as JSON)
+
+
+def kind_columns(kind: str) -> list[tuple[str, str]]:
+    """The kind's own typed columns (after the base ones), from its record class, then derived ones."""
+    cls = model.RECORD_TYPES[kind]
+    hints = typing.get_type_hints(cls)
+    cols = [
+        (f.name, _sql_type(hints[f.name]))
+        for f in dataclasses.fields(cls)
+        if f.name not in _SKIP_FIELDS
+    ]
+    return cols + list(DERIVED_COLUMNS.get(kind, ()))
+
+
+def table_ddl(kind: str) -> list[str]:
+    table = TABLES[kind]
+    cols = list(BASE_COLUMNS) + kind_columns(kind)
+    body = ",\n  ".join(f"{name} {typ}" for name, typ in cols)
+    stmts = [f"CREATE TABLE {table} (\n  {body}\n)"]
+    for col in BASE_INDEXED + INDEXED[kind]:
+        stmts.append(f"CREATE INDEX idx_{table}_{col} ON {table}({col})")
+    stmts.append(f"CREATE INDEX idx_{table}_scope_task ON {table}(scope_id, task)")
+    stmts.append(
+        f"CREATE VIRTUAL TABLE {table}_fts USING fts5(search, content='{table}', "
+        f"content_rowid='row_id', tokenize='trigram')"
+    )
+    return stmts
+
+
+_CORE_TABLES = """
+CREATE TABLE sync_runs (
+  run_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,          -- running | ok | partial | failed | cancelled
+  params TEXT,                   -- JSON: providers, profiles, regions asked for
+  resources INTEGER DEFAULT 0,
+  errors INTEGER DEFAULT 0
+);
+-- The latest state of every (scope, task): what the UI shows as fresh / stale / failed.
+CREATE TABLE scope_status (
+  scope_id TEXT NOT NULL,
+  task TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  label TEXT,
+  status TEXT NOT NULL,          -- ok | stale (last attempt failed, old rows kept) | failed (never succeeded)
+  last_attempt_at TEXT,
+  last_success_at TEXT,
+  error TEXT,
+  resources INTEGER DEFAULT 0,
+  run_id INTEGER,
+  PRIMARY KEY (scope_id, task)
+);
+-- Every attempt, for sync history.
+CREATE TABLE scope_runs (
+  run_id INTEGER NOT NULL,
+  scope_id TEXT NOT NULL,
+  task TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  started_at TEXT,
+  finished_at TEXT,
+  resources INTEGER DEFAULT 0
+);
+CREATE INDEX idx_scope_runs_run ON scope_runs(run_id);
+-- Inventory history: what each sync added, changed or removed.
+CREATE TABLE resource_changes (
+  run_id INTEGER NOT NULL,
+  uid TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  change TEXT NOT NULL,          -- added | changed | removed
+  at TEXT NOT NULL
+);
+CREATE INDEX idx_resource_changes_run ON resource_changes(run_id);
+CREATE INDEX idx_resource_changes_uid ON resource_changes(uid);
+CREATE TABLE relations (
+  scope_id TEXT NOT NULL,
+  task TEXT NOT NULL,
+  src_uid TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  dst_uid TEXT NOT NULL
+);
+CREATE INDEX idx_relations_src ON relations(src_uid);
+CREATE INDEX idx_relations_dst ON relations(dst_uid);
+CREATE INDEX idx_relations_scope ON relations(scope_id, task);
+-- Patch state over time, for the KPIs (time to patch, critical remediated within 7 days).
+CREATE TABLE patch_history (
+  run_id INTEGER NOT NULL,
+  instance_uid TEXT NOT NULL,
+  at TEXT NOT NULL,
+  last_install_at TEXT,
+  missing_count INTEGER,
+  failed_count INTEGER,
+  critical_missing INTEGER
+);
+CREATE INDEX idx_patch_history_uid ON patch_history(instance_uid, at);
+
+-- Checks: scans, findings with history, mutes.
+CREATE TABLE scans (
+  scan_id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  selection TEXT,                -- JSON: which checks were asked for
+  counts TEXT                    -- JSON: open / new / resolved / muted
+);
+CREATE TABLE findings (
+  finding_id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,      -- check_id|resource_uid: stable across scans
+  check_id TEXT NOT NULL,
+  resource_uid TEXT NOT NULL,
+  resource_kind TEXT NOT NULL,
+  resource_id TEXT NOT NULL,
+  resource_name TEXT,
+  provider TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  area TEXT,
+  status TEXT NOT NULL,          -- open | resolved | muted
+  reason TEXT,
+  evidence TEXT,                 -- JSON
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  resolved_at TEXT,
+  mute_id INTEGER,
+  last_scan_id INTEGER
+);
+CREATE INDEX idx_findings_check ON findings(check_id);
+CREATE INDEX idx_findings_status ON findings(status);
+CREATE INDEX idx_findings_severity ON findings(severity);
+CREATE INDEX idx_findings_resource ON findings(resource_uid);
+CREATE TABLE finding_events (
+  scan_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  change TEXT NOT NULL,          -- new | resolved | reopened | muted | unmuted | changed
+  at TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX idx_finding_events_scan ON finding_events(scan_id);
+CREATE TABLE mutes (
+  mute_id INTEGER PRIMARY KEY,
+  check_pattern TEXT,            -- regular expressions; NULL matches anything
+  account_pattern TEXT,
+  region_pattern TEXT,
+  resource_pattern TEXT,
+  tag_pattern TEXT,              -- key=value regex against each tag
+  reason TEXT NOT NULL,
+  author TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  active INTEGER NOT NULL DEFAULT 1
+);
+
+-- Fixes: the journal of every change, with before- and after-state.
+CREATE TABLE journal (
+  entry_id INTEGER PRIMARY KEY,
+  plan_id TEXT NOT NULL,
+  fix_id TEXT NOT NULL,
+  check_id TEXT,
+  resource_uid TEXT,
+  step INTEGER NOT NULL DEFAULT 0,
+  api_call TEXT,                 -- JSON: service, operation, parameters
+  before TEXT,                   -- JSON
+  after TEXT,                    -- JSON
+  status TEXT NOT NULL,          -- pending | applied | failed | verified | undone | reconciled
+  error TEXT,
+  actor TEXT,
+  role TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT,
+  undo_of INTEGER
+);
+CREATE INDEX idx_journal_plan ON journal(plan_id);
+CREATE INDEX idx_journal_status ON journal(status);
+-- Append-only, hash-chained audit log.
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT,
+  action TEXT NOT NULL,          -- plan | apply | undo | mute | unmute | approve | revoke | sync | scan …
+  target TEXT,
+  details TEXT,                  -- JSON
+  result TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+"""
+
+
+def _migration_1(db: sqlite3.Connection) -> None:
+    for kind in TABLES:
+        for stmt in table_ddl(kind):
+            db.execute(stmt)
+    for stmt in split_statements(_CORE_TABLES):
+        db.execute(stmt)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a script into statements, so they run inside the caller's transaction.
+
+    (``executescript`` would commit first.)
+    """
+    stmts: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            stmts.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        stmts.append(buf.strip())
+    return stmts
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+# MIGRATIONS[n] upgrades version n to n+1. Append only.
+MIGRATIONS: list[Migration] = [_migration_1]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def resource_columns(kind: str) -> list[str]:
+    """All column names of a kind's table except row_id, in table order."""
+    return [name for name, _ in BASE_COLUMNS[1:]] + [name for name, _ in kind_columns(kind)]

@@ -1,0 +1,453 @@
+"""The inventory cache: one SQLite file, opened safely, migrated with a backup, written one task at a time.
+
+Writes go through one connection (the sync engine's); readers open their own (one per thread). A task's rows are
+replaced atomically: rows the task wrote before and did not see now are removed in the same transaction, and
+nothing is touched when a task fails (its rows stay, its scope is marked stale with the error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from workbench import model
+from workbench.cache import schema
+from workbench.errors import CacheError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def utcnow() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+@dataclass(slots=True)
+class TaskOutput:
+    """What one collector task produced for one scope."""
+
+    records: list[model.Record] = field(default_factory=list)
+    relations: list[model.Relation] = field(default_factory=list)
+
+    def add(self, record: model.Record) -> None:
+        self.records.append(record)
+
+    def relate(self, src_kind: str, src_id: str, kind: str, dst_kind: str, dst_id: str) -> None:
+        self.relations.append(model.Relation(src_kind, src_id, kind, dst_kind, dst_id))
+
+
+@dataclass(slots=True)
+class IngestStats:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    seen: int = 0
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not a SQLite database, without touching it."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise CacheError(f"cannot read the cache {path}: {exc.strerror}") from exc
+    if head and head != SQLITE_MAGIC:
+        raise CacheError(
+            f"{path} is not a vmwb cache (not an SQLite database); it was left untouched. "
+            "Point --db at another file or move this one away."
+        )
+
+
+def _create_private(path: Path) -> None:
+    """Create the cache file with mode 0600 before SQLite opens it: it describes the estate."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+class Cache:
+    """An open cache. Use :meth:`open`; close with :meth:`close` or as a context manager."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self.db = db
+        self._dirty_search: set[str] = set()  # kinds whose FTS index needs a rebuild
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Cache:
+        p = Path(path).expanduser()
+        if p.exists():
+            _check_sqlite_file(p)
+        elif create:
+            _create_private(p)
+        else:
+            raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
+        try:
+            db = connect(p)
+            cache = cls(p, db)
+            cache._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"the cache {p} is damaged ({exc}); it was left untouched") from exc
+        return cache
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reader(self) -> sqlite3.Connection:
+        """A new read-only connection for another thread."""
+        return connect(self.path, readonly=True)
+
+    @property
+    def version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.version
+        if current > schema.SCHEMA_VERSION:
+            raise CacheError(
+                f"the cache {self.path} has schema v{current}, newer than this vmwb "
+                f"(v{schema.SCHEMA_VERSION}); upgrade vmwb or use another --db"
+            )
+        if current == schema.SCHEMA_VERSION:
+            return
+        if current > 0:
+            self.backup(self.path.with_name(f"{self.path.name}.v{current}.bak"))
+        for version in range(current, schema.SCHEMA_VERSION):
+            with self.transaction():
+                schema.MIGRATIONS[version](self.db)
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    def backup(self, target: Path) -> Path:
+        """A consistent copy of the cache (SQLite's online backup), mode 0600."""
+        if target.exists():
+            shutil.move(target, target.with_name(target.name + ".old"))
+        _create_private(target)
+        dst = sqlite3.connect(target)
+        with dst:
+            self.db.backup(dst)
+        dst.close()
+        return target
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ----------------------------------------------------------------- sync runs
+    def start_run(self, params: dict[str, Any]) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO sync_runs (started_at, status, params) VALUES (?, 'running', ?)",
+                (utcnow(), _json(params)),
+            )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, resources: int, errors: int) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sync_runs SET finished_at=?, status=?, resources=?, errors=? WHERE run_id=?",
+                (utcnow(), status, resources, errors, run_id),
+            )
+
+    # ----------------------------------------------------------------- ingest
+    def replace_task(
+        self,
+        run_id: int,
+        scope: model.ScopeRef,
+        task: str,
+        output: TaskOutput,
+        *,
+        started_at: str | None = None,
+        now: str | None = None,
+    ) -> IngestStats:
+        """Atomically replace what ``task`` knows of ``scope`` with ``output``."""
+        now = now or utcnow()
+        by_kind: dict[str, list[model.Record]] = {}
+        for rec in output.records:
+            by_kind.setdefault(rec.KIND, []).append(rec)
+        stats = IngestStats()
+        with self.transaction():
+            had_rows = self._task_had_rows(scope.scope_id, task)
+            for kind in schema.TABLES:
+                self._replace_kind(
+                    run_id, scope, task, kind, by_kind.get(kind, []), now, stats, had_rows
+                )
+            self._replace_relations(scope, task, output.relations)
+            self._record_patch_history(run_id, scope, by_kind.get("patch_state", []), now)
+            self._set_status(run_id, scope, task, "ok", None, stats.seen, started_at or now, now)
+        return stats
+
+    def _task_had_rows(self, scope_id: str, task: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM scope_status WHERE scope_id=? AND task=? AND last_success_at IS NOT NULL",
+            (scope_id, task),
+        ).fetchone()
+        return row is not None
+
+    def _replace_kind(
+        self,
+        run_id: int,
+        scope: model.ScopeRef,
+        task: str,
+        kind: str,
+        records: Sequence[model.Record],
+        now: str,
+        stats: IngestStats,
+        log_changes: bool,
+    ) -> None:
+        table = schema.TABLES[kind]
+        old: dict[str, str] = dict(
+            self.db.execute(
+                f"SELECT uid, hash FROM {table} WHERE scope_id=? AND task=?",
+                (scope.scope_id, task),
+            ).fetchall()
+        )
+        if not records and not old:
+            return
+        columns = schema.resource_columns(kind)
+        rows = build_rows(scope, task, kind, records, now)
+        changes: list[tuple[int, str, str, str, str]] = []
+        seen: set[str] = set()
+        for row in rows:
+            uid, digest = row[0], row[13]
+            seen.add(uid)
+            prev = old.get(uid)
+            if prev is None:
+                stats.added += 1
+                if log_changes:
+                    changes.append((run_id, uid, kind, "added", now))
+            elif prev != digest:
+                stats.changed += 1
+                changes.append((run_id, uid, kind, "changed", now))
+        stats.seen += len(rows)
+        self.db.executemany(upsert_sql(kind, columns), rows)
+        gone = [uid for uid in old if uid not in seen]
+        if gone:
+            stats.removed += len(gone)
+            self.db.executemany(f"DELETE FROM {table} WHERE uid=?", [(u,) for u in gone])
+            changes.extend((run_id, uid, kind, "removed", now) for uid in gone)
+        if changes:
+            self.db.executemany(
+                "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
+                changes,
+            )
+        self._dirty_search.add(kind)
+
+    def _replace_relations(
+        self, scope: model.ScopeRef, task: str, relations: Sequence[model.Relation]
+    ) -> None:
+        self.db.execute("DELETE FROM relations WHERE scope_id=? AND task=?", (scope.scope_id, task))
+        p, a, r = scope.provider, scope.account, scope.region
+        self.db.executemany(
+            "INSERT INTO relations (scope_id, task, src_uid, kind, dst_uid) VALUES (?,?,?,?,?)",
+            [
+                (
+                    scope.scope_id,
+                    task,
+                    model.make_uid(p, a, r, rel.src_kind, rel.src_id),
+                    rel.kind,
+                    model.make_uid(p, a, r, rel.dst_kind, rel.dst_id),
+                )
+                for rel in relations
+            ],
+        )
+
+    def _record_patch_history(
+        self, run_id: int, scope: model.ScopeRef, states: Sequence[model.Record], now: str
+    ) -> None:
+        rows = []
+        for st in states:
+            assert isinstance(st, model.PatchState)
+            uid = model.make_uid(scope.provider, scope.account, scope.region, "instance", st.id)
+            rows.append(
+                (run_id, uid, now, st.last_install_at, st.missing_count, st.failed_count,
+                 st.critical_missing)
+            )  # fmt: skip
+        if rows:
+            self.db.executemany(
+                "INSERT INTO patch_history (run_id, instance_uid, at, last_install_at, "
+                "missing_count, failed_count, critical_missing) VALUES (?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    def record_failure(
+        self,
+        run_id: int,
+        scope: model.ScopeRef,
+        task: str,
+        error: str,
+        *,
+        started_at: str | None = None,
+    ) -> None:
+        """A task failed: keep every row it wrote before, mark the scope stale (or failed if never ok)."""
+        now = utcnow()
+        with self.transaction():
+            status = "stale" if self._task_had_rows(scope.scope_id, task) else "failed"
+            self._set_status(run_id, scope, task, status, error, None, started_at or now, now)
+
+    def _set_status(
+        self,
+        run_id: int,
+        scope: model.ScopeRef,
+        task: str,
+        status: str,
+        error: str | None,
+        resources: int | None,
+        started_at: str,
+        now: str,
+    ) -> None:
+        ok = status == "ok"
+        self.db.execute(
+            """
+            INSERT INTO scope_status (scope_id, task, provider, account, region, label, status,
+                                      last_attempt_at, last_success_at, error, resources, run_id)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+            ON CONFLICT(scope_id, task) DO UPDATE SET
+              status=excluded.status, label=excluded.label, last_attempt_at=excluded.last_attempt_at,
+              last_success_at=COALESCE(excluded.last_success_at, scope_status.last_success_at),
+              error=excluded.error, resources=COALESCE(excluded.resources, scope_status.resources),
+              run_id=excluded.run_id
+            """,
+            (
+                scope.scope_id, task, scope.provider, scope.account, scope.region, scope.label,
+                status, now, now if ok else None, error, resources, run_id,
+            ),
+        )  # fmt: skip
+        self.db.execute(
+            "INSERT INTO scope_runs (run_id, scope_id, task, status, error, started_at, "
+            "finished_at, resources) VALUES (?,?,?,?,?,?,?,?)",
+            (run_id, scope.scope_id, task, status, error, started_at, now, resources or 0),
+        )
+
+    # ----------------------------------------------------------------- search index
+    def refresh_search(self, kinds: Iterable[str] | None = None) -> None:
+        """Rebuild the FTS index of the kinds written since the last refresh (or of ``kinds``)."""
+        todo = set(kinds) if kinds is not None else set(self._dirty_search)
+        for kind in sorted(todo):
+            table = schema.TABLES[kind]
+            with self.transaction():
+                self.db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
+        self._dirty_search.difference_update(todo)
+
+    # ----------------------------------------------------------------- reading
+    def scope_status(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM scope_status ORDER BY scope_id, task").fetchall()
+
+    def count(self, kind: str) -> int:
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {schema.TABLES[kind]}").fetchone()[0])
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the cache's pragmas. ``isolation_level=None``: transactions are explicit."""
+    if readonly:
+        db = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+    else:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    return db
+
+
+_UPSERT_CACHE: dict[str, str] = {}
+
+
+def upsert_sql(kind: str, columns: Sequence[str]) -> str:
+    sql = _UPSERT_CACHE.get(kind)
+    if sql is None:
+        table = schema.TABLES[kind]
+        placeholders = ",".join("?" * len(columns))
+        updates = ",".join(f"{c}=excluded.{c}" for c in columns if c not in ("uid", "first_seen"))
+        sql = (
+            f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT(uid) DO UPDATE SET {updates}"
+        )
+        _UPSERT_CACHE[kind] = sql
+    return sql
+
+
+def _search_text(rec: model.Record) -> str:
+    parts = [rec.id, rec.name or ""]
+    for k, v in rec.tags.items():
+        parts.append(f"{k}={v}")
+    return " ".join(parts)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return _json(value)
+    return value
+
+
+def build_rows(
+    scope: model.ScopeRef,
+    task: str,
+    kind: str,
+    records: Sequence[model.Record],
+    now: str,
+) -> list[tuple[Any, ...]]:
+    """Rows in ``schema.resource_columns(kind)`` order. Column 13 (0-based) is the content hash."""
+    p, a, r, sid = scope.provider, scope.account, scope.region, scope.scope_id
+    own = [name for name, _ in schema.kind_columns(kind) if name not in schema_derived(kind)]
+    rows: list[tuple[Any, ...]] = []
+    blake = hashlib.blake2b
+    for rec in records:
+        typed = tuple(_cell(getattr(rec, c)) for c in own) + _derived(kind, p, a, r, rec)
+        tags, extra, raw = _json(rec.tags), _json(rec.extra), _json(rec.raw)
+        digest = blake(
+            repr((rec.name, rec.created_at, tags, extra, raw, typed)).encode(), digest_size=8
+        ).hexdigest()
+        uid = model.make_uid(p, a, r, kind, rec.id)
+        rows.append(
+            (uid, sid, task, p, a, r, rec.id, rec.name, rec.created_at, tags, extra, raw,
+             _search_text(rec), digest, now, now) + typed
+        )  # fmt: skip
+    return rows
+
+
+def schema_derived(kind: str) -> set[str]:
+    return {name for name, _ in schema.DERIVED_COLUMNS.get(kind, ())}
+
+
+def _derived(kind: str, p: str, a: str, r: str, rec: model.Record) -> tuple[Any, ...]:
+    if kind == "firewall_rule":
+        assert isinstance(rec, model.FirewallRule)
+        return (int(model.is_world(rec.source)),)
+    if kind == "grant":
+        assert isinstance(rec, model.Grant)
+        return (model.make_uid(p, a, r, rec.resource_kind, rec.resource_id),)
+    if kind == "patch_state":
+        return (model.make_uid(p, a, r, "instance", rec.id),)
+    return ()

@@ -1,0 +1,21 @@
+"""Errors the CLI and the app show to the operator as one clear line, never as a traceback."""
+
+
+class WorkbenchError(Exception):
+    """Base class: the message is meant for the operator."""
+
+
+class CacheError(WorkbenchError):
+    """The cache file is missing, damaged, not ours, or from a newer vmwb."""
+
+
+class ConfigError(WorkbenchError):
+    """The config file cannot be read or does not validate."""
+
+
+class ProviderError(WorkbenchError):
+    """A provider cannot be used (SDK or extra missing, bad endpoint, no credentials)."""
+
+
+class PermissionDenied(WorkbenchError):
+    """The role or read-only mode forbids this action."""

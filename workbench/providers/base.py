@@ -1,0 +1,91 @@
+"""The contract every platform implements: find scopes, list tasks, collect one task of one scope.
+
+A provider is built from its config section (``Provider.from_config``) and must not import its SDK before it
+is used: ``vmwb --help`` and a sync of another provider never pay for it.
+
+The sync engine drives it in three steps:
+
+1. ``discover()`` returns the scopes to sync (accounts × regions, projects, subscriptions, hosts). A scope that
+   cannot even be reached (an assume-role that fails) is returned as a :class:`ScopeFailure` so the run shows it
+   and goes on with the others.
+2. ``tasks(scope)`` names the collector tasks of a scope (``instances``, ``volumes``, ``snapshots`` …). A task is
+   the unit of concurrency and of atomic replacement in the cache.
+3. ``collect(scope, task, out, ctx)`` fills ``out`` (a :class:`~workbench.cache.store.TaskOutput`) with normalized
+   records. It raises on failure; the engine records the error and keeps the cache's previous rows for that task.
+   It should call ``ctx.checkpoint()`` between pages so a cancelled or timed-out run stops early.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from workbench.cache.store import TaskOutput
+from workbench.model import ScopeRef
+
+
+class TaskCancelled(Exception):
+    """Raised by :meth:`TaskContext.checkpoint` when the run is cancelled or the task's deadline passed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFailure:
+    """A scope that could not be reached at discovery, with the reason shown to the operator."""
+
+    scope: ScopeRef
+    error: str
+
+
+@dataclass(slots=True)
+class TaskContext:
+    """Per-task controls the engine hands to ``collect``."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None  # time.monotonic() value
+    timeout: float | None = None
+
+    def checkpoint(self) -> None:
+        if self.cancel.is_set():
+            raise TaskCancelled("cancelled")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TaskCancelled(f"timed out after {self.timeout:g} s")
+
+
+class Provider(abc.ABC):
+    """One platform. Subclasses set ``name`` and implement the three steps."""
+
+    name: ClassVar[str]
+    #: Human name for the UI.
+    title: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> Provider:
+        """Build from the provider's config section; ``overrides`` come from CLI flags."""
+
+    @abc.abstractmethod
+    def discover(self) -> list[ScopeRef | ScopeFailure]:
+        """The scopes to sync."""
+
+    @abc.abstractmethod
+    def tasks(self, scope: ScopeRef) -> list[str]:
+        """The collector tasks of one scope."""
+
+    @abc.abstractmethod
+    def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
+        """Collect one task of one scope into ``out``; raise on failure."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the operator: the API's error code and message where there is one."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:  # botocore ClientError
+        err = response["Error"]
+        return f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".strip()
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

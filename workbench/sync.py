@@ -1,0 +1,230 @@
+"""The sync engine: every (scope, task) of every provider, concurrently, into the cache.
+
+Collectors run in a bounded thread pool; the cache is written only from the thread that called :meth:`run`
+(SQLite has one writer), one task at a time, each in its own transaction. A task that fails (an API error after
+its retries, a timeout, bad data) is recorded against its scope and leaves the cache's previous rows in place;
+the other tasks go on. Progress is reported as :class:`SyncEvent` values that a CLI bar or the TUI can show.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.cache.store import Cache, TaskOutput, utcnow
+from workbench.model import ScopeRef
+from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
+
+DISCOVER_TASK = "discover"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncEvent:
+    """One progress step. ``kind``: discovered | task_done | task_failed | finished."""
+
+    kind: str
+    done: int
+    total: int
+    scope_id: str = ""
+    label: str = ""
+    task: str = ""
+    resources: int = 0
+    error: str | None = None
+    seen_total: int = 0
+    errors_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    scope_id: str
+    label: str
+    task: str
+    status: str  # ok | failed | cancelled
+    error: str | None
+    resources: int
+    seconds: float
+
+
+@dataclass(slots=True)
+class SyncResult:
+    run_id: int
+    status: str  # ok | partial | failed | cancelled
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[TaskOutcome]:
+        return [o for o in self.outcomes if o.status != "ok"]
+
+    @property
+    def resources(self) -> int:
+        return sum(o.resources for o in self.outcomes)
+
+
+EventSink = Callable[[SyncEvent], None]
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        cache: Cache,
+        providers: Sequence[Provider],
+        *,
+        max_workers: int = 16,
+        task_timeout: float = 600.0,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.cache = cache
+        self.providers = list(providers)
+        self.max_workers = max_workers
+        self.task_timeout = task_timeout
+        self.on_event = on_event or (lambda event: None)
+        self.cancel = cancel or threading.Event()
+
+    def run(self, params: dict[str, Any] | None = None) -> SyncResult:
+        started = time.monotonic()
+        run_id = self.cache.start_run(params or {"providers": [p.name for p in self.providers]})
+        result = SyncResult(run_id=run_id, status="ok")
+        pool = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="vmwb-sync")
+        try:
+            scopes = self._discover(pool, result)
+            self._collect(pool, scopes, result)
+        finally:
+            # Never wait for a hung collector: its result is discarded anyway.
+            pool.shutdown(wait=False, cancel_futures=True)
+        self.cache.refresh_search()
+        result.seconds = time.monotonic() - started
+        result.status = _overall(result, self.cancel.is_set())
+        failures = len(result.failed)
+        self.cache.finish_run(run_id, result.status, result.resources, failures)
+        self.on_event(SyncEvent("finished", len(result.outcomes), len(result.outcomes),
+                                seen_total=result.resources, errors_total=failures))  # fmt: skip
+        return result
+
+    # -------------------------------------------------------------- discovery
+    def _discover(self, pool: cf.ThreadPoolExecutor, result: SyncResult) -> list[ScopeRef]:
+        futures = {pool.submit(p.discover): p for p in self.providers}
+        scopes: list[ScopeRef] = []
+        for fut in cf.as_completed(futures):
+            provider = futures[fut]
+            try:
+                found = fut.result()
+            except Exception as exc:  # a provider that cannot list its scopes at all
+                found = [ScopeFailure(ScopeRef(provider.name, "*", "*"), describe_error(exc))]
+            for item in found:
+                if isinstance(item, ScopeFailure):
+                    self.cache.record_failure(result.run_id, item.scope, DISCOVER_TASK, item.error)
+                    result.outcomes.append(
+                        TaskOutcome(item.scope.scope_id, item.scope.label, DISCOVER_TASK,
+                                    "failed", item.error, 0, 0.0)
+                    )  # fmt: skip
+                else:
+                    scopes.append(item)
+        return scopes
+
+    # -------------------------------------------------------------- collection
+    def _collect(
+        self, pool: cf.ThreadPoolExecutor, scopes: list[ScopeRef], result: SyncResult
+    ) -> None:
+        by_name = {p.name: p for p in self.providers}
+        jobs: list[tuple[ScopeRef, str]] = [
+            (scope, task) for scope in scopes for task in by_name[scope.provider].tasks(scope)
+        ]
+        total = len(jobs) + len(result.outcomes)
+        done = len(result.outcomes)
+        self.on_event(SyncEvent("discovered", done, total))
+        started_at: dict[cf.Future[TaskOutput], float] = {}
+        lock = threading.Lock()
+
+        def work(scope: ScopeRef, task: str, ctx: TaskContext, key: list[Any]) -> TaskOutput:
+            with lock:
+                started_at[key[0]] = time.monotonic()
+            ctx.deadline = time.monotonic() + self.task_timeout
+            out = TaskOutput()
+            by_name[scope.provider].collect(scope, task, out, ctx)
+            ctx.checkpoint()  # a task that overran its deadline is not written
+            return out
+
+        pending: dict[cf.Future[TaskOutput], tuple[ScopeRef, str, str]] = {}
+        for scope, task in jobs:
+            ctx = TaskContext(cancel=self.cancel, timeout=self.task_timeout)
+            key: list[Any] = []
+            fut = pool.submit(work, scope, task, ctx, key)
+            key.append(fut)
+            pending[fut] = (scope, task, utcnow())
+
+        seen = sum(o.resources for o in result.outcomes)
+        errors = len(result.failed)
+        while pending:
+            finished, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            now = time.monotonic()
+            for fut, (scope, task, started_iso) in list(pending.items()):
+                overdue = (
+                    fut not in finished
+                    and fut in started_at
+                    and now - started_at[fut] > self.task_timeout + 5
+                )
+                cancelled = self.cancel.is_set() and fut not in finished and fut.cancel()
+                if fut not in finished and not overdue and not cancelled:
+                    continue
+                del pending[fut]
+                t0 = started_at.get(fut, now)
+                outcome = self._settle(fut, scope, task, started_iso, result.run_id,
+                                       overdue, cancelled, now - t0)  # fmt: skip
+                result.outcomes.append(outcome)
+                done += 1
+                seen += outcome.resources
+                errors += outcome.status != "ok"
+                kind = "task_done" if outcome.status == "ok" else "task_failed"
+                self.on_event(SyncEvent(kind, done, total, scope.scope_id, scope.label, task,
+                                        outcome.resources, outcome.error, seen, errors))  # fmt: skip
+
+    def _settle(
+        self,
+        fut: cf.Future[TaskOutput],
+        scope: ScopeRef,
+        task: str,
+        started_iso: str,
+        run_id: int,
+        overdue: bool,
+        cancelled: bool,
+        seconds: float,
+    ) -> TaskOutcome:
+        error: str | None
+        if cancelled:
+            error, status = "cancelled before it started", "cancelled"
+        elif overdue:
+            error, status = f"timed out after {self.task_timeout:g} s", "failed"
+        else:
+            try:
+                output = fut.result()
+            except Exception as exc:
+                error = describe_error(exc)
+                status = "cancelled" if self.cancel.is_set() else "failed"
+            else:
+                try:
+                    stats = self.cache.replace_task(run_id, scope, task, output,
+                                                    started_at=started_iso)  # fmt: skip
+                except Exception as exc:  # bad data from the API must not stop the run
+                    error, status = f"could not store: {describe_error(exc)}", "failed"
+                else:
+                    return TaskOutcome(scope.scope_id, scope.label, task, "ok", None,
+                                       stats.seen, seconds)  # fmt: skip
+        self.cache.record_failure(run_id, scope, task, error, started_at=started_iso)
+        return TaskOutcome(scope.scope_id, scope.label, task, status, error, 0, seconds)
+
+
+def _overall(result: SyncResult, cancelled: bool) -> str:
+    if cancelled:
+        return "cancelled"
+    if not result.outcomes:
+        return "ok"
+    failed = len(result.failed)
+    if failed == 0:
+        return "ok"
+    return "failed" if failed == len(result.outcomes) else "partial"
