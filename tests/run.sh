@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test run on a fresh machine: tools, system packages, the locked environment, lint, types, tests.
+# README's test command; .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+export PATH="$HOME/.local/bin:$PATH"
+
+# libvirt-dev and Go (for VMware's vcsim) come from Debian; they need root (or sudo).
+if [[ $(id -u) -eq 0 ]]; then
+    bash .ci/install-system-deps.sh
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo -E bash .ci/install-system-deps.sh
+else
+    echo "note: not root: libvirt and vcsim tests will be skipped (see README)" >&2
+fi
+
+extras=()
+pkg-config --exists libvirt 2>/dev/null && extras=(--extra libvirt)
+uv sync --locked "${extras[@]}"
+
+uv run ruff check .
+uv run ruff format --check .
+uv run mypy
+
+set +e
+uv run pytest -n 2 --dist loadgroup -q -p no:cacheprovider "$@"
+status=$?
+set -e
+if [[ $status -eq 5 ]]; then
+    echo "pytest collected no tests" >&2
+    exit 1
+fi
+exit $status
