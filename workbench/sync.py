@@ -138,44 +138,42 @@ class SyncEngine:
         total = len(jobs) + len(result.outcomes)
         done = len(result.outcomes)
         self.on_event(SyncEvent("discovered", done, total))
-        started_at: dict[cf.Future[TaskOutput], float] = {}
+        # Keyed by job number, not by future: a worker can start before submit() has returned its future.
+        started_at: dict[int, float] = {}
         lock = threading.Lock()
 
-        def work(scope: ScopeRef, task: str, ctx: TaskContext, key: list[Any]) -> TaskOutput:
+        def work(n: int, scope: ScopeRef, task: str, ctx: TaskContext) -> TaskOutput:
             with lock:
-                started_at[key[0]] = time.monotonic()
+                started_at[n] = time.monotonic()
             ctx.deadline = time.monotonic() + self.task_timeout
             out = TaskOutput()
             by_name[scope.provider].collect(scope, task, out, ctx)
             ctx.checkpoint()  # a task that overran its deadline is not written
             return out
 
-        pending: dict[cf.Future[TaskOutput], tuple[ScopeRef, str, str]] = {}
-        for scope, task in jobs:
+        pending: dict[cf.Future[TaskOutput], tuple[int, ScopeRef, str, str]] = {}
+        for n, (scope, task) in enumerate(jobs):
             ctx = TaskContext(cancel=self.cancel, timeout=self.task_timeout)
-            key: list[Any] = []
-            fut = pool.submit(work, scope, task, ctx, key)
-            key.append(fut)
-            pending[fut] = (scope, task, utcnow())
+            fut = pool.submit(work, n, scope, task, ctx)
+            pending[fut] = (n, scope, task, utcnow())
 
         seen = sum(o.resources for o in result.outcomes)
         errors = len(result.failed)
         while pending:
             finished, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             now = time.monotonic()
-            for fut, (scope, task, started_iso) in list(pending.items()):
+            for fut, (n, scope, task, started_iso) in list(pending.items()):
+                with lock:
+                    t0 = started_at.get(n)
                 overdue = (
-                    fut not in finished
-                    and fut in started_at
-                    and now - started_at[fut] > self.task_timeout + 5
+                    fut not in finished and t0 is not None and now - t0 > self.task_timeout + 5
                 )
                 cancelled = self.cancel.is_set() and fut not in finished and fut.cancel()
                 if fut not in finished and not overdue and not cancelled:
                     continue
                 del pending[fut]
-                t0 = started_at.get(fut, now)
                 outcome = self._settle(fut, scope, task, started_iso, result.run_id,
-                                       overdue, cancelled, now - t0)  # fmt: skip
+                                       overdue, cancelled, now - (t0 or now))  # fmt: skip
                 result.outcomes.append(outcome)
                 done += 1
                 seen += outcome.resources

@@ -1,0 +1,122 @@
+"""A local AWS (moto) and a seeded two-account, multi-region estate for tests and ``vmwb demo``.
+
+``start_moto_server()`` runs moto's ThreadedMotoServer on 127.0.0.1 (a free port) and returns a
+:class:`MotoServer` with its ``endpoint``. ``seed_estate(endpoint)`` plants a small, deterministic estate and
+returns a :class:`Manifest` naming every planted resource by cache uid (``model.make_uid``) and by category
+(``"public_snapshots"``, ``"imdsv1_instances"`` …) so tests can assert exactly.
+
+What moto cannot do, and what the estate does instead:
+- Launch times, snapshot start times and image creation times are always "now": old resources cannot be
+  planted (age checks need their own fixtures). Stopping an instance does set a real
+  ``StateTransitionReason`` "User initiated (… GMT)".
+- EC2 speaks XML, and XML 1.0 cannot carry ESC or BEL, so the EC2 Name tag uses :data:`HOSTILE_NAME_XML`
+  (markup, 8-bit C1 CSI/OSC controls, an RTL override). The exact :data:`HOSTILE_NAME` (with ESC/BEL) is the
+  SSM ComputerName of one managed instance, so it reaches the cache as a patch state's name (SSM is JSON).
+- SSM DescribeInstanceInformation / DescribeInstancePatchStates are not implemented by moto 5.2;
+  :func:`install_ssm_fake` adds both to moto's SSM responder, serving what :func:`seed_estate` registered.
+- Image deprecation, TPM support, EBS default KMS key, snapshot/image block public access and IMDS defaults
+  are not implemented; the collector records those settings as unknown with the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Self
+
+from workbench.emulators.aws_estate import (
+    ALLOWLISTED_ACCOUNT,
+    FOREIGN_ACCOUNT,
+    HOSTILE_NAME,
+    HOSTILE_NAME_XML,
+    MAIN_ACCOUNT,
+    REGIONS,
+    SECOND_ACCOUNT,
+    SECOND_ROLE_ARN,
+    Manifest,
+    seed_estate,
+)
+
+__all__ = [
+    "ALLOWLISTED_ACCOUNT", "FOREIGN_ACCOUNT", "HOSTILE_NAME", "HOSTILE_NAME_XML", "MAIN_ACCOUNT",
+    "REGIONS", "SECOND_ACCOUNT", "SECOND_ROLE_ARN", "Manifest", "MotoServer", "install_ssm_fake",
+    "register_ssm", "seed_estate", "start_moto_server",
+]  # fmt: skip
+
+_SSM_DATA: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+_SSM_LOCK = threading.Lock()
+
+
+@dataclass(slots=True)
+class MotoServer:
+    server: Any
+    endpoint: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_moto_server(*, reset: bool = True) -> MotoServer:
+    """Start moto on 127.0.0.1 and a free port, quietly, with no default AMIs (see testing.md §5).
+
+    moto's backends are global to the process: every server (and ``mock_aws``) in one process shares them.
+    ``reset`` empties them so a new estate can be seeded; it also wipes what another server holds.
+    """
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # read when a region backend is first built
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # verbose=False does not silence it
+    from moto.server import ThreadedMotoServer
+
+    install_ssm_fake()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    if reset:
+        request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+        with _SSM_LOCK:
+            _SSM_DATA.clear()
+    return MotoServer(server, endpoint)
+
+
+def install_ssm_fake() -> None:
+    """Teach moto's SSM responder the two patch calls it lacks (idempotent)."""
+    from moto.core.responses import ActionResult
+    from moto.ssm.responses import SimpleSystemManagerResponse as Ssm
+
+    if getattr(Ssm, "_vmwb_fake", False):
+        return
+
+    def _data(resp: Any) -> dict[str, list[dict[str, Any]]]:
+        with _SSM_LOCK:
+            return _SSM_DATA.get((resp.current_account, resp.region), {})
+
+    def describe_instance_information(self: Any) -> Any:
+        return ActionResult({"InstanceInformationList": list(_data(self).get("info", []))})
+
+    def describe_instance_patch_states(self: Any) -> Any:
+        wanted = set(self._get_param("InstanceIds") or [])
+        states = [s for s in _data(self).get("states", []) if s["InstanceId"] in wanted]
+        return ActionResult({"InstancePatchStates": states})
+
+    Ssm.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
+    Ssm.describe_instance_patch_states = describe_instance_patch_states  # type: ignore[attr-defined]
+    Ssm._vmwb_fake = True  # type: ignore[attr-defined]
+
+
+def register_ssm(
+    account: str, region: str, info: list[dict[str, Any]], states: list[dict[str, Any]]
+) -> None:
+    """What the SSM fake serves for one (account, region): instance information and patch states."""
+    with _SSM_LOCK:
+        _SSM_DATA[(account, region)] = {"info": info, "states": states}

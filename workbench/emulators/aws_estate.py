@@ -1,0 +1,334 @@
+"""The seeded AWS estate: what :func:`seed_estate` plants into moto and the :class:`Manifest` it returns.
+
+See ``workbench.emulators.aws`` for the server and for what moto cannot do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.model import make_uid
+
+MAIN_ACCOUNT = "123456789012"  # moto's default account
+SECOND_ACCOUNT = "222233334444"
+SECOND_ROLE_ARN = f"arn:aws:iam::{SECOND_ACCOUNT}:role/SecurityAudit"
+FOREIGN_ACCOUNT = "999988887777"
+ALLOWLISTED_ACCOUNT = "444455556666"
+REGIONS = ("eu-west-1", "us-east-1")
+HOSTILE_NAME = "[@click=app.quit]pwn\x1b]0;pwned\x07\x1b[2J\u202ertl"
+HOSTILE_NAME_XML = "[@click=app.quit]pwn\x9d0;pwned\x9c\x9b2J\u202ertl"
+_FAKE_AMI = "ami-12345678"  # accepted by moto when AMI validation is off
+
+
+@dataclass(slots=True)
+class Manifest:
+    """What :func:`seed_estate` planted.
+
+    ``uids[kind]``: every resource of that kind the cache should hold after a full sync (including moto's
+    default VPC, subnets and security groups, instance root volumes and image backing snapshots).
+    ``categories[name]``: uids of planted resources with one property; see :func:`seed_estate`.
+    ``settings[(account, region)]``: the expected ``ebs_encryption_by_default``.
+    """
+
+    endpoint: str | None
+    accounts: tuple[str, ...] = (MAIN_ACCOUNT, SECOND_ACCOUNT)
+    regions: tuple[str, ...] = REGIONS
+    role_arn: str = SECOND_ROLE_ARN
+    uids: dict[str, set[str]] = field(default_factory=dict)
+    categories: dict[str, set[str]] = field(default_factory=dict)
+    settings: dict[tuple[str, str], bool] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # uid → Name tag as planted
+
+    def add(self, account: str, region: str, kind: str, rid: str, *categories: str) -> str:
+        uid = make_uid("aws", account, region, kind, rid)
+        self.uids.setdefault(kind, set()).add(uid)
+        for cat in categories:
+            self.categories.setdefault(cat, set()).add(uid)
+        return uid
+
+    def category(self, name: str) -> set[str]:
+        return set(self.categories.get(name, set()))
+
+    def count(self, kind: str) -> int:
+        return len(self.uids.get(kind, ()))
+
+
+def _tags(kind: str, **tags: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+
+
+class _Seeder:
+    """Plants one (account, region) and records it in the manifest."""
+
+    def __init__(self, session: Any, endpoint: str | None, account: str, region: str,
+                 manifest: Manifest) -> None:  # fmt: skip
+        self.ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint)
+        self.account, self.region, self.m = account, region, manifest
+
+    def add(self, kind: str, rid: str, *categories: str) -> str:
+        return self.m.add(self.account, self.region, kind, rid, *categories)
+
+    def instance(self, name: str, *, tokens: str = "optional", subnet: str | None = None,
+                 groups: Iterable[str] = (), profile: str | None = None, stop: bool = False,
+                 **tags: str) -> str:  # fmt: skip
+        kwargs: dict[str, Any] = {
+            "ImageId": _FAKE_AMI, "MinCount": 1, "MaxCount": 1, "InstanceType": "t3.micro",
+            "MetadataOptions": {"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+            "TagSpecifications": _tags("instance", Name=name, **tags),
+        }  # fmt: skip
+        if subnet:
+            kwargs["SubnetId"] = subnet
+        if groups:
+            kwargs["SecurityGroupIds"] = list(groups)
+        if profile:
+            kwargs["IamInstanceProfile"] = {"Arn": profile}
+        iid = self.ec2.run_instances(**kwargs)["Instances"][0]["InstanceId"]
+        if stop:
+            self.ec2.stop_instances(InstanceIds=[iid])
+        item = self.ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+        cats = ["imdsv2_instances" if tokens == "required" else "imdsv1_instances"]
+        cats += ["stopped_instances"] if stop else ["running_instances"]
+        cats += [] if "Owner" in tags else ["missing_owner_tag"]
+        cats += [] if "Environment" in tags else ["missing_environment_tag"]
+        cats += ["public_ip_instances"] if item.get("PublicIpAddress") else []
+        cats += ["profile_instances"] if profile else []
+        uid = self.add("instance", iid, *cats)
+        self.m.names[uid] = name
+        for bdm in item.get("BlockDeviceMappings") or []:
+            self.add("volume", bdm["Ebs"]["VolumeId"], "root_volumes")
+        return iid
+
+    def volume(self, name: str, *, encrypted: bool, attach_to: str | None = None) -> str:
+        vid = self.ec2.create_volume(
+            AvailabilityZone=f"{self.region}a", Size=8, VolumeType="gp3", Encrypted=encrypted,
+            TagSpecifications=_tags("volume", Name=name),
+        )["VolumeId"]  # fmt: skip
+        cats = [] if encrypted else ["unencrypted_volumes"]
+        if attach_to:
+            self.ec2.attach_volume(VolumeId=vid, InstanceId=attach_to, Device="/dev/sdf")
+        else:
+            cats.append("unattached_volumes")
+        self.add("volume", vid, *cats)
+        return vid
+
+    def snapshot(self, volume: str, name: str, *, public: bool = False,
+                 shared_with: Iterable[str] = (), encrypted: bool) -> str:  # fmt: skip
+        sid = self.ec2.create_snapshot(
+            VolumeId=volume, TagSpecifications=_tags("snapshot", Name=name)
+        )["SnapshotId"]
+        cats = [] if encrypted else ["unencrypted_snapshots"]
+        if public:
+            # moto ignores the structured CreateVolumePermission form; the flat form works everywhere.
+            self.ec2.modify_snapshot_attribute(
+                SnapshotId=sid, Attribute="createVolumePermission", OperationType="add",
+                GroupNames=["all"],
+            )  # fmt: skip
+            cats.append("public_snapshots")
+            self.m.add(self.account, self.region, "grant", f"{sid}/all", "public_grants")
+        for acct in shared_with:
+            self.ec2.modify_snapshot_attribute(
+                SnapshotId=sid, Attribute="createVolumePermission", OperationType="add",
+                UserIds=[acct],
+            )  # fmt: skip
+            cats.append(f"snapshots_shared_{acct}")
+            self.m.add(self.account, self.region, "grant", f"{sid}/{acct}", "account_grants")
+        self.add("snapshot", sid, *cats)
+        return sid
+
+    def image(self, name: str, *, public: bool = False, shared_with: Iterable[str] = (),
+              encrypted: bool = False) -> str:  # fmt: skip
+        mapping = {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "Encrypted": encrypted}}
+        aid = self.ec2.register_image(
+            Name=name, RootDeviceName="/dev/xvda", BootMode="uefi", BlockDeviceMappings=[mapping],
+            TagSpecifications=_tags("image", Name=name),
+        )["ImageId"]  # fmt: skip
+        perms: dict[str, Any] = {"Add": []}
+        cats = []
+        if public:
+            perms["Add"].append({"Group": "all"})
+            cats.append("public_images")
+            self.m.add(self.account, self.region, "grant", f"{aid}/all", "public_grants")
+        for acct in shared_with:
+            perms["Add"].append({"UserId": acct})
+            cats.append(f"images_shared_{acct}")
+            self.m.add(self.account, self.region, "grant", f"{aid}/{acct}", "account_grants")
+        if perms["Add"]:
+            self.ec2.modify_image_attribute(ImageId=aid, LaunchPermission=perms)
+        self.add("image", aid, *cats)
+        # moto backs every registered image with a snapshot of its own, owned by the account.
+        image = self.ec2.describe_images(ImageIds=[aid])["Images"][0]
+        for bdm in image.get("BlockDeviceMappings") or []:
+            if bdm.get("Ebs", {}).get("SnapshotId"):
+                self.add("snapshot", bdm["Ebs"]["SnapshotId"], "image_snapshots")
+        return aid
+
+    def group(self, name: str, vpc: str, rules: list[tuple[int, list[str]]], *cats: str) -> str:
+        gid = self.ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+        perms = []
+        for port, sources in rules:
+            perm: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
+            perm["IpRanges"] = [{"CidrIp": s} for s in sources if "." in s and "/" in s]
+            perm["Ipv6Ranges"] = [{"CidrIpv6": s} for s in sources if ":" in s]
+            perm["UserIdGroupPairs"] = [{"GroupId": s} for s in sources if s.startswith("sg-")]
+            perms.append(perm)
+        if perms:
+            self.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=perms)
+        self.add("firewall_group", gid, *cats)
+        return gid
+
+    def vpc(self, name: str, cidr: str, *, flow_logs: bool) -> tuple[str, str]:
+        vid = self.ec2.create_vpc(CidrBlock=cidr, TagSpecifications=_tags("vpc", Name=name))["Vpc"]
+        vpc_id = vid["VpcId"]
+        sub = self.ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("0.0/16", "1.0/24"),
+                                     AvailabilityZone=f"{self.region}a")["Subnet"]  # fmt: skip
+        if flow_logs:
+            self.ec2.create_flow_logs(
+                ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL",
+                LogDestinationType="cloud-watch-logs", LogGroupName=f"/vpc/{name}",
+                DeliverLogsPermissionArn=f"arn:aws:iam::{self.account}:role/flow-logs",
+            )  # fmt: skip
+        self.add(
+            "network", vpc_id, "vpcs_with_flow_logs" if flow_logs else "vpcs_without_flow_logs"
+        )
+        self.add("subnet", sub["SubnetId"])
+        return vpc_id, sub["SubnetId"]
+
+    def record_defaults(self) -> None:
+        """moto's own default VPC, subnets and security groups are part of the estate too."""
+        for vpc in self.ec2.describe_vpcs()["Vpcs"]:
+            cats = ["vpcs_without_flow_logs", "default_vpcs"] if vpc.get("IsDefault") else []
+            if cats:
+                self.add("network", vpc["VpcId"], *cats)
+        for sub in self.ec2.describe_subnets()["Subnets"]:
+            self.add("subnet", sub["SubnetId"])
+        for sg in self.ec2.describe_security_groups()["SecurityGroups"]:
+            self.add("firewall_group", sg["GroupId"], *(["default_groups"]
+                     if sg["GroupName"] == "default" else []))  # fmt: skip
+
+    def ssm(self, instances: dict[str, str]) -> None:
+        """Register managed instances (id → computer name) with the SSM fake; the first is unpatched."""
+        info, states = [], []
+        for n, (iid, computer) in enumerate(sorted(instances.items())):
+            info.append({"InstanceId": iid, "PingStatus": "Online" if n else "ConnectionLost",
+                         "ComputerName": computer, "PlatformName": "Amazon Linux",
+                         "ResourceType": "EC2Instance", "AgentVersion": "3.3.0.0"})  # fmt: skip
+            states.append({"InstanceId": iid, "PatchGroup": "", "BaselineId": "pb-0123456789abcdef0",
+                           "Operation": "Scan", "OperationStartTime": "2026-01-01T00:00:00Z",
+                           "OperationEndTime": "2026-01-01T00:10:00Z",
+                           "InstalledCount": 100, "MissingCount": 7 if n == 0 else 0,
+                           "FailedCount": 0, "CriticalNonCompliantCount": 2 if n == 0 else 0,
+                           "SecurityNonCompliantCount": 3 if n == 0 else 0})  # fmt: skip
+            self.add("patch_state", iid, "managed_instances")
+        from workbench.emulators.aws import register_ssm
+
+        register_ssm(self.account, self.region, info, states)
+
+
+def _session_for(target: Any, region: str) -> tuple[Any, str | None]:
+    import boto3
+
+    if isinstance(target, str):
+        # moto accepts any credentials; explicit ones keep the seed independent of the caller's chain.
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                region_name=region)  # fmt: skip
+        return session, target
+    return target, None
+
+
+def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS) -> Manifest:
+    """Plant the estate into a fresh moto (an endpoint URL, or a boto3 Session under ``mock_aws``).
+
+    Main account 123456789012: in ``regions[0]`` a prod VPC with flow logs and a dev VPC without; security
+    groups open to 0.0.0.0/0 and ::/0 on 22, 3389 and 3306, a narrow one, the default group given a rule;
+    four instances (IMDSv1 and v2, one stopped, tags missing, public IPs, the hostile name); attached,
+    unattached and unencrypted volumes; snapshots public, shared with a foreign account, shared with the
+    allowlisted one, unencrypted; images public, shared and private+encrypted; EBS default encryption off.
+    In ``regions[1]`` EBS default encryption on and a small clean footprint. Second account 222233334444
+    (reached with ``sts.assume_role(SECOND_ROLE_ARN)``): a public instance behind an SSH-open group and a
+    public snapshot. Seed a fresh server once: names are fixed, ids are moto's.
+    """
+    from workbench.emulators.aws import install_ssm_fake
+
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+    install_ssm_fake()
+    home, other = regions
+    session, endpoint = _session_for(endpoint_or_session, home)
+    m = Manifest(endpoint=endpoint, regions=tuple(regions))
+    iam = session.client("iam", region_name=home, endpoint_url=endpoint)
+    profile = iam.create_instance_profile(InstanceProfileName="app-server")["InstanceProfile"][
+        "Arn"
+    ]
+
+    s = _Seeder(session, endpoint, MAIN_ACCOUNT, home, m)
+    default_vpc = next(v["VpcId"] for v in s.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))
+    prod, prod_subnet = s.vpc("prod", "10.0.0.0/16", flow_logs=True)
+    s.vpc("dev", "10.1.0.0/16", flow_logs=False)
+    world = ["0.0.0.0/0", "::/0"]
+    ssh = s.group("ssh-open", default_vpc, [(22, world)], "world_ssh_groups")
+    rdp = s.group("rdp-open", default_vpc, [(3389, world[:1])], "world_rdp_groups")
+    mysql = s.group("mysql-open", prod, [(3306, world)], "world_mysql_groups")
+    narrow = s.group("https-internal", prod, [(443, ["10.0.0.0/16", ssh])], "narrow_groups")
+    default_sg = s.ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [default_vpc]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"][0]["GroupId"]
+    s.ec2.authorize_security_group_ingress(
+        GroupId=default_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+                                            "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )  # fmt: skip
+    m.add(MAIN_ACCOUNT, home, "firewall_group", default_sg, "default_group_with_rules")
+
+    web = s.instance("web-1", groups=[ssh], Owner="web-team", Environment="prod")
+    app = s.instance("app-1", tokens="required", subnet=prod_subnet, groups=[narrow],
+                     profile=profile, Owner="app-team", Environment="prod")  # fmt: skip
+    s.instance("legacy-db", subnet=prod_subnet, groups=[mysql], stop=True, Environment="prod")
+    hostile = s.instance(HOSTILE_NAME_XML, groups=[rdp])
+    m.categories["hostile_names"] = {make_uid("aws", MAIN_ACCOUNT, home, "instance", hostile)}
+    data = s.volume("app-data", encrypted=True, attach_to=app)
+    loose = s.volume("scratch-unencrypted", encrypted=False)
+    s.volume("old-encrypted", encrypted=True)
+    s.snapshot(loose, "public-backup", public=True, encrypted=False)
+    s.snapshot(data, "shared-foreign", shared_with=[FOREIGN_ACCOUNT], encrypted=True)
+    s.snapshot(data, "shared-partner", shared_with=[ALLOWLISTED_ACCOUNT], encrypted=True)
+    s.snapshot(loose, "plain-unencrypted", encrypted=False)
+    s.image("golden-public", public=True)
+    s.image("golden-shared", shared_with=[FOREIGN_ACCOUNT])
+    s.image("golden-private", encrypted=True)
+    s.ssm({hostile: HOSTILE_NAME, app: "app-1", web: "web-1"})
+    m.categories["hostile_names"].add(make_uid("aws", MAIN_ACCOUNT, home, "patch_state", hostile))
+    s.record_defaults()
+    m.settings[(MAIN_ACCOUNT, home)] = False
+
+    s = _Seeder(session, endpoint, MAIN_ACCOUNT, other, m)
+    s.ec2.enable_ebs_encryption_by_default()
+    api = s.instance("api-1", tokens="required", Owner="api-team", Environment="prod")
+    vol = s.volume("api-spare", encrypted=True)
+    s.snapshot(vol, "api-backup", encrypted=True)
+    s.record_defaults()
+    m.settings[(MAIN_ACCOUNT, other)] = True
+    del api
+
+    sts = session.client("sts", region_name=home, endpoint_url=endpoint)
+    creds = sts.assume_role(RoleArn=SECOND_ROLE_ARN, RoleSessionName="vmwb-seed")["Credentials"]
+    import boto3
+
+    second = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"], region_name=home)  # fmt: skip
+    s = _Seeder(second, endpoint, SECOND_ACCOUNT, home, m)
+    dev_vpc = next(v["VpcId"] for v in s.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))
+    ssh2 = s.group("ssh-open", dev_vpc, [(22, world[:1])], "world_ssh_groups")
+    s.instance("dev-box", groups=[ssh2])
+    loose2 = s.volume("dev-scratch", encrypted=False)
+    s.snapshot(loose2, "dev-dump", public=True, encrypted=False)
+    s.record_defaults()
+    m.settings[(SECOND_ACCOUNT, home)] = False
+    s = _Seeder(second, endpoint, SECOND_ACCOUNT, other, m)
+    s.record_defaults()
+    m.settings[(SECOND_ACCOUNT, other)] = False
+    return m

@@ -1,0 +1,69 @@
+"""The AWS provider: (account, region) scopes, one collector task per resource family.
+
+Config (``[aws]``): ``profiles``, ``role_arns``, ``regions``, ``endpoint_url``, ``max_attempts``,
+``connect_timeout``, ``read_timeout``, ``role_session_name``, ``external_id``, ``include_base``, ``tasks``.
+CLI overrides: ``profiles``, ``regions``. ``AWS_ENDPOINT_URL`` is honoured by botocore itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from workbench.cache.store import TaskOutput
+from workbench.errors import ProviderError
+from workbench.model import ScopeRef
+from workbench.providers.aws import collect_compute, collect_network, collect_patch
+from workbench.providers.aws.sessions import AwsHandle, AwsSettings, discover_scopes
+from workbench.providers.base import Provider, ScopeFailure, TaskContext
+
+Collector = Callable[[Any, TaskOutput, TaskContext], None]
+
+# task → (service, collector). Order is the order the engine schedules them in.
+TASKS: dict[str, tuple[str, Collector]] = {
+    "instances": ("ec2", collect_compute.collect_instances),
+    "volumes": ("ec2", collect_compute.collect_volumes),
+    "snapshots": ("ec2", collect_compute.collect_snapshots),
+    "images": ("ec2", collect_compute.collect_images),
+    "network": ("ec2", collect_network.collect_network),
+    "settings": ("ec2", collect_network.collect_settings),
+    "patch": ("ssm", collect_patch.collect_patch),
+}
+
+# Optional region settings: new APIs some endpoints lack; a short retry budget keeps a missing one cheap.
+SETTINGS_MAX_ATTEMPTS = 2
+
+
+class AwsProvider(Provider):
+    name: ClassVar[str] = "aws"
+    title: ClassVar[str] = "Amazon Web Services"
+
+    def __init__(self, settings: AwsSettings, tasks: tuple[str, ...] = tuple(TASKS)) -> None:
+        self.settings = settings
+        self.task_names = tasks
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> AwsProvider:
+        settings = AwsSettings.from_section(section, **overrides)
+        tasks = tuple(section.get("tasks") or TASKS)
+        unknown = [t for t in tasks if t not in TASKS]
+        if unknown:
+            raise ProviderError(
+                f"[aws] tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})"
+            )
+        return cls(settings, tasks)
+
+    def discover(self) -> list[ScopeRef | ScopeFailure]:
+        return discover_scopes(self.settings)
+
+    def tasks(self, scope: ScopeRef) -> list[str]:
+        return list(self.task_names)
+
+    def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
+        handle = scope.handle
+        if not isinstance(handle, AwsHandle):
+            raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+        service, collector = TASKS[task]
+        attempts = SETTINGS_MAX_ATTEMPTS if task == "settings" else None
+        ctx.checkpoint()
+        collector(handle.client(service, max_attempts=attempts), out, ctx)

@@ -1,0 +1,201 @@
+"""Sessions, clients and scope discovery for AWS: profiles and assumed roles × regions.
+
+Credentials come from the normal boto3 chain (env, shared files, SSO, instance role). Each account is one
+``boto3.Session``; every (account, region) pair becomes one scope whose ``handle`` is an :class:`AwsHandle`.
+boto3 Sessions are not thread-safe, so clients are created under a lock and cached per (service, region);
+the clients themselves are thread-safe and shared by the tasks of a scope.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from workbench.model import ScopeRef
+from workbench.providers.base import ScopeFailure, describe_error
+
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    """What the ``[aws]`` config section (plus CLI overrides) asks for."""
+
+    profiles: tuple[str, ...] = ()
+    role_arns: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    endpoint_url: str | None = None
+    max_attempts: int = 6
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    role_session_name: str = "vmwb-audit"
+    external_id: str | None = None
+    include_base: bool = True  # also sync the base identity's own account, not only assumed roles
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any], **overrides: Any) -> AwsSettings:
+        merged = dict(section)
+        for key, value in overrides.items():
+            if value:  # an empty CLI flag list means "not given", not "none"
+                merged[key] = value
+        return cls(
+            profiles=tuple(merged.get("profiles") or ()),
+            role_arns=tuple(merged.get("role_arns") or ()),
+            regions=tuple(merged.get("regions") or ()),
+            endpoint_url=merged.get("endpoint_url") or None,
+            max_attempts=int(merged.get("max_attempts", 6)),
+            connect_timeout=float(merged.get("connect_timeout", 10)),
+            read_timeout=float(merged.get("read_timeout", 30)),
+            role_session_name=str(merged.get("role_session_name", "vmwb-audit")),
+            external_id=merged.get("external_id") or None,
+            include_base=bool(merged.get("include_base", True)),
+        )
+
+    def botocore_config(self, *, max_attempts: int | None = None) -> Config:
+        return Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts or self.max_attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_pool_connections=16,
+        )
+
+
+@dataclass(slots=True)
+class AwsAccount:
+    """One reachable account: its session and where it came from (a profile, a role, the default chain)."""
+
+    account_id: str
+    session: boto3.Session
+    source: str
+    settings: AwsSettings
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _clients: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str, region: str, *, max_attempts: int | None = None) -> Any:
+        key = (service, region, max_attempts or 0)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                found = self.session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=self.settings.botocore_config(max_attempts=max_attempts),
+                )
+                self._clients[key] = found
+            return found
+
+
+@dataclass(frozen=True, slots=True)
+class AwsHandle:
+    """A scope's ``handle``: the account and the region its clients talk to."""
+
+    account: AwsAccount
+    region: str
+
+    def client(self, service: str, *, max_attempts: int | None = None) -> Any:
+        return self.account.client(service, self.region, max_attempts=max_attempts)
+
+
+def base_sessions(settings: AwsSettings) -> list[tuple[str, boto3.Session]]:
+    """(source label, session) for each configured profile, or the default chain when none is."""
+    if settings.profiles:
+        return [(f"profile:{p}", boto3.Session(profile_name=p)) for p in settings.profiles]
+    return [("default", boto3.Session())]
+
+
+def _home_region(session: boto3.Session, settings: AwsSettings) -> str:
+    return session.region_name or (settings.regions[0] if settings.regions else DEFAULT_REGION)
+
+
+def _identify(session: boto3.Session, source: str, settings: AwsSettings) -> AwsAccount:
+    probe = AwsAccount("", session, source, settings)
+    ident = probe.client("sts", _home_region(session, settings)).get_caller_identity()
+    probe.account_id = str(ident["Account"])
+    return probe
+
+
+def assume(base: AwsAccount, role_arn: str) -> AwsAccount:
+    """Assume ``role_arn`` from ``base``; the account id is what STS says, not what the ARN says."""
+    kwargs: dict[str, Any] = {
+        "RoleArn": role_arn,
+        "RoleSessionName": base.settings.role_session_name,
+    }
+    if base.settings.external_id:
+        kwargs["ExternalId"] = base.settings.external_id
+    sts = base.client("sts", _home_region(base.session, base.settings))
+    creds = sts.assume_role(**kwargs)["Credentials"]
+    # Temporary credentials last an hour by default, far longer than a sync.
+    session = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=base.session.region_name,
+    )
+    return _identify(session, f"role:{role_arn}", base.settings)
+
+
+def account_from_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else arn
+
+
+def enabled_regions(account: AwsAccount) -> list[str]:
+    region = _home_region(account.session, account.settings)
+    ec2 = account.client("ec2", region)
+    found = ec2.describe_regions(
+        Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
+    )
+    return sorted(r["RegionName"] for r in found["Regions"])
+
+
+def discover_scopes(settings: AwsSettings) -> list[ScopeRef | ScopeFailure]:
+    """Every (account, region) to sync; an account that cannot be reached is one ScopeFailure."""
+    found: list[ScopeRef | ScopeFailure] = []
+    accounts: list[AwsAccount] = []
+    bases: list[AwsAccount] = []
+    for source, session in base_sessions(settings):
+        try:
+            bases.append(_identify(session, source, settings))
+        except Exception as exc:
+            label = source.removeprefix("profile:")
+            failed = ScopeRef("aws", label, "*", label=f"{source} (unreachable)")
+            found.append(ScopeFailure(failed, describe_error(exc)))
+    if bases:
+        # Roles are assumed from the first working base identity (the auditor's hub account).
+        hub = bases[0]
+        if settings.include_base or not settings.role_arns:
+            accounts.extend(bases)
+        for arn in settings.role_arns:
+            try:
+                accounts.append(assume(hub, arn))
+            except Exception as exc:
+                failed = ScopeRef("aws", account_from_arn(arn), "*", label=f"role:{arn}")
+                found.append(ScopeFailure(failed, describe_error(exc)))
+    seen: set[str] = set()
+    for account in accounts:
+        if account.account_id in seen:  # two profiles for one account: sync it once
+            continue
+        seen.add(account.account_id)
+        try:
+            regions: Sequence[str] = settings.regions or enabled_regions(account)
+        except Exception as exc:
+            failed = ScopeRef("aws", account.account_id, "*", label=account.source)
+            found.append(ScopeFailure(failed, describe_error(exc)))
+            continue
+        for region in regions:
+            found.append(
+                ScopeRef(
+                    "aws",
+                    account.account_id,
+                    region,
+                    label=f"{account.account_id}/{region}",
+                    handle=AwsHandle(account, region),
+                )
+            )
+    return found
