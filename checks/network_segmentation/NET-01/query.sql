@@ -1,0 +1,16 @@
+WITH b AS (
+  SELECT r.provider, r.account, r.region, r.group_id,
+         json_group_array(DISTINCT p.value) AS ports,
+         json_group_array(DISTINCT r.id) AS rules,
+         group_concat(DISTINCT r.source) AS sources
+  FROM firewall_rules AS r, json_each(:admin_ports) AS p
+  WHERE r.world_open = 1 AND r.direction = 'ingress' AND r.action = 'allow' AND r.disabled = 0 AND r.provider IN ('aws', 'gcp', 'azure') AND lower(r.protocol) IN ('tcp', '6', '-1', 'all', '*') AND (r.port_from IS NULL OR (r.port_from <= p.value AND COALESCE(r.port_to, r.port_from) >= p.value))
+  GROUP BY r.provider, r.account, r.region, r.group_id
+)
+SELECT COALESCE(g.uid, b.provider || ':' || b.account || ':' || b.region || ':firewall_group:' || b.group_id) AS resource_uid,
+       'firewall_group' AS resource_kind, b.group_id AS resource_id, COALESCE(g.name, '') AS resource_name,
+       b.provider, b.account, b.region, g.tags,
+       'port(s) ' || (SELECT group_concat(value, ', ') FROM json_each(b.ports)) || ' open to ' || b.sources AS reason,
+       json_object('ports', json(b.ports), 'rules', json(b.rules), 'sources', b.sources) AS evidence
+FROM b LEFT JOIN firewall_groups AS g
+  ON g.id = b.group_id AND g.account = b.account AND g.region = b.region AND g.provider = b.provider

@@ -1,0 +1,8 @@
+SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
+       i.name AS resource_name, i.provider, i.account, i.region, i.tags,
+       'expiry tag ' || :expiry_tag || '=' || json_extract(i.tags, '$."' || :expiry_tag || '"') || ' plus ' || :grace_days || ' days of grace has passed' AS reason,
+       json_object('expiry', json_extract(i.tags, '$."' || :expiry_tag || '"'), 'stopped_at', i.state_changed_at) AS evidence
+FROM instances AS i
+WHERE i.provider = 'aws' AND i.state = 'stopped'
+  AND json_extract(i.tags, '$."' || :expiry_tag || '"') IS NOT NULL
+  AND date(json_extract(i.tags, '$."' || :expiry_tag || '"'), '+' || :grace_days || ' days') < date(:now)

@@ -1,0 +1,214 @@
+"""Evaluate checks over the cache (never over live APIs) and record the scan.
+
+Public API:
+
+- :func:`run_scan` ``(cache, *, check_ids=None, area=None, framework=None, provider=None, params=None,
+  now=None) -> ScanResult``: evaluates the chosen checks, applies the mutes, upserts findings (new, still
+  open, resolved, muted, reopened) and writes one ``scans`` row plus ``finding_events``. ``params`` maps a
+  check id to parameter overrides (``vmwb`` passes ``Config.check_params(id)``); ``now`` (ISO 8601) fixes the
+  clock for tests and for the time arithmetic of the queries.
+- :func:`evaluate` ``(cache, check, resource_uids=None, *, params=None, now=None) -> list[FindingRow]``: the rows
+  that fail one check, with no write at all. The fix engine passes one resource uid to verify a fix.
+- :func:`select_checks`: the selection rules (all, by id, by area, by framework, by provider).
+
+A query is bound with named parameters: ``:now`` and every check parameter (list parameters as JSON text, to be
+used with ``json_each``). It returns ``resource_uid, resource_kind, resource_id, resource_name, provider,
+account, region, reason`` and optionally ``evidence`` (JSON) and ``tags`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.cache.store import Cache, utcnow
+from workbench.scan.loader import Check, CheckError, load_catalogue
+
+REQUIRED_COLUMNS = (
+    "resource_uid", "resource_kind", "resource_id", "resource_name", "provider", "account", "region",
+    "reason",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class FindingRow:
+    """One resource failing one check, as the query (and the Python post-filter) returned it."""
+
+    check_id: str
+    resource_uid: str
+    resource_kind: str
+    resource_id: str
+    resource_name: str
+    provider: str
+    account: str
+    region: str
+    reason: str
+    evidence: Any = None
+    tags: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class ScanResult:
+    scan_id: int
+    started_at: str
+    finished_at: str
+    checks: list[str]
+    counts: dict[str, int]
+    errors: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def bind(check: Check, params: dict[str, Any] | None, now: str) -> dict[str, Any]:
+    """Named SQL parameters: resolved check parameters (lists as JSON) plus ``now``."""
+    values = check.resolve_params(params)
+    bound: dict[str, Any] = {
+        k: json.dumps(v) if isinstance(v, list) else (int(v) if isinstance(v, bool) else v)
+        for k, v in values.items()
+    }
+    bound["now"] = now
+    return bound
+
+
+def _json_or_none(text: Any) -> Any:
+    if text is None or not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def evaluate(
+    cache: Cache | sqlite3.Connection,
+    check: Check,
+    resource_uids: Iterable[str] | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    now: str | None = None,
+) -> list[FindingRow]:
+    """Rows failing ``check`` (optionally only for ``resource_uids``). Reads only."""
+    db = cache.db if isinstance(cache, Cache) else cache
+    bound = bind(check, params, now or utcnow())
+    sql = check.query.strip().rstrip(";")
+    if resource_uids is not None:
+        bound["_uids"] = json.dumps(list(resource_uids))
+        sql = f"SELECT * FROM ({sql}) WHERE resource_uid IN (SELECT value FROM json_each(:_uids))"
+    try:
+        cur = db.execute(sql, bound)
+    except sqlite3.Error as exc:
+        raise CheckError(f"check {check.id}: query failed: {exc}") from exc
+    names = [d[0] for d in cur.description]
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise CheckError(f"check {check.id}: query does not return {', '.join(missing)}")
+    idx = {n: i for i, n in enumerate(names)}
+    ev_i, tag_i = idx.get("evidence"), idx.get("tags")
+    cols = [idx[c] for c in REQUIRED_COLUMNS]
+    rows = []
+    for r in cur:
+        uid, kind, rid, name, prov, acct, region, reason = (r[i] for i in cols)
+        rows.append(
+            FindingRow(
+                check.id, uid, kind, rid, name or "", prov, acct, region, reason or "",
+                _json_or_none(r[ev_i]) if ev_i is not None else None,
+                _json_or_none(r[tag_i]) if tag_i is not None else None,
+            )
+        )  # fmt: skip
+    if check.logic:
+        from workbench.checks import logic
+
+        rows = logic.apply(check.id, rows, check.resolve_params(params))
+    return rows
+
+
+def _matches_framework(check: Check, framework: str) -> bool:
+    want = framework.lower().replace("-", "_")
+    return any(key == want or key.startswith(want) for key in check.frameworks)
+
+
+def select_checks(
+    catalogue: list[Check],
+    *,
+    check_ids: Iterable[str] | None = None,
+    area: str | None = None,
+    framework: str | None = None,
+    provider: str | None = None,
+) -> list[Check]:
+    """The checks a scan runs. Filters combine (AND); an unknown id or an empty result is an error."""
+    chosen = list(catalogue)
+    if check_ids:
+        wanted = [c.upper() for c in check_ids]
+        known = {c.id for c in catalogue}
+        unknown = [c for c in wanted if c not in known]
+        if unknown:
+            raise CheckError(f"no check {unknown[0]!r} (see `vmwb checks`)")
+        chosen = [c for c in chosen if c.id in wanted]
+    if area:
+        chosen = [c for c in chosen if c.area == area.replace("-", "_")]
+    if framework:
+        chosen = [c for c in chosen if _matches_framework(c, framework)]
+    if provider:
+        chosen = [c for c in chosen if provider in c.providers]
+    if not chosen:
+        raise CheckError("no check matches that selection (see `vmwb checks`)")
+    return chosen
+
+
+def run_scan(
+    cache: Cache,
+    *,
+    check_ids: Iterable[str] | None = None,
+    area: str | None = None,
+    framework: str | None = None,
+    provider: str | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    now: str | None = None,
+) -> ScanResult:
+    """Evaluate the chosen checks and store their findings. See the module docstring."""
+    from workbench.scan import findings, mutes
+
+    now = now or utcnow()
+    t0 = time.perf_counter()
+    checks = select_checks(
+        load_catalogue(), check_ids=check_ids, area=area, framework=framework, provider=provider
+    )
+    params = params or {}
+    for check in checks:  # validate every override before writing anything
+        check.resolve_params(params.get(check.id))
+    selection = {
+        "checks": [c.id for c in checks],
+        "area": area,
+        "framework": framework,
+        "provider": provider,
+    }
+    results: dict[str, list[FindingRow]] = {}
+    errors: dict[str, str] = {}
+    for check in checks:
+        try:
+            rows = evaluate(cache, check, params=params.get(check.id), now=now)
+        except CheckError as exc:
+            errors[check.id] = str(exc)
+            continue
+        if provider:
+            rows = [r for r in rows if r.provider == provider]
+        results[check.id] = rows
+    active = mutes.active_mutes(cache.db, now)
+    with cache.transaction():
+        cur = cache.db.execute(
+            "INSERT INTO scans (started_at, selection) VALUES (?, ?)", (now, json.dumps(selection))
+        )
+        scan_id = int(cur.lastrowid or 0)
+        counts = findings.store(cache.db, scan_id, checks, results, active, now, provider=provider)
+        counts["errors"] = len(errors)
+        finished = utcnow()
+        cache.db.execute(
+            "UPDATE scans SET finished_at=?, counts=? WHERE scan_id=?",
+            (finished, json.dumps(counts), scan_id),
+        )
+    return ScanResult(
+        scan_id, now, finished, [c.id for c in checks], counts, errors, time.perf_counter() - t0
+    )

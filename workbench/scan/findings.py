@@ -1,0 +1,139 @@
+"""Findings with history: upsert what failed, resolve what stopped failing, record every change as an event.
+
+A finding's key is ``check_id|resource_uid`` and stays the same across scans, so ``first_seen`` survives, and a
+finding that resolves and fails again is *reopened* rather than new. Status is ``open``, ``muted`` or
+``resolved``. Events (``finding_events``): new, resolved, reopened, muted, unmuted, changed (the reason changed).
+
+Public API: :func:`store` (used by the engine), :func:`list_findings` (current findings as dicts, joined with
+their check's metadata by the exporters).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from typing import Any
+
+from workbench.scan.engine import FindingRow
+from workbench.scan.loader import Check
+from workbench.scan.mutes import Mute, find_mute, tags_by_uid
+
+_UPSERT = """
+INSERT INTO findings (key, check_id, resource_uid, resource_kind, resource_id, resource_name, provider,
+                      account, region, severity, area, status, reason, evidence, first_seen, last_seen,
+                      resolved_at, mute_id, last_scan_id)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)
+ON CONFLICT(key) DO UPDATE SET
+  resource_kind=excluded.resource_kind, resource_id=excluded.resource_id,
+  resource_name=excluded.resource_name, severity=excluded.severity, area=excluded.area,
+  status=excluded.status, reason=excluded.reason, evidence=excluded.evidence,
+  last_seen=excluded.last_seen, resolved_at=NULL, mute_id=excluded.mute_id,
+  last_scan_id=excluded.last_scan_id
+"""
+
+
+def _event(prev: tuple[str, str | None] | None, status: str, reason: str) -> str | None:
+    if prev is None:
+        return "new"
+    prev_status, prev_reason = prev
+    if prev_status == "resolved":
+        return "reopened"
+    if prev_status != status:
+        return "muted" if status == "muted" else "unmuted"
+    if prev_reason != reason:
+        return "changed"
+    return None
+
+
+def store(
+    db: sqlite3.Connection,
+    scan_id: int,
+    checks: list[Check],
+    results: dict[str, list[FindingRow]],
+    mutes: list[Mute],
+    now: str,
+    *,
+    provider: str | None = None,
+) -> dict[str, int]:
+    """Write one scan's results (inside the caller's transaction) and return its counts."""
+    by_id = {c.id: c for c in checks}
+    ran = [cid for cid in results if cid in by_id]
+    prev: dict[str, tuple[str, str | None]] = {}
+    sql = "SELECT key, status, reason FROM findings WHERE check_id IN (SELECT value FROM json_each(?))"
+    args: list[Any] = [json.dumps(ran)]
+    if provider:
+        sql += " AND provider=?"
+        args.append(provider)
+    for key, status, reason in db.execute(sql, args):
+        prev[key] = (status, reason)
+
+    all_rows = [r for cid in ran for r in results[cid]]
+    need_tags = any("tag" in m.patterns for m in mutes)
+    tags = tags_by_uid(db, all_rows) if need_tags else {}
+    counts: Counter[str] = Counter()
+    upserts: list[tuple[Any, ...]] = []
+    events: list[tuple[int, str, str, str, str | None]] = []
+    seen: set[str] = set()
+    for row in all_rows:
+        check = by_id[row.check_id]
+        key = f"{row.check_id}|{row.resource_uid}"
+        if key in seen:  # a query may return a resource twice (several bad rules); keep the first
+            continue
+        seen.add(key)
+        mute = find_mute(mutes, row, tags.get(row.resource_uid)) if mutes else None
+        status = "muted" if mute else "open"
+        counts[status] += 1
+        if status == "open":
+            counts[f"open_{check.severity}"] += 1
+        change = _event(prev.get(key), status, row.reason)
+        if change:
+            counts[change] += 1
+            detail = json.dumps({"mute_id": mute.mute_id}) if mute else None
+            events.append((scan_id, key, change, now, detail))
+        evidence = json.dumps(row.evidence, default=str) if row.evidence is not None else None
+        upserts.append(
+            (key, row.check_id, row.resource_uid, row.resource_kind, row.resource_id,
+             row.resource_name, row.provider, row.account, row.region, check.severity, check.area,
+             status, row.reason, evidence, now, now, mute.mute_id if mute else None, scan_id)
+        )  # fmt: skip
+    db.executemany(_UPSERT, upserts)
+    gone = [k for k, (status, _) in prev.items() if k not in seen and status != "resolved"]
+    if gone:
+        db.executemany(
+            "UPDATE findings SET status='resolved', resolved_at=?, mute_id=NULL, last_scan_id=? "
+            "WHERE key=?",
+            [(now, scan_id, k) for k in gone],
+        )
+        events.extend((scan_id, k, "resolved", now, None) for k in gone)
+        counts["resolved"] += len(gone)
+    db.executemany(
+        "INSERT INTO finding_events (scan_id, key, change, at, detail) VALUES (?,?,?,?,?)", events
+    )
+    for name in ("open", "muted", "new", "resolved", "reopened", "changed"):
+        counts.setdefault(name, 0)
+    return dict(counts)
+
+
+def list_findings(
+    db: sqlite3.Connection,
+    *,
+    statuses: tuple[str, ...] = ("open", "muted"),
+    check_ids: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Current findings (by default open and muted), most severe first."""
+    sql = "SELECT * FROM findings WHERE status IN (SELECT value FROM json_each(?))"
+    args: list[Any] = [json.dumps(list(statuses))]
+    if check_ids is not None:
+        sql += " AND check_id IN (SELECT value FROM json_each(?))"
+        args.append(json.dumps(check_ids))
+    sql += (
+        " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
+        "WHEN 'low' THEN 3 ELSE 4 END, check_id, resource_uid"
+    )
+    out = []
+    for r in db.execute(sql, args):
+        d = dict(r)
+        d["evidence"] = json.loads(d["evidence"]) if d.get("evidence") else None
+        out.append(d)
+    return out
