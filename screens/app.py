@@ -1,0 +1,154 @@
+"""The workbench app: holds the services, pushes screens, owns the app-wide keys.
+
+k9s is the model: ``:`` jumps to a view (``:snap account=2222``), ``/`` filters, ``?`` lists every key, Esc goes
+back, Ctrl+P finds any resource or view. Screens come from :mod:`workbench.screens.registry`; this file only
+routes. Build it with :func:`create_app` (no side effects at import).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from workbench.screens import registry
+from workbench.screens.palette import ResourceSearch, ViewCommands
+from workbench.screens.services import Services
+from workbench.screens.styles import stylesheet
+from workbench.screens.sync_runner import SyncController
+
+from workbench.config import Config
+from workbench.textsafe import safe
+
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+
+
+class WorkbenchApp(App[int]):
+    TITLE = "VM Security Workbench"
+    COMMANDS = App.COMMANDS | {ViewCommands, ResourceSearch}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("colon", "command_line", "Command", key_display=":"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    #: The session's read-only mode; the status bar and the fix screens watch it.
+    read_only: reactive[bool] = reactive(False)
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.CSS = stylesheet("app")  # type: ignore[misc]
+        self.services = services
+        self.sync = SyncController(self)
+        self.read_only = services.read_only_forced
+        theme = services.config.theme
+        self.theme = theme if theme in self.available_themes else THEMES["dark"]
+
+    def on_mount(self) -> None:
+        if self.services.demo_builder is not None:
+            from workbench.screens.demo_loading import DemoLoadingScreen
+
+            self.push_screen(DemoLoadingScreen(self.services.demo_builder), self._demo_ready)
+        else:
+            self.push_screen(registry.start_view().build())
+
+    def _demo_ready(self, estate: Any) -> None:
+        if estate is None:  # the build failed; the loading screen showed why
+            self.exit(1)
+            return
+        self.services.demo = estate
+        self.services.demo_builder = None
+        self.services.config = estate.config
+        self.services.demo_label = "demo estate"
+        self.push_screen(registry.start_view().build())
+
+    def on_unmount(self) -> None:
+        self.sync.cancel()
+        self.services.close()
+
+    # -- navigation -----------------------------------------------------------------------
+    def run_command(self, line: str | None) -> None:
+        """Run a command-line entry: ``vm``, ``snap account=2222``, ``q`` (quit)."""
+        word, _, args = (line or "").strip().lstrip(":").partition(" ")
+        if not word:
+            return
+        if word in ("q", "q!", "quit"):
+            self.exit(0)
+            return
+        view = registry.resolve(word)
+        if view is None:
+            self.notify(
+                f"unknown view {safe(word)!r}; ? lists them", severity="warning", markup=False
+            )
+            return
+        self.open_view(view.name, args.strip())
+
+    def open_view(self, name: str, args: str = "") -> None:
+        view = registry.VIEWS[name]
+        try:
+            screen = view.build(args)
+        except (LookupError, ValueError) as exc:
+            self.notify(safe(str(exc)), severity="warning", markup=False)
+            return
+        self.push_screen(screen)
+
+    def open_resource(self, uid: str) -> None:
+        from workbench.screens.detail import DetailScreen
+
+        self.push_screen(DetailScreen(uid=uid))
+
+    def action_back(self) -> None:
+        # The bottom two screens are Textual's blank default and the start view: never pop those.
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_command_line(self) -> None:
+        from workbench.screens.command_line import CommandLine
+
+        self.push_screen(CommandLine(), self.run_command)
+
+    def action_help(self) -> None:
+        from workbench.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen.active_bindings))
+
+    # -- session settings -----------------------------------------------------------------
+    def set_read_only(self, on: bool) -> bool:
+        """Toggle read-only for this session; False when the flag or config forces it on."""
+        if not on and self.services.read_only_forced:
+            return False
+        self.read_only = on
+        return True
+
+    def set_theme(self, mode: str) -> None:
+        self.theme = THEMES.get(mode, mode)
+
+
+def create_app(
+    cache_path: str | Path,
+    config: Config,
+    *,
+    read_only: bool,
+    role: str,
+    demo: Any = None,
+) -> WorkbenchApp:
+    """The one factory the CLI and the tests share.
+
+    ``demo`` is a running :class:`~workbench.demo.DemoEstate`, or a callable ``build(progress) -> DemoEstate``
+    that the app runs behind a progress screen at start-up (so the first frame shows at once).
+    """
+    builder: Callable[..., Any] | None = demo if callable(demo) else None
+    services = Services(
+        cache_path=Path(cache_path),
+        config=config,
+        role=role,
+        read_only_forced=read_only,
+        demo=None if builder else demo,
+        demo_builder=builder,
+        demo_label="demo estate" if demo is not None and not builder else "",
+    )
+    return WorkbenchApp(services)

@@ -1,0 +1,38 @@
+"""The ``:`` command line (k9s style): a one-line prompt at the bottom that returns what was typed."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Input, Label
+from workbench.screens import registry
+from workbench.screens.styles import stylesheet
+
+
+class CommandLine(ModalScreen[str | None]):
+    """Dismisses with the entered line (without the colon), or None on Esc."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.CSS = stylesheet("command_line")  # type: ignore[misc]
+
+    def compose(self) -> ComposeResult:
+        yield Label("views: " + " ".join(f":{v.name}" for v in registry.VIEWS.values() if v.available),
+                    id="command-hint", markup=False)  # fmt: skip
+        yield Input(
+            placeholder="vm · snap account=2222 · fw world_open=1 · query · sync · q",
+            suggester=SuggestFromList(registry.names(), case_sensitive=False),
+            id="command-input",
+        )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,22 @@
+"""``vmwb`` with no command: open the workbench on the cache.
+
+Textual is imported here, inside the function, so ``vmwb --help`` and every headless command stay free of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from workbench.cli.context import CliContext
+
+
+def open_app(ctx: CliContext, args: argparse.Namespace, *, demo: Any = None) -> int:
+    """Run the TUI until the operator quits; returns the exit code."""
+    ctx.cache(create=True)  # create or migrate now, so the UI's read-only connections find a schema
+    ctx.close()  # the app opens its own connections (readers per thread, a writer for sync)
+    from workbench.screens.app import create_app
+
+    app = create_app(ctx.db_path, ctx.config, read_only=ctx.read_only, role=ctx.role, demo=demo)
+    code = app.run()
+    return int(code or 0)

@@ -1,0 +1,86 @@
+"""Credentials in the operating system's keyring, under the service ``vmwb``.
+
+Secrets (a vCenter password, an Azure client secret) never go into the cache or the config file: both are
+plain files that get copied, backed up and attached to tickets. ``keyring`` picks the platform's store (Secret
+Service, macOS Keychain, Windows Credential Locker); on a headless box there is often none, and keyring's own
+error for that is cryptic, so every failure here becomes one :class:`SecretStoreError` line that says what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+SERVICE = "vmwb"
+
+_NO_BACKEND_HINT = (
+    "no working keyring backend: start a Secret Service (gnome-keyring, KWallet) or install and "
+    "select another backend (PYTHON_KEYRING_BACKEND); vmwb never writes secrets to disk itself"
+)
+
+
+class SecretStoreError(WorkbenchError):
+    """The keyring is missing or refused the operation."""
+
+
+def _keyring() -> Any:
+    # Imported on use: keyring probes backends at import, which is slow and may touch D-Bus.
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        raise SecretStoreError(_NO_BACKEND_HINT)
+    return backend
+
+
+def backend_name() -> str:
+    """The keyring backend in use, for the settings screen; raises when there is none."""
+    backend = _keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _check_name(name: str) -> None:
+    if not name or not name.strip():
+        raise SecretStoreError("a secret needs a name (e.g. vsphere:vc1.example.com)")
+
+
+def set_secret(name: str, value: str) -> None:
+    """Store ``value`` under ``name``, replacing any previous value."""
+    _check_name(name)
+    from keyring import errors
+
+    kr = _keyring()
+    try:
+        kr.set_password(SERVICE, name, value)
+    except errors.KeyringError as exc:
+        raise SecretStoreError(f"the keyring refused to store {name!r}: {exc}") from exc
+
+
+def get_secret(name: str) -> str | None:
+    """The stored value, or None when there is none."""
+    _check_name(name)
+    from keyring import errors
+
+    kr = _keyring()
+    try:
+        value = kr.get_password(SERVICE, name)
+    except errors.KeyringError as exc:
+        raise SecretStoreError(f"the keyring refused to read {name!r}: {exc}") from exc
+    return value if value is None else str(value)
+
+
+def delete_secret(name: str) -> bool:
+    """Remove the secret; False when there was none."""
+    _check_name(name)
+    from keyring import errors
+
+    kr = _keyring()
+    try:
+        kr.delete_password(SERVICE, name)
+    except errors.PasswordDeleteError:
+        return False
+    except errors.KeyringError as exc:
+        raise SecretStoreError(f"the keyring refused to delete {name!r}: {exc}") from exc
+    return True
