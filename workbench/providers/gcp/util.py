@@ -1,0 +1,126 @@
+"""Small helpers shared by the GCP collectors: REST-shaped dicts, self-link parsing, times, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from workbench.providers.base import TaskContext
+
+Json = dict[str, Any]
+
+
+def as_dict(message: Any) -> Json:
+    """A proto-plus message as the REST API's own JSON (camelCase, int64 as strings).
+
+    Collectors read the documented REST field names (``shieldedInstanceConfig.enableSecureBoot``) rather than the
+    SDK's Python names (``I_p_protocol``), and ``raw`` keeps the shape users know from ``gcloud --format=json``.
+    """
+    if isinstance(message, dict):
+        return message
+    return dict(
+        type(message).to_dict(
+            message,
+            preserving_proto_field_name=False,
+            use_integers_for_enums=False,
+        )
+    )
+
+
+def last(url: str | None) -> str:
+    """The last path segment of a self-link (``…/zones/us-central1-a`` → ``us-central1-a``)."""
+    return (url or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def link_parts(url: str | None) -> dict[str, str]:
+    """``…/projects/p/zones/z/disks/d`` → ``{"projects": "p", "zones": "z", "disks": "d"}``."""
+    parts = (url or "").split("/")
+    return {parts[i]: parts[i + 1] for i in range(len(parts) - 1) if parts[i] and parts[i + 1]}
+
+
+def zonal_id(url: str | None) -> str:
+    """The cache id of a zonal resource from its self-link: ``<zone>/<name>`` (names repeat across zones)."""
+    parts = link_parts(url)
+    zone = parts.get("zones") or parts.get("regions") or ""
+    return f"{zone}/{last(url)}" if zone else last(url)
+
+
+def image_ref(url: str | None, project: str) -> str | None:
+    """An image self-link as a cache id: the name for the scope's own images, ``<project>/<name>`` otherwise."""
+    if not url:
+        return None
+    owner = link_parts(url).get("projects")
+    return last(url) if owner in (None, project) else f"{owner}/{last(url)}"
+
+
+def iso(value: Any) -> str | None:
+    """An RFC 3339 time with any offset as ISO 8601 UTC with a Z, or None."""
+    if value in (None, ""):
+        return None
+    text = str(value).replace("Z", "+00:00")
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return str(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def meta_items(metadata: Json | None) -> dict[str, str]:
+    """Metadata ``items`` as a dict (keys as sent)."""
+    return {i["key"]: i.get("value", "") for i in (metadata or {}).get("items") or [] if "key" in i}
+
+
+def truthy(value: str | None) -> bool | None:
+    """GCP metadata flags are strings (TRUE/true/1/y); None when the key is absent."""
+    if value is None:
+        return None
+    return value.strip().lower() in ("true", "1", "y", "yes", "on")
+
+
+def pages(pager: Any, ctx: TaskContext) -> Iterator[Any]:
+    """Each response page of a pager, with a checkpoint before the next page is fetched."""
+    for page in pager.pages:
+        ctx.checkpoint()
+        yield page
+
+
+def items(pager: Any, ctx: TaskContext) -> Iterator[Json]:
+    """The items of a plain list pager, as REST dicts."""
+    for page in pages(pager, ctx):
+        for item in page.items:
+            yield as_dict(item)
+
+
+def aggregated(pager: Any, ctx: TaskContext, field: str) -> Iterator[Json]:
+    """The items of an aggregated list pager (``{"zones/z": {field: [...]}}``), as REST dicts."""
+    for page in pages(pager, ctx):
+        for scoped in page.items.values():
+            for item in getattr(scoped, field):
+                yield as_dict(item)
+
+
+def bounded_map(fn: Any, inputs: list[Any], ctx: TaskContext, workers: int = 8) -> list[Any]:
+    """``fn`` over ``inputs`` with at most ``workers`` calls in flight, checkpointing between results.
+
+    Per-resource calls (one getIamPolicy per snapshot) are latency-bound; a few in flight hide that without
+    tripping the API's per-minute read quota (the retry policy backs off if it does).
+    """
+    import concurrent.futures as cf
+
+    if not inputs:
+        return []
+    results: list[Any] = [None] * len(inputs)
+    with cf.ThreadPoolExecutor(min(workers, len(inputs))) as pool:
+        futures = {pool.submit(fn, item): n for n, item in enumerate(inputs)}
+        try:
+            for fut in cf.as_completed(futures):
+                ctx.checkpoint()
+                results[futures[fut]] = fut.result()
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    return results
