@@ -1,11 +1,22 @@
+-- The collector lists each account's own images. An instance's image found under some synced account has a
+-- known owner; one found nowhere (while the images task succeeded for the instance's scope) belongs to an
+-- account outside the estate, so it cannot be shown to come from an approved owner.
+WITH cand AS (
+  SELECT i.uid, i.image_id,
+         (SELECT im.owner FROM images AS im
+           WHERE im.provider = 'aws' AND im.id = i.image_id AND im.region = i.region LIMIT 1) AS owner
+  FROM instances AS i
+  WHERE i.provider = 'aws' AND i.state NOT IN ('terminated', 'shutting-down') AND i.image_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM scope_status AS st
+                 WHERE st.scope_id = i.scope_id AND st.task = 'images' AND st.last_success_at IS NOT NULL)
+)
 SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id, i.name AS resource_name,
        i.provider, i.account, i.region, i.tags,
-       'launched from ' || im.id || ' owned by ' || im.owner || ', not an approved owner' AS reason,
-       json_object('image_id', im.id, 'image_owner', im.owner, 'image_name', im.name) AS evidence
-FROM images AS im
-JOIN instances AS i ON i.image_id = im.id AND i.region = im.region AND i.provider = im.provider
-WHERE im.provider = 'aws' AND im.owner IS NOT NULL AND im.owner <> ''
-  AND im.owner <> i.account
-  AND im.owner NOT IN (SELECT value FROM json_each(:approved_owners))
-  AND i.state NOT IN ('terminated', 'shutting-down')
-GROUP BY i.uid
+       'launched from ' || c.image_id || CASE WHEN c.owner IS NULL
+         THEN ', an image of no synced account (owner unknown)'
+         ELSE ' owned by ' || c.owner || ', not an approved owner' END AS reason,
+       json_object('image_id', c.image_id, 'image_owner', c.owner) AS evidence
+FROM cand AS c JOIN instances AS i ON i.uid = c.uid
+WHERE (c.owner IS NULL AND :fail_unknown_owner)
+   OR (c.owner IS NOT NULL AND c.owner <> i.account
+       AND c.owner NOT IN (SELECT value FROM json_each(:approved_owners)))

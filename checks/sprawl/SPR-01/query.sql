@@ -6,4 +6,4 @@ FROM instances AS i
 WHERE i.provider = 'aws'
   AND i.state = 'running'
   AND i.created_at < strftime('%Y-%m-%dT%H:%M:%SZ', :now, '-' || :max_age_days || ' days')
-  AND json_extract(i.tags, '$."' || :expiry_tag || '"') IS NULL
+  AND date(json_extract(i.tags, '$."' || :expiry_tag || '"')) IS NULL

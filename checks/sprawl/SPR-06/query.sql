@@ -1,6 +1,16 @@
+-- Managed means SSM knows the instance: the collector's patch task lists exactly the managed instances,
+-- so a running instance without a patch_states row is unmanaged, provided that task succeeded for its scope.
 SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
        i.name AS resource_name, i.provider, i.account, i.region, i.tags,
-       'running but not managed by SSM' || CASE WHEN i.profile IS NULL THEN ' (no instance profile)' ELSE '' END AS reason,
-       json_object('profile', i.profile) AS evidence
+       CASE WHEN ps.instance_uid IS NOT NULL THEN 'SSM agent is not online'
+            ELSE 'running but not managed by SSM' END
+         || CASE WHEN i.profile IS NULL THEN ' (no instance profile)' ELSE '' END AS reason,
+       json_object('profile', i.profile, 'agent_online', ps.agent_online) AS evidence
 FROM instances AS i
-WHERE i.provider = 'aws' AND i.state = 'running' AND i.managed = 0
+LEFT JOIN patch_states AS ps ON ps.instance_uid = i.uid
+WHERE i.provider = 'aws' AND i.state = 'running'
+  AND (i.managed = 0
+       OR ps.agent_online = 0
+       OR (ps.instance_uid IS NULL AND COALESCE(i.managed, 0) = 0
+           AND EXISTS (SELECT 1 FROM scope_status AS st
+                        WHERE st.scope_id = i.scope_id AND st.task = 'patch' AND st.last_success_at IS NOT NULL)))
