@@ -23,17 +23,17 @@ from workbench.cache import browse, schema
 from workbench.cache.table_source import Column
 from workbench.textsafe import safe
 
-_SCOPE = [("provider", "Cloud", 7), ("account", "Account", 14), ("region", "Region", 12)]
+_SCOPE = [("provider", "Cloud", 5), ("account", "Account", 12), ("region", "Region", 10)]
 DEFAULT_COLUMNS: dict[str, list[tuple[str, str, int]]] = {
-    "instance": [("id", "ID", 20), ("name", "Name", 24), ("state", "State", 9),
-                 ("instance_type", "Type", 10), ("public_ip", "Public IP", 15),
-                 ("imds_tokens", "IMDSv2", 8), ("image_id", "Image", 21), *_SCOPE],
+    "instance": [("id", "ID", 19), ("name", "Name", 18), ("state", "State", 8),
+                 ("instance_type", "Type", 9), ("public_ip", "Public IP", 15),
+                 ("imds_tokens", "IMDS", 8), *_SCOPE],
     "volume": [("id", "ID", 22), ("name", "Name", 20), ("state", "State", 9),
                ("size_gb", "GB", 6), ("volume_type", "Type", 7), ("encrypted", "Enc", 4),
                ("attached_to", "Attached to", 20), *_SCOPE],
-    "snapshot": [("id", "ID", 22), ("name", "Name", 20), ("state", "State", 9),
-                 ("size_gb", "GB", 6), ("encrypted", "Enc", 4), ("public", "Public", 6),
-                 ("source_volume_id", "Volume", 22), ("created_at", "Created", 20), *_SCOPE],
+    "snapshot": [("id", "ID", 22), ("name", "Name", 18), ("state", "State", 9),
+                 ("size_gb", "GB", 5), ("encrypted", "Enc", 4), ("public", "Public", 6),
+                 ("source_volume_id", "Volume", 21), *_SCOPE],
     "image": [("id", "ID", 21), ("name", "Name", 24), ("state", "State", 9),
               ("public", "Public", 6), ("owner", "Owner", 13), ("platform", "OS", 7),
               ("deprecated_at", "Deprecated", 20), *_SCOPE],

@@ -1,0 +1,70 @@
+"""``vmwb demo``: the workbench on a seeded estate served by local emulators, no cloud account needed.
+
+Without ``--db`` the cache goes to a private temporary folder removed on exit. ``--no-ui`` builds the cache
+(emulators, sync, checks), prints what it built and exits; otherwise the app opens at once and shows the build's
+progress, and the emulators stay up while it runs so fixes can be applied to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.context import CliContext
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("demo", help="open the workbench on a demo estate (local emulators)")
+    p.add_argument(
+        "--no-ui", action="store_true", help="build the demo cache, print a summary, exit"
+    )
+    p.add_argument("--db", dest="demo_db", metavar="PATH", help="where to write the demo cache "
+                   "(default: a temporary file)")  # fmt: skip
+    p.set_defaults(func=run)
+
+
+def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    from workbench.demo import build_demo
+
+    tmp: Path | None = None
+    if args.demo_db:
+        db = Path(args.demo_db).expanduser()
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="vmwb-demo-"))
+        db = tmp / "demo.db"
+    if db.exists():
+        db.unlink()  # a demo always starts from its own fresh estate
+    try:
+        if args.no_ui:
+            return _headless(db, build_demo)
+        from workbench.cli.ui import open_app
+
+        ctx.db_path = db
+        ctx.read_only_flag = bool(args.read_only)
+        ctx.role_flag = args.role or "operator"
+        return open_app(ctx, args, demo=lambda progress: build_demo(db, progress=progress))
+    finally:
+        if tmp is not None and not args.no_ui:  # --no-ui keeps its cache for a later `vmwb --db`
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _headless(db: Path, build_demo: Any) -> int:
+    def progress(step: str, done: int | None = None, total: int | None = None) -> None:
+        if sys.stderr.isatty():
+            print(f"  {step}", file=sys.stderr)
+
+    with build_demo(db, progress=progress) as estate:
+        print(f"demo cache: {estate.db_path}")
+        print(f"config:     {estate.config.path}")
+        print(f"platforms:  {', '.join(estate.parts)}")
+        print(f"resources:  {estate.resources} (sync {estate.sync_status})")
+        if estate.findings:
+            print(f"findings:   {estate.findings.get('open', 0)} open")
+        for note in estate.notes:
+            print(f"note:       {note}")
+        print("timings:    " + ", ".join(f"{k} {v:.1f}s" for k, v in estate.timings.items()))
+    return 0

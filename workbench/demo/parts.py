@@ -1,0 +1,68 @@
+"""The emulated platforms the demo estate is made of, one :class:`DemoPart` each.
+
+A part starts its emulator, seeds it, says how the provider reaches it (a config section) and stops it. Adding a
+platform to the demo is adding one entry to :data:`PARTS`; a part whose extra or simulator is missing raises
+:class:`PartUnavailable` from ``start`` and the demo goes on without it, with a visible note.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class PartUnavailable(Exception):
+    """This platform cannot be emulated here (an optional extra or a simulator binary is missing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPart:
+    name: str  # the provider name, and the config section it writes
+    title: str
+    start: Callable[[], Any]  # -> a running emulator handle
+    seed: Callable[[Any], Any]  # handle -> what was planted (a manifest)
+    config: Callable[
+        [Any, Any], dict[str, Any]
+    ]  # (handle, planted) -> the provider's config section
+    stop: Callable[[Any], None]
+
+
+# ---------------------------------------------------------------------------------------------- AWS (moto)
+def _aws_start() -> Any:
+    try:
+        from workbench.emulators.aws import start_moto_server
+    except ImportError as exc:  # moto[server] is a dependency, but a trimmed install may lack it
+        raise PartUnavailable(f"moto is not installed ({exc})") from exc
+    # The demo process talks only to the local emulator: fixed fake credentials keep the operator's real
+    # ones (env, profiles, SSO) from ever being sent, even to localhost.
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return start_moto_server()
+
+
+def _aws_seed(server: Any) -> Any:
+    from workbench.emulators.aws import seed_estate
+
+    return seed_estate(server.endpoint)
+
+
+def _aws_config(server: Any, manifest: Any) -> dict[str, Any]:
+    return {
+        "endpoint_url": server.endpoint,
+        "regions": list(manifest.regions),
+        "role_arns": [manifest.role_arn],
+        "max_attempts": 2,  # a local emulator either answers or does not: no long retry budget
+    }
+
+
+AWS = DemoPart(
+    "aws", "AWS (moto)", _aws_start, _aws_seed, _aws_config, lambda server: server.stop()
+)
+
+# GCP, Azure, libvirt and vSphere join here, one entry each, once their providers land.
+PARTS: list[DemoPart] = [AWS]
