@@ -1,0 +1,90 @@
+"""Small helpers shared by the Azure collectors and fixes: ARM ids, times, paging with checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from workbench.providers.base import TaskContext
+
+Json = dict[str, Any]
+
+
+def arm_id(value: str | None) -> str | None:
+    """The canonical (lower-case) spelling of an ARM id, or None.
+
+    ARM ids are case-insensitive and Azure itself mixes spellings of one resource (a disk's id says
+    ``RG-WEB-PROD``, the VM's ``managedBy`` reference ``rg-web-prod``), so every id is stored lower-cased or the
+    cache's joins and relations would silently miss.
+    """
+    return value.lower() if value else None
+
+
+def ref_id(ref: Any) -> str | None:
+    """The id of an ARM sub-resource reference (``{"id": ...}``), canonical."""
+    return arm_id(ref.get("id")) if isinstance(ref, dict) else None
+
+
+def parse_id(resource_id: str) -> tuple[str, str, str]:
+    """(subscription, resource group, name) of a top-level ARM resource id."""
+    parts = resource_id.strip("/").split("/")
+    if (
+        len(parts) < 8
+        or parts[0].lower() != "subscriptions"
+        or parts[2].lower() != "resourcegroups"
+    ):
+        raise ValueError(f"not an ARM resource id: {resource_id!r}")
+    return parts[1], parts[3], parts[7]
+
+
+def iso(value: Any) -> str | None:
+    """An ARM time (``2024-02-10T09:05:00.0000000+00:00``) as ISO 8601 UTC with a Z, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = str(value)
+    # ARM writes seven fractional digits; the cache keeps whole seconds, so drop the fraction.
+    head, dot, rest = text.partition(".")
+    if dot:
+        tail = rest.lstrip("0123456789")
+        text = head + (tail or "")
+    text = text.replace("Z", "+00:00")
+    try:
+        return iso(datetime.fromisoformat(text))
+    except ValueError:
+        return str(value)
+
+
+def as_json(item: Any) -> Json:
+    """The REST JSON of an SDK model (azure-mgmt models are mappings with the wire's camelCase keys)."""
+    if isinstance(item, dict):
+        return item
+    return dict(item.as_dict())
+
+
+def paged(pager: Any, ctx: TaskContext) -> Iterator[Json]:
+    """Every item of an ARM list as REST JSON, with a checkpoint before each page."""
+    for page in pager.by_page():
+        ctx.checkpoint()
+        for item in page:
+            yield as_json(item)
+
+
+def tags(item: Json) -> dict[str, str]:
+    return {str(k): "" if v is None else str(v) for k, v in (item.get("tags") or {}).items()}
+
+
+def props(item: Json) -> Json:
+    value = item.get("properties")
+    return value if isinstance(value, dict) else {}
+
+
+def lower(value: Any) -> str:
+    return str(value).lower() if value else ""
+
+
+def ids_of(refs: Iterable[Any]) -> list[str]:
+    return [i for i in (ref_id(r) for r in refs or ()) if i]
