@@ -28,7 +28,9 @@ def register(check_id: str) -> Callable[[Logic], Logic]:
 def apply(check_id: str, rows: list[Any], params: dict[str, Any]) -> list[Any]:
     fn = LOGIC.get(check_id)
     if fn is None:
-        raise LookupError(f"check {check_id} declares logic = true but has no function in checks/logic.py")
+        raise LookupError(
+            f"check {check_id} declares logic = true but has no function in checks/logic.py"
+        )
     return fn(rows, params)
 
 
@@ -66,7 +68,7 @@ def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
     for row in rows:
         evidence = row.evidence if isinstance(row.evidence, dict) else {}
         script = _decode_user_data(str(evidence.pop("user_data", "") or ""))
-        hits = []
+        hits: list[dict[str, Any]] = []
         for kind, rx in _SECRET_PATTERNS.items():
             for m in rx.finditer(script):
                 if any(i.search(m.group(0)) for i in ignore):
@@ -74,7 +76,7 @@ def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
                 line = script.count("\n", 0, m.start()) + 1
                 hits.append({"kind": kind, "line": line})
         if hits:
-            kinds = sorted({h["kind"] for h in hits})
+            kinds = sorted({str(h["kind"]) for h in hits})
             # The secret itself is never copied into the finding: only its kind and line.
             row.reason = f"user data holds {len(hits)} likely secret(s): {', '.join(kinds)}"
             row.evidence = {"matches": hits[:20]}

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from workbench.checks import logic
+
 from workbench.scan import loader
 from workbench.scan.engine import bind
 
@@ -43,7 +43,9 @@ def test_query_parses_against_the_schema(check: loader.Check, tmp_path: Path) ->
 
     with Cache.open(tmp_path / "c.db") as cache:
         # EXPLAIN compiles the statement against the real tables without running it.
-        cache.db.execute("EXPLAIN " + check.query.strip().rstrip(";"), bind(check, None, "2026-01-01T00:00:00Z"))
+        cache.db.execute(
+            "EXPLAIN " + check.query.strip().rstrip(";"), bind(check, None, "2026-01-01T00:00:00Z")
+        )
 
 
 def test_every_referenced_fix_exists() -> None:

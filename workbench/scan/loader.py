@@ -71,7 +71,16 @@ PARAM_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _ATTACK_RE = re.compile(r"^T\d{4}(\.\d{3})?$")
 _NIST_RE = re.compile(r"^[A-Z]{2}-\d+(\(\d+\))?$")
 
-_REQUIRED = ("id", "title", "providers", "resource_kind", "severity", "area", "rationale", "remediation")
+_REQUIRED = (
+    "id",
+    "title",
+    "providers",
+    "resource_kind",
+    "severity",
+    "area",
+    "rationale",
+    "remediation",
+)
 _OPTIONAL = ("fix", "logic", "params", "frameworks", "equivalents")
 
 
@@ -104,11 +113,17 @@ class Param:
             (isinstance(d, bool) and isinstance(value, bool))
             or (isinstance(d, list) and isinstance(value, list) and _same_items(d, value))
             or (type(d) is int and type(value) is int)
-            or (isinstance(d, float) and isinstance(value, int | float) and not isinstance(value, bool))
+            or (
+                isinstance(d, float)
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+            )
             or (isinstance(d, str) and isinstance(value, str))
         )
         if not ok:
-            raise CheckError(f"{where}: parameter {self.name} must be {self.type_name}, not {value!r}")
+            raise CheckError(
+                f"{where}: parameter {self.name} must be {self.type_name}, not {value!r}"
+            )
         return float(value) if isinstance(d, float) else value
 
 
@@ -203,7 +218,11 @@ def _params(raw: Any, where: str) -> dict[str, Param]:
         key = f"params.{name}"
         if not PARAM_RE.match(name):
             raise CheckError(f"{where}: {key}: parameter names are lower_snake_case")
-        if not isinstance(spec, dict) or set(spec) - {"default", "description"} or "default" not in spec:
+        if (
+            not isinstance(spec, dict)
+            or set(spec) - {"default", "description"}
+            or "default" not in spec
+        ):
             raise CheckError(f"{where}: {key} must be a table with default and description")
         default = spec["default"]
         if not isinstance(default, bool | int | float | str | list) or (
@@ -223,7 +242,9 @@ def _frameworks(raw: Any, where: str) -> dict[str, FrameworkRef]:
     for name, spec in raw.items():
         key = f"frameworks.{name}"
         if name not in FRAMEWORKS:
-            raise CheckError(f"{where}: unknown framework {name!r} (known: {', '.join(FRAMEWORKS)})")
+            raise CheckError(
+                f"{where}: unknown framework {name!r} (known: {', '.join(FRAMEWORKS)})"
+            )
         if not isinstance(spec, dict) or set(spec) - {"ids", "version", "proposed"}:
             raise CheckError(f"{where}: {key} must be a table of ids, version, proposed")
         ids = _str_list(spec.get("ids"), where, f"{key}.ids")
@@ -231,7 +252,9 @@ def _frameworks(raw: Any, where: str) -> dict[str, FrameworkRef]:
         if FRAMEWORKS[name][1] and not isinstance(version, str):
             raise CheckError(f"{where}: {key}.version is required (which edition is mapped)")
         if name == "mitre_attack" and not all(_ATTACK_RE.match(i) for i in ids):
-            raise CheckError(f"{where}: {key}.ids must be ATT&CK technique ids (T1234 or T1234.001)")
+            raise CheckError(
+                f"{where}: {key}.ids must be ATT&CK technique ids (T1234 or T1234.001)"
+            )
         if name == "nist_800_53" and not all(_NIST_RE.match(i) for i in ids):
             raise CheckError(f"{where}: {key}.ids must be control ids like AC-3 or SI-2(2)")
         proposed = spec.get("proposed", False)
@@ -246,7 +269,7 @@ def _equivalents(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
         raise CheckError(f"{where}: [equivalents] must be a table")
     unknown = set(raw) - set(EQUIVALENT_TOOLS)
     if unknown:
-        raise CheckError(f"{where}: unknown tool in [equivalents]: {sorted(unknown)[0]}")
+        raise CheckError(f"{where}: unknown tool in [equivalents]: {min(unknown)}")
     return {tool: _str_list(ids, where, f"equivalents.{tool}") for tool, ids in raw.items()}
 
 
@@ -254,7 +277,7 @@ def validate_check(data: dict[str, Any], query: str, where: str) -> Check:
     """Validate one check's parsed ``check.toml`` and its SQL text."""
     unknown = set(data) - set(_REQUIRED) - set(_OPTIONAL)
     if unknown:
-        raise CheckError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        raise CheckError(f"{where}: unknown key {min(unknown)!r}")
     cid = _str(data, "id", where)
     if not ID_RE.match(cid):
         raise CheckError(f"{where}: id {cid!r} must look like AREA-NN (e.g. SNP-01)")

@@ -62,7 +62,9 @@ def _compile(field: str, pattern: str | None) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise MuteError(f"the {field} pattern {pattern!r} is not a valid regular expression: {exc}")
+        raise MuteError(
+            f"the {field} pattern {pattern!r} is not a valid regular expression: {exc}"
+        ) from exc
 
 
 def _from_row(row: sqlite3.Row) -> Mute:
@@ -89,7 +91,11 @@ def active_mutes(db: sqlite3.Connection, now: str | None = None) -> list[Mute]:
 
 
 def list_mutes(db: sqlite3.Connection, *, include_inactive: bool = False) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM mutes" + ("" if include_inactive else " WHERE active=1") + " ORDER BY mute_id"
+    sql = (
+        "SELECT * FROM mutes"
+        + ("" if include_inactive else " WHERE active=1")
+        + " ORDER BY mute_id"
+    )
     return [dict(r) for r in db.execute(sql).fetchall()]
 
 
@@ -139,9 +145,17 @@ def add_mute(
         raise MuteError("a mute needs an author")
     if not expires_at:
         raise MuteError("a mute needs an expiry (mutes that never end hide risk forever)")
-    patterns = {"check": check, "account": account, "region": region, "resource": resource, "tag": tag}
+    patterns = {
+        "check": check,
+        "account": account,
+        "region": region,
+        "resource": resource,
+        "tag": tag,
+    }
     if not any(patterns.values()):
-        raise MuteError("a mute needs at least one pattern (check, account, region, resource or tag)")
+        raise MuteError(
+            "a mute needs at least one pattern (check, account, region, resource or tag)"
+        )
     for f, p in patterns.items():
         _compile(f, p)
     now = now or utcnow()
@@ -173,38 +187,7 @@ def remove_mute(cache: Cache, mute_id: int, *, author: str, reason: str = "") ->
 
 
 def audit(cache: Cache, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
-    """One audit-log entry, inside the caller's transaction.
+    """One entry in the hash-chained audit log, inside the caller's transaction."""
+    from workbench import audit as audit_log
 
-    Uses ``workbench.audit.append`` (the hash-chained log) when that module is present; otherwise writes the
-    same chained row itself, so the log stays verifiable either way.
-    """
-    try:
-        from workbench import audit as audit_mod  # type: ignore[attr-defined]
-    except ImportError:
-        audit_mod = None
-    append = getattr(audit_mod, "append", None)
-    if append is not None:
-        append(cache.db, actor=actor, action=action, target=target, details=details)
-        return
-    _append_chained(cache.db, actor, action, target, details)
-
-
-def _append_chained(
-    db: sqlite3.Connection, actor: str, action: str, target: str, details: dict[str, Any]
-) -> None:
-    import hashlib
-
-    prev = db.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    prev_hash = prev[0] if prev else "0" * 64
-    at = utcnow()
-    body = json.dumps(
-        {"at": at, "actor": actor, "action": action, "target": target, "details": details},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    digest = hashlib.sha256((prev_hash + body).encode()).hexdigest()
-    db.execute(
-        "INSERT INTO audit_log (at, actor, action, target, details, result, prev_hash, hash) "
-        "VALUES (?,?,?,?,?,?,?,?)",
-        (at, actor, action, target, json.dumps(details, sort_keys=True), "ok", prev_hash, digest),
-    )
+    audit_log.append(cache, actor, None, action, target, details)

@@ -1,0 +1,71 @@
+"""What changed between two scans: new, resolved and changed findings.
+
+Public API: :func:`diff_scans` ``(cache, a=None, b=None) -> dict``. ``b`` defaults to the latest scan and ``a``
+to the scan before ``b`` (0 when ``b`` is the first, so everything is new). The answer comes from
+``finding_events``: a finding whose first event in ``(a, b]`` is new/reopened and whose last is resolved came
+and went in between and is left out. Each list holds the finding's current row plus ``change`` (the last
+event).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workbench.cache.store import Cache
+from workbench.errors import WorkbenchError
+
+_APPEARED = ("new", "reopened")
+
+
+def scan_ids(cache: Cache) -> list[int]:
+    return [int(r[0]) for r in cache.db.execute("SELECT scan_id FROM scans ORDER BY scan_id")]
+
+
+def _pick(ids: list[int], a: int | None, b: int | None) -> tuple[int, int]:
+    if not ids:
+        raise WorkbenchError("no scan yet: run `vmwb scan` first")
+    if b is None:
+        b = ids[-1]
+    if b not in ids:
+        raise WorkbenchError(f"no scan {b}")
+    if a is None:
+        earlier = [i for i in ids if i < b]
+        a = earlier[-1] if earlier else 0
+    elif a not in ids:
+        raise WorkbenchError(f"no scan {a}")
+    if a >= b:
+        raise WorkbenchError(f"scan {a} is not before scan {b}")
+    return a, b
+
+
+def diff_scans(cache: Cache, a: int | None = None, b: int | None = None) -> dict[str, Any]:
+    a, b = _pick(scan_ids(cache), a, b)
+    first: dict[str, str] = {}
+    last: dict[str, str] = {}
+    cur = cache.db.execute(
+        "SELECT key, change FROM finding_events WHERE scan_id > ? AND scan_id <= ? "
+        "ORDER BY scan_id, rowid",
+        (a, b),
+    )
+    for key, change in cur:
+        first.setdefault(key, change)
+        last[key] = change
+    buckets: dict[str, list[str]] = {"new": [], "resolved": [], "changed": []}
+    for key, change in last.items():
+        if change in _APPEARED:
+            buckets["new"].append(key)
+        elif change == "resolved":
+            if first[key] not in _APPEARED:
+                buckets["resolved"].append(key)
+        else:
+            buckets["changed"].append(key)
+    out: dict[str, Any] = {"from_scan": a, "to_scan": b}
+    for name, keys in buckets.items():
+        rows = cache.db.execute(
+            "SELECT * FROM findings WHERE key IN (SELECT value FROM json_each(?)) "
+            "ORDER BY check_id, resource_uid",
+            (json.dumps(keys),),
+        ).fetchall()
+        out[name] = [dict(r) | {"change": last[r["key"]]} for r in rows]
+    return out
