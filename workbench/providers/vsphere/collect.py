@@ -1,0 +1,347 @@
+"""vSphere collectors: VMs (with their disks), snapshots, ESXi hosts, datastores, networks.
+
+Ids are managed object ids (``vm-66``, ``host-21``, ``snapshot-80``): unique within a vCenter, which is the
+scope's account, and what a fix needs to address the object again. The scope's region is the datacenter, so
+every collector reads below that datacenter's folder only.
+
+Datastores have no record class of their own: they are stored as :class:`Setting` rows
+(``datastore:<name>``) with capacity, free space and type, which is what the dashboards use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.cache.store import TaskOutput
+from workbench.model import Host, Instance, Network, Setting, Snapshot, Volume
+from workbench.providers.aws.util import iso
+from workbench.providers.base import TaskContext
+from workbench.providers.vsphere.connection import (
+    ServerSettings,
+    SessionPool,
+    import_pyvmomi,
+    retrieve,
+)
+
+# The isolation / hardening advanced settings the VM checks look at (DISA vSphere VM STIG, VMware hardening guide).
+HARDENING_KEYS = (
+    "isolation.tools.copy.disable",
+    "isolation.tools.paste.disable",
+    "isolation.tools.dnd.disable",
+    "isolation.tools.setGUIOptions.enable",
+    "isolation.tools.diskShrink.disable",
+    "isolation.tools.diskWiper.disable",
+    "isolation.tools.hgfsServerSet.disable",
+    "isolation.device.connectable.disable",
+    "RemoteDisplay.maxConnections",
+    "RemoteDisplay.vnc.enabled",
+    "tools.setInfo.sizeLimit",
+    "tools.guestlib.enableHostInfo",
+)
+_STATES = {"poweredOn": "running", "poweredOff": "stopped", "suspended": "suspended"}
+_VM_PATHS = [
+    "name", "config.uuid", "config.instanceUuid", "config.guestId", "config.guestFullName",
+    "config.firmware", "config.bootOptions", "config.hardware.device", "config.extraConfig", "config.keyId",
+    "config.createDate", "config.annotation", "config.version", "config.hardware.numCPU",
+    "config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.toolsVersionStatus2",
+    "guest.toolsRunningStatus", "guest.toolsVersion", "guest.ipAddress", "network",
+]  # fmt: skip
+_TPM_LABEL = re.compile(r"\bTPM\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class VsphereHandle:
+    server: ServerSettings
+    pool: SessionPool
+    datacenter: Any  # vim.Datacenter
+
+    def session(self) -> tuple[Any, Any]:
+        return self.pool.get(self.server)
+
+
+def _truthy(value: Any) -> bool | None:
+    if value is None:
+        return None
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _device_kind(vim: Any, dev: Any) -> str | None:
+    kinds = (
+        (vim.vm.device.VirtualFloppy, "floppy"),
+        (vim.vm.device.VirtualCdrom, "cdrom"),
+        (vim.vm.device.VirtualSerialPort, "serial"),
+        (vim.vm.device.VirtualParallelPort, "parallel"),
+        (vim.vm.device.VirtualUSB, "usb"),
+        (vim.vm.device.VirtualUSBController, "usb"),
+    )
+    return next((kind for cls, kind in kinds if isinstance(dev, cls)), None)
+
+
+def _backing(dev: Any) -> str:
+    b = dev.backing
+    if b is None:
+        return ""
+    for attr in ("serviceURI", "fileName", "deviceName", "pipeName"):
+        value = getattr(b, attr, None)
+        if value:
+            return f"{type(b).__name__.rsplit('.', 1)[-1]} {value}"
+    return type(b).__name__.rsplit(".", 1)[-1]
+
+
+def legacy_devices(vim: Any, devices: list[Any]) -> list[dict[str, Any]]:
+    """Floppy, CD, serial, parallel and USB devices in the shape the libvirt collector uses too."""
+    out = []
+    for dev in devices:
+        kind = _device_kind(vim, dev)
+        if kind is None:
+            continue
+        conn = dev.connectable
+        # A USB controller has no connectable; it is "connected" in the STIG's sense by being present.
+        connected = (
+            bool(conn.connected or conn.startConnected) if conn is not None else kind == "usb"
+        )
+        out.append(
+            {
+                "kind": kind,
+                "label": dev.deviceInfo.label if dev.deviceInfo else str(dev.key),
+                "key": dev.key,
+                "connected": connected,
+                "backing": _backing(dev),
+            }
+        )
+    return out
+
+
+def _vm_records(vim: Any, obj: Any, p: dict[str, Any]) -> tuple[Instance, list[Volume]]:
+    devices = list(p.get("config.hardware.device") or [])
+    extra_config = {o.key: o.value for o in p.get("config.extraConfig") or []}
+    firmware = p.get("config.firmware")
+    boot = p.get("config.bootOptions")
+    secure = bool(boot and boot.efiSecureBootEnabled) if firmware == "efi" else False
+    tpm_cls = getattr(vim.vm.device, "VirtualTPM", None)
+    # vcsim (API 6.5) has no VirtualTPM type and keeps a TPM as a bare VirtualDevice: match its label too.
+    vtpm = any(
+        (tpm_cls is not None and isinstance(d, tpm_cls))
+        or bool(d.deviceInfo and _TPM_LABEL.search(d.deviceInfo.label or ""))
+        for d in devices
+    )
+    vm_key = p.get("config.keyId")
+    vm_id = obj._moId
+    guest = (p.get("config.guestId") or "").lower()
+    disks = [d for d in devices if isinstance(d, vim.vm.device.VirtualDisk)]
+    volumes = [_disk_record(vm_id, d, vm_key is not None) for d in disks]
+    vnc = _truthy(extra_config.get("RemoteDisplay.vnc.enabled"))
+    graphics = []
+    if vnc:  # the ESXi VNC server listens on every host interface, on the VM's own port
+        graphics.append(
+            {
+                "type": "vnc",
+                "listen": "0.0.0.0",
+                "listen_type": "host",
+                "exposed": True,
+                "has_password": bool(extra_config.get("RemoteDisplay.vnc.password")),
+                "port": int(extra_config.get("RemoteDisplay.vnc.port") or 0) or None,
+                "autoport": False,
+            }
+        )
+    host = p.get("runtime.host")
+    instance = Instance(
+        id=vm_id,
+        name=p.get("name", ""),
+        created_at=iso(p.get("config.createDate")),
+        extra={
+            "uuid": p.get("config.uuid"),
+            "instance_uuid": p.get("config.instanceUuid"),
+            "guest_full_name": p.get("config.guestFullName"),
+            "annotation": p.get("config.annotation") or "",
+            "hardware_version": p.get("config.version"),
+            "vcpus": p.get("config.hardware.numCPU"),
+            "memory_mib": p.get("config.hardware.memoryMB"),
+            "firmware": firmware,
+            "vm_encrypted": vm_key is not None,
+            "tools_version_status": p.get("guest.toolsVersionStatus2"),
+            "tools_running_status": p.get("guest.toolsRunningStatus"),
+            "tools_version": p.get("guest.toolsVersion"),
+            "hardening": {k: extra_config.get(k) for k in HARDENING_KEYS},
+            "legacy_devices": legacy_devices(vim, devices),
+            "graphics": graphics,
+            "host": host._moId if host is not None else None,
+        },
+        state=_STATES.get(str(p.get("runtime.powerState")), "unknown"),
+        instance_type=f"{p.get('config.hardware.numCPU')} vCPU / {p.get('config.hardware.memoryMB')} MiB",
+        platform="windows"
+        if "windows" in guest
+        else ("" if not guest or guest.startswith("other") else "linux"),
+        private_ip=p.get("guest.ipAddress"),
+        boot_mode={"efi": "uefi", "bios": "legacy-bios"}.get(str(firmware)),
+        secure_boot=secure,
+        vtpm=vtpm,
+        managed=p.get("guest.toolsRunningStatus") == "guestToolsRunning",
+        network_id=next((n._moId for n in p.get("network") or []), None),
+        volume_ids=[v.id for v in volumes],
+    )
+    return instance, volumes
+
+
+def _disk_record(vm_id: str, disk: Any, vm_encrypted: bool) -> Volume:
+    backing = disk.backing
+    path = getattr(backing, "fileName", None) or f"{vm_id}/disk-{disk.key}"
+    encrypted = vm_encrypted or getattr(backing, "keyId", None) is not None
+    datastore = getattr(backing, "datastore", None)
+    return Volume(
+        id=path,
+        name=disk.deviceInfo.label if disk.deviceInfo else path.rsplit("/", 1)[-1],
+        extra={
+            "path": path,
+            "datastore": datastore._moId if datastore is not None else None,
+            "disk_mode": getattr(backing, "diskMode", None),
+            "thin": getattr(backing, "thinProvisioned", None),
+            "media": False,
+            "device_key": disk.key,
+        },
+        state="in-use",
+        size_gb=round((disk.capacityInKB or 0) / 2**20, 3),
+        volume_type=type(backing).__name__.rsplit(".", 1)[-1] if backing is not None else "",
+        encrypted=encrypted,
+        # VM Encryption keys come from the customer's own key provider (KMS).
+        encryption_type="cmk" if encrypted else "none",
+        attached_to=[vm_id],
+    )
+
+
+def collect_vms(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
+    vim, _ = import_pyvmomi()
+    si, lock = handle.session()
+    with lock:
+        rows = list(retrieve(si, handle.datacenter.vmFolder, vim.VirtualMachine, _VM_PATHS))
+    for obj, props in rows:
+        ctx.checkpoint()
+        instance, volumes = _vm_records(vim, obj, props)
+        out.add(instance)
+        for vol in volumes:
+            out.add(vol)
+            out.relate("instance", instance.id, "attached", "volume", vol.id)
+        if instance.network_id:
+            out.relate("instance", instance.id, "in_network", "network", instance.network_id)
+
+
+def collect_snapshots(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
+    vim, _ = import_pyvmomi()
+    si, lock = handle.session()
+    with lock:
+        rows = list(
+            retrieve(si, handle.datacenter.vmFolder, vim.VirtualMachine, ["name", "snapshot"])
+        )
+    for obj, props in rows:
+        ctx.checkpoint()
+        info = props.get("snapshot")
+        if info is None:
+            continue
+        current = info.currentSnapshot._moId if info.currentSnapshot is not None else None
+        _walk(out, obj._moId, props.get("name", ""), info.rootSnapshotList, None, current)
+
+
+def _walk(
+    out: TaskOutput, vm_id: str, vm_name: str, nodes: Any, parent: Any, current: str | None
+) -> None:
+    for node in nodes or []:
+        sid = node.snapshot._moId
+        out.add(
+            Snapshot(
+                id=sid,
+                name=node.name,
+                created_at=iso(node.createTime),
+                extra={
+                    "vm": vm_name,
+                    "parent": parent.name if parent is not None else None,
+                    "parent_id": parent.snapshot._moId if parent is not None else None,
+                    "current": sid == current,
+                    "children": len(node.childSnapshotList or []),
+                    "description": node.description or "",
+                    "quiesced": bool(node.quiesced),
+                    "memory": node.state == "poweredOn",
+                },
+                state=str(node.state or ""),
+                source_instance_id=vm_id,
+            )
+        )
+        out.relate("snapshot", sid, "snapshot_of", "instance", vm_id)
+        _walk(out, vm_id, vm_name, node.childSnapshotList, node, current)
+
+
+def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
+    vim, _ = import_pyvmomi()
+    si, lock = handle.session()
+    paths = ["name", "config.service", "config.lockdownMode", "config.product", "runtime.connectionState",
+             "runtime.inMaintenanceMode"]  # fmt: skip
+    with lock:
+        rows = list(retrieve(si, handle.datacenter.hostFolder, vim.HostSystem, paths))
+    for obj, p in rows:
+        ctx.checkpoint()
+        services = {
+            s.key: {"running": bool(s.running), "policy": s.policy, "label": s.label}
+            for s in (p["config.service"].service if p.get("config.service") else [])
+        }
+        product = p.get("config.product")
+
+        def running(key: str, services: dict[str, Any] = services) -> bool | None:
+            return services[key]["running"] if key in services else None
+
+        out.add(
+            Host(
+                id=obj._moId,
+                name=p.get("name", ""),
+                extra={
+                    "services": services,
+                    "connection_state": p.get("runtime.connectionState"),
+                    "maintenance_mode": p.get("runtime.inMaintenanceMode"),
+                    "build": product.build if product else None,
+                },
+                version=product.fullName if product else "",
+                ssh_enabled=running("TSM-SSH"),
+                shell_enabled=running("TSM"),
+                lockdown_mode=p.get("config.lockdownMode"),
+            )
+        )
+
+
+def collect_datastores(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
+    vim, _ = import_pyvmomi()
+    si, lock = handle.session()
+    with lock:
+        rows = list(
+            retrieve(
+                si, handle.datacenter.datastoreFolder, vim.Datastore, ["name", "summary", "vm"]
+            )
+        )
+    for obj, p in rows:
+        ctx.checkpoint()
+        s = p["summary"]
+        out.add(
+            Setting(
+                id=f"datastore:{p['name']}",
+                name=p["name"],
+                value={
+                    "moid": obj._moId,
+                    "type": s.type,
+                    "capacity_gb": round(s.capacity / 2**30, 1),
+                    "free_gb": round(s.freeSpace / 2**30, 1),
+                    "accessible": bool(s.accessible),
+                    "url": s.url,
+                    "vm_count": len(p.get("vm") or []),
+                },
+            )
+        )
+
+
+def collect_networks(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
+    vim, _ = import_pyvmomi()
+    si, lock = handle.session()
+    with lock:
+        rows = list(retrieve(si, handle.datacenter.networkFolder, vim.Network, ["name"]))
+    for obj, p in rows:
+        ctx.checkpoint()
+        kind = "dvportgroup" if isinstance(obj, vim.dvs.DistributedVirtualPortgroup) else "standard"
+        out.add(Network(id=obj._moId, name=p.get("name", ""), extra={"type": kind}))
