@@ -1,0 +1,1 @@
+"""AWS fixes: one module per resource family, sharing the executor in ``common`` and clients in ``clients``."""

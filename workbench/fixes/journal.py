@@ -1,0 +1,156 @@
+"""The fix journal: one row per executed call, written before and after the call.
+
+``begin`` commits a ``pending`` row with the before-state *before* the call is made, so a crash between the two
+leaves evidence that the next start reconciles (see ``FixEngine.reconcile``). ``finish`` stores the after-state
+and ``applied`` or ``failed``. Later statuses: ``verified`` (the check passes on live state), ``undone`` (an undo
+entry restored it), ``reconciled`` (found pending after a crash and settled from live state).
+
+``call`` holds the exact :class:`~workbench.fixes.base.PlanItem` and the target, so undo and reconcile need
+nothing but the row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.audit import transaction
+from workbench.cache.store import Cache, utcnow
+from workbench.fixes.base import PlanItem, Target, canonical_json
+
+PENDING, APPLIED, FAILED = "pending", "applied", "failed"
+VERIFIED, UNDONE, RECONCILED = "verified", "undone", "reconciled"
+# Statuses whose change took effect and may be undone.
+CHANGED = (APPLIED, VERIFIED, RECONCILED)
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    entry_id: int
+    plan_id: str
+    fix_id: str
+    check_id: str | None
+    resource_uid: str | None
+    step: int
+    call: dict[str, Any]  # {"item": PlanItem dict, "target": Target dict}
+    before: Any
+    after: Any
+    status: str
+    error: str | None
+    actor: str | None
+    role: str | None
+    created_at: str
+    updated_at: str | None
+    undo_of: int | None
+
+    @property
+    def item(self) -> PlanItem:
+        return PlanItem.from_dict(self.call["item"])
+
+    @property
+    def target(self) -> Target:
+        return Target.from_dict(self.call["target"])
+
+    @property
+    def took_effect(self) -> bool:
+        """Whether the call changed the resource (for a reconciled entry: whether live state moved)."""
+        if self.status in (APPLIED, VERIFIED, UNDONE):
+            return True
+        if self.status == RECONCILED:
+            return canonical_json(self.before) != canonical_json(self.after)
+        return False
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _row(row: sqlite3.Row | tuple[Any, ...]) -> JournalEntry:
+    (entry_id, plan_id, fix_id, check_id, uid, step, call, before, after, status, error, actor,
+     role, created_at, updated_at, undo_of) = tuple(row)  # fmt: skip
+    return JournalEntry(
+        int(entry_id), plan_id, fix_id, check_id, uid, int(step), _loads(call) or {},
+        _loads(before), _loads(after), status, error, actor, role, created_at, updated_at, undo_of,
+    )  # fmt: skip
+
+
+_COLUMNS = (
+    "entry_id, plan_id, fix_id, check_id, resource_uid, step, api_call, before, after, status, "
+    "error, actor, role, created_at, updated_at, undo_of"
+)
+
+
+class Journal:
+    def __init__(self, db: Cache | sqlite3.Connection) -> None:
+        self.db = db.db if isinstance(db, Cache) else db
+
+    def begin(
+        self,
+        *,
+        plan_id: str,
+        fix_id: str,
+        target: Target,
+        item: PlanItem,
+        before: Any,
+        actor: str,
+        role: str,
+        undo_of: int | None = None,
+    ) -> int:
+        call = {"item": item.to_dict(), "target": target.to_dict()}
+        with transaction(self.db):
+            cur = self.db.execute(
+                "INSERT INTO journal (plan_id, fix_id, check_id, resource_uid, step, api_call, before, "
+                "status, actor, role, created_at, undo_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (plan_id, fix_id, target.check_id or None, target.resource_uid, item.index,
+                 canonical_json(call), canonical_json(before), PENDING, actor, role, utcnow(),
+                 undo_of),
+            )  # fmt: skip
+        return int(cur.lastrowid or 0)
+
+    def finish(self, entry_id: int, status: str, after: Any, error: str | None = None) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE journal SET status=?, after=?, error=?, updated_at=? WHERE entry_id=?",
+                (status, canonical_json(after), error, utcnow(), entry_id),
+            )
+
+    def set_status(self, entry_id: int, status: str, error: str | None = None) -> None:
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE journal SET status=?, error=COALESCE(?, error), updated_at=? WHERE entry_id=?",
+                (status, error, utcnow(), entry_id),
+            )
+
+    def get(self, entry_id: int) -> JournalEntry | None:
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM journal WHERE entry_id=?", (entry_id,)
+        ).fetchone()
+        return _row(row) if row else None
+
+    def pending(self) -> list[JournalEntry]:
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM journal WHERE status=? ORDER BY entry_id", (PENDING,)
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def for_plan(self, plan_id: str) -> list[JournalEntry]:
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM journal WHERE plan_id=? ORDER BY entry_id", (plan_id,)
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def undo_entries(self, entry_id: int) -> list[JournalEntry]:
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM journal WHERE undo_of=? ORDER BY entry_id", (entry_id,)
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def recent(self, limit: int = 50, plan_id: str | None = None) -> list[JournalEntry]:
+        if plan_id:
+            return self.for_plan(plan_id)
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM journal ORDER BY entry_id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [_row(r) for r in reversed(rows)]

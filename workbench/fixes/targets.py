@@ -1,0 +1,118 @@
+"""Which resources a fix acts on: open findings first, then (when asked by id) resources of the cache.
+
+``vmwb fix plan CHECK`` takes every open finding of the check; ``--resource ID`` narrows to those resources, and
+a resource with no open finding is still accepted when the cache knows it (the check engine may not have run).
+Region-wide setting fixes with no finding take the setting rows of the cache, optionally narrowed by region.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from workbench.cache import schema
+from workbench.cache.store import Cache
+from workbench.fixes import registry
+from workbench.fixes.base import Fix, FixError, Target
+from workbench.model import make_uid
+
+
+def choose_fix(
+    cache: Cache, check_or_fix: str, fix_id: str | None = None
+) -> tuple[Fix, str | None]:
+    """The fix to use and the check whose findings it reads (None when a fix id was given)."""
+    if check_or_fix in registry.FIX_IDS:
+        return registry.get(check_or_fix), None
+    candidates = registry.for_check(check_or_fix)
+    if fix_id:
+        chosen = [f for f in candidates if f.id == fix_id]
+        if not chosen:
+            names = ", ".join(f.id for f in candidates) or "none"
+            raise FixError(f"{fix_id} does not fix {check_or_fix} (its fixes: {names})")
+        return chosen[0], check_or_fix
+    if not candidates:
+        raise FixError(f"no fix for check {check_or_fix!r} (see `vmwb fix list`)")
+    if len(candidates) > 1:
+        kinds = {r[0] for r in cache.db.execute(
+            "SELECT DISTINCT resource_kind FROM findings WHERE check_id=? AND status='open'",
+            (check_or_fix,))}  # fmt: skip
+        fitting = [f for f in candidates if kinds & {f.resource_kind, *f.also_targets}]
+        if len(fitting) == 1:
+            return fitting[0], check_or_fix
+        names = ", ".join(f.id for f in candidates)
+        raise FixError(f"{check_or_fix} has several fixes ({names}): choose one with --fix")
+    return candidates[0], check_or_fix
+
+
+def _from_row(row: sqlite3.Row | tuple[str, ...]) -> Target:
+    check_id, uid, kind, rid, name, provider, account, region = tuple(row)
+    return Target(check_id or "", uid, kind, rid, provider, account, region, name or "")
+
+
+def resolve(
+    cache: Cache,
+    check_or_fix: str,
+    resource_ids: Sequence[str] = (),
+    *,
+    fix_id: str | None = None,
+    regions: Iterable[str] = (),
+) -> tuple[Fix, list[Target]]:
+    fix, check_id = choose_fix(cache, check_or_fix, fix_id)
+    kinds = (fix.resource_kind, *fix.also_targets)
+    checks = [check_id] if check_id else list(fix.check_ids)
+    region_set = set(regions)
+    q = (
+        "SELECT check_id, resource_uid, resource_kind, resource_id, resource_name, provider, "
+        f"account, region FROM findings WHERE status='open' AND provider=? "
+        f"AND check_id IN ({','.join('?' * len(checks))}) "
+        f"AND resource_kind IN ({','.join('?' * len(kinds))}) ORDER BY account, region, resource_id"
+    )
+    rows = cache.db.execute(q, (fix.provider, *checks, *kinds)).fetchall() if checks else []
+    found = [_from_row(r) for r in rows]
+    if region_set:
+        found = [t for t in found if t.region in region_set]
+    if resource_ids:
+        wanted = set(resource_ids)
+        found = [t for t in found if wanted & {t.resource_id, t.resource_uid}]
+        seen = {x for t in found for x in (t.resource_id, t.resource_uid)}
+        for rid in resource_ids:
+            if rid not in seen:
+                found.extend(_from_cache(cache, fix, rid, region_set))
+    elif not found and fix.resource_kind == "setting":
+        found = _settings(cache, fix, region_set)
+    targets: dict[str, Target] = {}
+    for t in found:
+        norm = fix.normalize_target(t)
+        targets.setdefault(norm.resource_uid, norm)
+    if not targets:
+        what = f"open findings of {check_id}" if check_id else f"open findings for {fix.id}"
+        raise FixError(f"no {what}: run a scan, or name resources with --resource ID")
+    return fix, list(targets.values())
+
+
+def _from_cache(cache: Cache, fix: Fix, rid: str, regions: set[str]) -> list[Target]:
+    table = schema.TABLES[fix.resource_kind]
+    rows = cache.db.execute(
+        f"SELECT '', uid, ?, id, name, provider, account, region FROM {table} "
+        "WHERE provider=? AND (id=? OR uid=?)",
+        (fix.resource_kind, fix.provider, rid, rid),
+    ).fetchall()
+    found = [_from_row(r) for r in rows if not regions or r[7] in regions]
+    if not found:
+        raise FixError(
+            f"{rid}: no open finding and no {fix.resource_kind} with that id in the cache"
+        )
+    return found
+
+
+def _settings(cache: Cache, fix: Fix, regions: set[str]) -> list[Target]:
+    key = getattr(fix, "setting_key", "")
+    rows = cache.db.execute(
+        "SELECT DISTINCT account, region FROM settings WHERE provider=? AND id=?",
+        (fix.provider, key),
+    ).fetchall()
+    pairs = {(a, r) for a, r in rows if not regions or r in regions}
+    return [
+        Target("", make_uid(fix.provider, a, r, "setting", key), "setting", key, fix.provider, a, r)
+        for a, r in sorted(pairs)
+    ]
