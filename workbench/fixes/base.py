@@ -159,6 +159,7 @@ class FixContext:
 
     _BUILDERS: ClassVar[dict[str, str]] = {
         "aws": "workbench.fixes.aws.clients:AwsClients",
+        "gcp": "workbench.fixes.gcp_common:GcpFixClients",
     }
 
     def __init__(

@@ -20,7 +20,9 @@ from typing import Any, ClassVar
 
 from workbench.fixes.base import DryRunOutcome, Fix, FixContext, FixError, PlanItem, Target
 
-OPERATION_TIMEOUT = 600.0  # seconds to wait for one Compute Engine Operation (a VM stop can take minutes)
+OPERATION_TIMEOUT = (
+    600.0  # seconds to wait for one Compute Engine Operation (a VM stop can take minutes)
+)
 
 
 def gcp_clients(section: Mapping[str, Any]) -> Any:

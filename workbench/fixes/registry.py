@@ -12,6 +12,7 @@ import importlib
 from workbench.fixes.base import Fix, FixError
 
 _AWS = "workbench.fixes.aws"
+_GCP = "workbench.fixes.gcp"
 _LOCATIONS: dict[str, str] = {
     "aws.snapshot.revoke_public": f"{_AWS}.snapshots:RevokePublicSnapshot",
     "aws.snapshot.revoke_foreign_shares": f"{_AWS}.snapshots:RevokeForeignSnapshotShares",
@@ -28,6 +29,13 @@ _LOCATIONS: dict[str, str] = {
     "aws.instance.terminate_expired": f"{_AWS}.instance_lifecycle:TerminateExpired",
     "aws.volume.delete_orphan": f"{_AWS}.volumes:DeleteOrphanVolume",
     "aws.instance.tag_owner": f"{_AWS}.instances:TagOwner",
+    # Google Cloud fixes are flat modules of this package (gcp_*.py).
+    "gcp.snapshot.remove_public_access": f"{_GCP}_iam:RemovePublicSnapshotAccess",
+    "gcp.image.remove_public_access": f"{_GCP}_iam:RemovePublicImageAccess",
+    "gcp.instance.block_project_ssh_keys": f"{_GCP}_instances:BlockProjectSshKeys",
+    "gcp.instance.disable_serial_port": f"{_GCP}_instances:DisableSerialPort",
+    "gcp.instance.enable_shielded_vm": f"{_GCP}_instances:EnableShieldedVm",
+    "gcp.firewall.restrict_world_admin_ingress": f"{_GCP}_firewall:RestrictWorldAdminIngress",
 }
 
 FIX_IDS: frozenset[str] = frozenset(_LOCATIONS)
