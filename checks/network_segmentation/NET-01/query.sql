@@ -5,6 +5,12 @@ WITH b AS (
          group_concat(DISTINCT r.source) AS sources
   FROM firewall_rules AS r, json_each(:admin_ports) AS p
   WHERE r.world_open = 1 AND r.direction = 'ingress' AND r.action = 'allow' AND r.disabled = 0 AND r.provider IN ('aws', 'gcp', 'azure') AND lower(r.protocol) IN ('tcp', '6', '-1', 'all', '*') AND (r.port_from IS NULL OR (r.port_from <= p.value AND COALESCE(r.port_to, r.port_from) >= p.value))
+    AND NOT (r.provider = 'azure' AND EXISTS (
+      SELECT 1 FROM firewall_rules AS d
+      WHERE d.provider = 'azure' AND d.account = r.account AND d.group_id = r.group_id
+        AND d.direction = 'ingress' AND d.action = 'deny' AND d.world_open = 1 AND d.priority < r.priority
+        AND lower(d.protocol) IN ('tcp', '-1')
+        AND (d.port_from IS NULL OR (d.port_from <= p.value AND COALESCE(d.port_to, d.port_from) >= p.value))))
   GROUP BY r.provider, r.account, r.region, r.group_id
 )
 SELECT COALESCE(g.uid, b.provider || ':' || b.account || ':' || b.region || ':firewall_group:' || b.group_id) AS resource_uid,
