@@ -3,4 +3,4 @@ SELECT s.uid AS resource_uid, 'snapshot' AS resource_kind, s.id AS resource_id, 
        'snapshot is ' || CAST(julianday(:now) - julianday(s.created_at) AS INTEGER) || ' days old (created ' || s.created_at || '), retention ' || :retention_days || ' days' AS reason,
        json_object('created_at', s.created_at) AS evidence
 FROM snapshots AS s
-WHERE s.provider = 'aws' AND s.created_at < strftime('%Y-%m-%dT%H:%M:%SZ', :now, '-' || :retention_days || ' days')
+WHERE s.provider IN ('aws', 'gcp') AND s.created_at < strftime('%Y-%m-%dT%H:%M:%SZ', :now, '-' || :retention_days || ' days')

@@ -1,7 +1,7 @@
 WITH missing AS (
   SELECT i.uid, json_group_array(r.value) AS keys
   FROM instances AS i, json_each(:required_tags) AS r
-  WHERE i.provider = 'aws' AND i.state <> 'terminated'
+  WHERE i.provider IN ('aws', 'gcp') AND i.state <> 'terminated'
     AND NOT EXISTS (SELECT 1 FROM json_each(COALESCE(i.tags, '{}')) AS t WHERE lower(t.key) = lower(r.value))
   GROUP BY i.uid
 )
