@@ -319,8 +319,138 @@ def split_statements(script: str) -> list[str]:
 
 Migration = Callable[[sqlite3.Connection], None]
 
+
+def _migration_2(db: sqlite3.Connection) -> None:
+    """The audit log is append-only: refuse UPDATE and DELETE (``vmwb audit verify`` catches the rest)."""
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
+
+
+_IMAGE_FACTORY_TABLES = """
+-- The approved-image registry: append-only, every entry (approval or revocation) Ed25519-signed over
+-- ``payload``; the typed columns repeat the payload for joins and are checked against it on verify.
+CREATE TABLE image_registry (
+  entry_id INTEGER PRIMARY KEY,
+  action TEXT NOT NULL,          -- approve | revoke
+  provider TEXT NOT NULL,
+  account TEXT,                  -- the image's owning account / project / publisher scope
+  image_id TEXT NOT NULL,
+  image_uid TEXT,
+  name TEXT,
+  image_created_at TEXT,
+  digest TEXT,                   -- the fingerprint the platform exposes, if any
+  reason TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  signed_at TEXT NOT NULL,
+  revokes INTEGER,               -- for a revocation: the approval's entry_id
+  prev_hash TEXT NOT NULL,       -- SHA-256 of the previous entry's payload: a hash chain
+  key_id TEXT NOT NULL,
+  payload TEXT NOT NULL,         -- canonical JSON, exactly the signed bytes
+  signature TEXT NOT NULL        -- base64 Ed25519 signature over payload
+);
+CREATE INDEX idx_image_registry_image ON image_registry(provider, image_id);
+CREATE INDEX idx_image_registry_revokes ON image_registry(revokes);
+-- Imported validation results (Trivy, OpenSCAP). ``resource_key`` is the cached resource's uid, or
+-- ``artifact:<name>`` when the scanned artifact is not (yet) in the cache.
+CREATE TABLE scan_imports (
+  import_id INTEGER PRIMARY KEY,
+  tool TEXT NOT NULL,            -- trivy | openscap
+  source TEXT,
+  sha256 TEXT NOT NULL,
+  artifact TEXT,
+  resource_key TEXT NOT NULL,
+  resource_uid TEXT,
+  resource_kind TEXT,
+  scanned_at TEXT NOT NULL,
+  imported_at TEXT NOT NULL,
+  actor TEXT,
+  summary TEXT                   -- JSON
+);
+CREATE INDEX idx_scan_imports_key ON scan_imports(resource_key, tool);
+-- One row per (resource, vulnerability, package) across imports: first_seen / fixed_at feed the
+-- "critical vulnerabilities remediated within 7 days" KPI.
+CREATE TABLE vulnerabilities (
+  resource_key TEXT NOT NULL,
+  resource_uid TEXT,
+  vuln_id TEXT NOT NULL,
+  pkg_name TEXT NOT NULL DEFAULT '',
+  installed_version TEXT,
+  fixed_version TEXT,
+  severity TEXT NOT NULL,        -- critical | high | medium | low | unknown
+  title TEXT,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  fixed_at TEXT,                 -- NULL while open
+  last_import_id INTEGER NOT NULL,
+  PRIMARY KEY (resource_key, vuln_id, pkg_name)
+);
+CREATE INDEX idx_vulnerabilities_uid ON vulnerabilities(resource_uid, severity, fixed_at);
+-- The latest hardening evaluation of each resource (replaced on import).
+CREATE TABLE hardening_scores (
+  resource_key TEXT PRIMARY KEY,
+  resource_uid TEXT,
+  import_id INTEGER NOT NULL,
+  benchmark TEXT,
+  profile TEXT,
+  score REAL,
+  max_score REAL,
+  passed INTEGER,
+  failed INTEGER,
+  scanned_at TEXT NOT NULL
+);
+CREATE INDEX idx_hardening_scores_uid ON hardening_scores(resource_uid);
+CREATE TABLE hardening_results (
+  resource_key TEXT NOT NULL,
+  resource_uid TEXT,
+  import_id INTEGER NOT NULL,
+  rule_id TEXT NOT NULL,
+  result TEXT NOT NULL,          -- pass | fail | error | notapplicable | notchecked | ...
+  severity TEXT,                 -- XCCDF: high | medium | low | unknown (STIG CAT I/II/III)
+  title TEXT,
+  cce_ids TEXT,                  -- JSON lists
+  stig_ids TEXT,
+  cis_ids TEXT,
+  PRIMARY KEY (resource_key, rule_id)
+);
+CREATE INDEX idx_hardening_results_uid ON hardening_results(resource_uid, result);
+-- One row per cached image with its registry state and validation summary (the images view reads it;
+-- signature state is added in Python, since SQL cannot check a signature).
+CREATE VIEW image_overview AS
+SELECT im.row_id AS row_id, im.uid AS uid, im.provider AS provider, im.account AS account,
+       im.region AS region, im.id AS image_id, im.name AS name, im.created_at AS created_at,
+       CAST(julianday('now') - julianday(im.created_at) AS INTEGER) AS age_days,
+       COALESCE(im.owner, im.account) AS publisher, im.public AS public, im.encrypted AS encrypted,
+       im.deprecated_at AS deprecated_at, ap.entry_id AS approval_entry,
+       CASE WHEN ap.entry_id IS NULL THEN 'unapproved'
+            WHEN EXISTS (SELECT 1 FROM image_registry AS rv WHERE rv.action = 'revoke'
+                         AND rv.revokes = ap.entry_id) THEN 'revoked'
+            ELSE 'approved' END AS approval,
+       (SELECT COUNT(*) FROM instances AS i WHERE i.provider = im.provider AND i.image_id = im.id)
+         AS instances,
+       (SELECT COUNT(*) FROM vulnerabilities AS v WHERE v.resource_uid = im.uid AND v.fixed_at IS NULL
+          AND v.severity = 'critical') AS critical_open,
+       (SELECT COUNT(*) FROM vulnerabilities AS v WHERE v.resource_uid = im.uid AND v.fixed_at IS NULL
+          AND v.severity = 'high') AS high_open,
+       hs.score AS hardening_score, hs.failed AS hardening_failed
+FROM images AS im
+LEFT JOIN image_registry AS ap ON ap.entry_id = (
+  SELECT MAX(a.entry_id) FROM image_registry AS a
+  WHERE a.action = 'approve' AND a.provider = im.provider AND a.image_id = im.id)
+LEFT JOIN hardening_scores AS hs ON hs.resource_uid = im.uid;
+"""
+
+
+def _migration_3(db: sqlite3.Connection) -> None:
+    """Image factory: the signed approved-image registry and imported scan / hardening results."""
+    for stmt in split_statements(_IMAGE_FACTORY_TABLES):
+        db.execute(stmt)
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
-MIGRATIONS: list[Migration] = [_migration_1]
+MIGRATIONS: list[Migration] = [_migration_1, _migration_2, _migration_3]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
