@@ -1,0 +1,76 @@
+"""What the images view and ``vmwb images list`` show: each image's trust and validation state, and its
+lineage (the instances launched from it, in every account).
+
+The SQL half comes from the ``image_overview`` view; the signature state and publisher trust are added here,
+because a signature cannot be checked in SQL and the trusted publishers live in the config.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from workbench.cache.store import Cache
+from workbench.images import verify
+from workbench.images.keys import TrustRoot, images_section
+
+if TYPE_CHECKING:
+    from workbench.config import Config
+
+
+def trusted_publishers(config: Config | None) -> set[str]:
+    """``[images] trusted_publishers``: AWS account ids, GCP image projects, Azure publishers."""
+    value = images_section(config).get("trusted_publishers", [])
+    if not isinstance(value, list):
+        return set()
+    return {str(v) for v in value}
+
+
+def publisher_trusted(publisher: str | None, account: str, trusted: set[str]) -> bool:
+    """An image the account built itself is its own publisher; anything else must be listed."""
+    return publisher is None or publisher == account or publisher in trusted
+
+
+def signature_states(
+    db: Cache | sqlite3.Connection, root: TrustRoot
+) -> dict[int, verify.EntryStatus]:
+    return verify.verify(db, root).by_id()
+
+
+def signature_label(entry_id: int | None, states: dict[int, verify.EntryStatus]) -> str:
+    if entry_id is None:
+        return ""
+    s = states.get(int(entry_id))
+    if s is None:
+        return "missing"
+    # A revoked approval's own signature is fine: "valid" keeps the two columns independent.
+    return "valid" if s.status in (verify.OK, verify.REVOKED) else s.status
+
+
+def image_rows(
+    db: Cache | sqlite3.Connection, root: TrustRoot, config: Config | None = None
+) -> list[dict[str, Any]]:
+    conn = db.db if isinstance(db, Cache) else db
+    states = signature_states(conn, root)
+    trusted = trusted_publishers(config)
+    rows = conn.execute(
+        "SELECT * FROM image_overview ORDER BY provider, account, image_id"
+    ).fetchall()
+    out = []
+    for r in rows:
+        row = dict(r)
+        row["signature"] = signature_label(row["approval_entry"], states)
+        row["publisher_trusted"] = publisher_trusted(row["publisher"], row["account"], trusted)
+        out.append(row)
+    return out
+
+
+def lineage(db: Cache | sqlite3.Connection, provider: str, image_id: str) -> list[dict[str, Any]]:
+    """Instances launched from the image, across accounts and regions."""
+    conn = db.db if isinstance(db, Cache) else db
+    rows = conn.execute(
+        "SELECT uid, account, region, id, name, state, created_at FROM instances "
+        "WHERE provider = ? AND image_id = ? ORDER BY account, region, id",
+        (provider, image_id),
+    ).fetchall()
+    return [dict(r) for r in rows]
