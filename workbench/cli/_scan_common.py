@@ -1,0 +1,33 @@
+"""Helpers shared by the check commands (scan, checks, diff, kpi, report, mute, compliance)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.cli.context import CliContext
+
+
+def config_params(ctx: CliContext) -> dict[str, dict[str, Any]]:
+    """Per-check parameter overrides from the config file (``[checks.<ID>]``)."""
+    from workbench.scan.loader import load_catalogue
+
+    params = {}
+    for check in load_catalogue():
+        values = ctx.config.check_params(check.id)
+        if values:
+            params[check.id] = values
+    return params
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write to ``output`` (mode 0600: findings describe the estate) or stdout."""
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(output).expanduser()
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}", file=sys.stderr)

@@ -1,0 +1,87 @@
+"""``vmwb scan``: evaluate checks over the cache, store findings, print or export them.
+
+Exit status: 0, or 1 when an open finding is at or above ``--fail-on``, or 2 when a check could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.cli.context import CliContext
+
+FORMATS = ("table", "json", "jsonl", "csv", "sarif", "ocsf")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "scan",
+        help="run checks over the cache and record findings",
+        description="Evaluate checks over the cached inventory (no cloud API is called), store the "
+        "findings with their history, and print them. Filters combine.",
+    )
+    p.add_argument("--check", action="extend", nargs="+", default=[], metavar="ID",
+                   help="only these checks")  # fmt: skip
+    p.add_argument("--area", help="only checks of this area (e.g. snapshot_backup)")
+    p.add_argument(
+        "--framework", help="only checks mapped to this framework (e.g. cis, nist_800_53)"
+    )
+    p.add_argument("--provider", help="only checks of (and findings in) this provider")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--output", metavar="FILE", help="write the findings here instead of stdout")
+    p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"), metavar="SEVERITY",
+                   help="exit 1 when an open finding is at or above this severity")  # fmt: skip
+    p.add_argument("--now", help=argparse.SUPPRESS)  # fixes the clock (tests, reproducible reports)
+    p.set_defaults(func=run)
+
+
+def render(fmt: str, records: list[dict[str, Any]], db: Any) -> str:
+    from workbench.export import ocsf, sarif, tabular
+    from workbench.scan.loader import load_catalogue
+
+    if fmt == "json":
+        return tabular.to_json(records)
+    if fmt == "jsonl":
+        return tabular.to_jsonl(records)
+    if fmt == "csv":
+        return tabular.to_csv(records)
+    if fmt == "sarif":
+        return sarif.to_sarif(records, load_catalogue(), db)
+    if fmt == "ocsf":
+        return ocsf.to_ocsf(records, load_catalogue())
+    return tabular.to_table(records)
+
+
+def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    from workbench.cli._scan_common import config_params, emit
+    from workbench.export.tabular import finding_records
+    from workbench.scan.engine import run_scan
+    from workbench.scan.loader import SEVERITY_RANK
+
+    cache = ctx.cache(create=False)
+    result = run_scan(
+        cache, check_ids=args.check or None, area=args.area, framework=args.framework,
+        provider=args.provider, params=config_params(ctx), now=args.now,
+    )  # fmt: skip
+    records = finding_records(cache.db, check_ids=result.checks)
+    if args.provider:
+        records = [r for r in records if r["provider"] == args.provider]
+    emit(render(args.format, records, cache.db), args.output)
+    c = result.counts
+    print(
+        f"scan {result.scan_id}: {len(result.checks)} checks in {result.seconds:.2f} s; "
+        f"{c['open']} open ({c['new']} new, {c['reopened']} reopened), {c['muted']} muted, "
+        f"{c['resolved']} resolved",
+        file=sys.stderr,
+    )
+    for check_id, error in result.errors.items():
+        print(f"vmwb: check {check_id} did not run: {error}", file=sys.stderr)
+    if args.fail_on:
+        bar = SEVERITY_RANK[args.fail_on]
+        if any(
+            r["status"] == "open" and SEVERITY_RANK.get(r["severity"], 0) >= bar for r in records
+        ):
+            return 1
+    return 2 if result.errors else 0
