@@ -159,6 +159,8 @@ class FixContext:
 
     _BUILDERS: ClassVar[dict[str, str]] = {
         "aws": "workbench.fixes.aws.clients:AwsClients",
+        "libvirt": "workbench.providers.libvirt.connection:LibvirtClients",
+        "vsphere": "workbench.providers.vsphere.connection:VsphereClients",
         "gcp": "workbench.fixes.gcp_common:GcpFixClients",
     }
 

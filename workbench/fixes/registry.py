@@ -36,6 +36,11 @@ _LOCATIONS: dict[str, str] = {
     "gcp.instance.disable_serial_port": f"{_GCP}_instances:DisableSerialPort",
     "gcp.instance.enable_shielded_vm": f"{_GCP}_instances:EnableShieldedVm",
     "gcp.firewall.restrict_world_admin_ingress": f"{_GCP}_firewall:RestrictWorldAdminIngress",
+    "libvirt.snapshot.delete_old": "workbench.fixes.onprem_libvirt:DeleteOldSnapshot",
+    "libvirt.graphics.listen_localhost": "workbench.fixes.onprem_libvirt:GraphicsListenLocalhost",
+    "vsphere.vm.set_isolation": "workbench.fixes.onprem_vsphere:SetIsolation",
+    "vsphere.vm.remove_legacy_devices": "workbench.fixes.onprem_vsphere:RemoveLegacyDevices",
+    "vsphere.snapshot.delete_old": "workbench.fixes.onprem_vsphere:DeleteOldSnapshot",
 }
 
 FIX_IDS: frozenset[str] = frozenset(_LOCATIONS)
