@@ -162,6 +162,7 @@ class FixContext:
         "libvirt": "workbench.providers.libvirt.connection:LibvirtClients",
         "vsphere": "workbench.providers.vsphere.connection:VsphereClients",
         "gcp": "workbench.fixes.gcp_common:GcpFixClients",
+        "azure": "workbench.fixes.azure_common:AzureFixClients",
     }
 
     def __init__(

@@ -36,6 +36,12 @@ _LOCATIONS: dict[str, str] = {
     "gcp.instance.disable_serial_port": f"{_GCP}_instances:DisableSerialPort",
     "gcp.instance.enable_shielded_vm": f"{_GCP}_instances:EnableShieldedVm",
     "gcp.firewall.restrict_world_admin_ingress": f"{_GCP}_firewall:RestrictWorldAdminIngress",
+    # Azure fixes are flat modules of this package (azure_*.py).
+    "azure.disk.deny_network_access": "workbench.fixes.azure_disks:DenyDiskNetworkAccess",
+    "azure.snapshot.deny_network_access": "workbench.fixes.azure_disks:DenySnapshotNetworkAccess",
+    "azure.disk.revoke_sas": "workbench.fixes.azure_disks:RevokeDiskSas",
+    "azure.snapshot.revoke_sas": "workbench.fixes.azure_disks:RevokeSnapshotSas",
+    "azure.nsg.restrict_world_admin_rules": "workbench.fixes.azure_nsg:RestrictNsgAdminRules",
     "libvirt.snapshot.delete_old": "workbench.fixes.onprem_libvirt:DeleteOldSnapshot",
     "libvirt.graphics.listen_localhost": "workbench.fixes.onprem_libvirt:GraphicsListenLocalhost",
     "vsphere.vm.set_isolation": "workbench.fixes.onprem_vsphere:SetIsolation",
