@@ -215,7 +215,7 @@ class _Seeder:
             info.append({"InstanceId": iid, "PingStatus": "Online" if n else "ConnectionLost",
                          "ComputerName": computer, "PlatformName": "Amazon Linux",
                          "ResourceType": "EC2Instance", "AgentVersion": "3.3.0.0"})  # fmt: skip
-            states.append({"InstanceId": iid, "PatchGroup": "", "BaselineId": "pb-0123456789abcdef0",
+            states.append({"InstanceId": iid, "PatchGroup": "default", "BaselineId": "pb-0123456789abcdef0",
                            "Operation": "Scan", "OperationStartTime": "2026-01-01T00:00:00Z",
                            "OperationEndTime": "2026-01-01T00:10:00Z",
                            "InstalledCount": 100, "MissingCount": 7 if n == 0 else 0,

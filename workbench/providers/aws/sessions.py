@@ -9,7 +9,7 @@ the clients themselves are thread-safe and shared by the tasks of a scope.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +36,15 @@ class AwsSettings:
     role_session_name: str = "vmwb-audit"
     external_id: str | None = None
     include_base: bool = True  # also sync the base identity's own account, not only assumed roles
+    # botocore event hooks (event name, handler) registered on every session: latency injection for
+    # benches, fault injection for tests. Not from the config file.
+    hooks: tuple[tuple[str, Callable[..., Any]], ...] = field(default=(), compare=False)
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any], **overrides: Any) -> AwsSettings:
         merged = dict(section)
         for key, value in overrides.items():
-            if value:  # an empty CLI flag list means "not given", not "none"
+            if value and key != "hooks":  # an empty CLI flag list means "not given", not "none"
                 merged[key] = value
         return cls(
             profiles=tuple(merged.get("profiles") or ()),
@@ -54,7 +57,14 @@ class AwsSettings:
             role_session_name=str(merged.get("role_session_name", "vmwb-audit")),
             external_id=merged.get("external_id") or None,
             include_base=bool(merged.get("include_base", True)),
+            hooks=tuple(overrides.get("hooks") or ()),
         )
+
+    def session(self, **kwargs: Any) -> boto3.Session:
+        session = boto3.Session(**kwargs)
+        for event, handler in self.hooks:
+            session.events.register(event, handler)
+        return session
 
     def botocore_config(self, *, max_attempts: int | None = None) -> Config:
         return Config(
@@ -105,8 +115,8 @@ class AwsHandle:
 def base_sessions(settings: AwsSettings) -> list[tuple[str, boto3.Session]]:
     """(source label, session) for each configured profile, or the default chain when none is."""
     if settings.profiles:
-        return [(f"profile:{p}", boto3.Session(profile_name=p)) for p in settings.profiles]
-    return [("default", boto3.Session())]
+        return [(f"profile:{p}", settings.session(profile_name=p)) for p in settings.profiles]
+    return [("default", settings.session())]
 
 
 def _home_region(session: boto3.Session, settings: AwsSettings) -> str:
@@ -131,7 +141,7 @@ def assume(base: AwsAccount, role_arn: str) -> AwsAccount:
     sts = base.client("sts", _home_region(base.session, base.settings))
     creds = sts.assume_role(**kwargs)["Credentials"]
     # Temporary credentials last an hour by default, far longer than a sync.
-    session = boto3.Session(
+    session = base.settings.session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],

@@ -9,7 +9,9 @@ from typing import Any
 
 from workbench.providers.base import TaskContext
 
-_TRANSITION = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT\)")
+_TRANSITION = re.compile(
+    r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)"
+)  # AWS: GMT, moto: UTC
 
 
 def tag_dict(item: dict[str, Any]) -> dict[str, str]:

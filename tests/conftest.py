@@ -1,0 +1,119 @@
+"""Shared fixtures. Keep this file generic; area-specific fixtures live in their folder's conftest.
+
+``aws_estate`` (session scope): a moto server on 127.0.0.1 with the seeded two-account estate
+(``workbench.emulators.aws.seed_estate``) and a cache synced from it by the real AWS collector. It is an
+:class:`AwsEstate`:
+
+- ``manifest``: what was planted (``manifest.uids[kind]``, ``manifest.category("public_snapshots")`` …);
+- ``db_path``: the synced cache. Treat it as read-only; ``copy_db(tmp_path)`` gives a private copy;
+- ``endpoint``, ``section``: the moto endpoint and the ``[aws]`` config section that syncs the estate;
+- ``env()``: a context manager with fake credentials and no shared AWS files, for your own boto3 calls
+  and syncs (``provider(**overrides)`` builds an ``AwsProvider`` for the estate);
+- ``ensure_live()``: moto's backends are process-global and ``mock_aws()`` resets them; call this
+  before talking to the server and it re-seeds and re-syncs (new ids, same manifest categories) if needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_CONFIG_FILE": "/nonexistent/vmwb-test-aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vmwb-test-aws-credentials",
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+}
+AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN")
+
+
+@dataclass
+class AwsEstate:
+    server: Any
+    manifest: Any
+    db_path: Path
+    section: dict[str, Any]
+
+    @property
+    def endpoint(self) -> str:
+        return str(self.server.endpoint)
+
+    @contextlib.contextmanager
+    def env(self) -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in AWS_TEST_ENV.items():
+                mp.setenv(key, value)
+            for key in AWS_UNSET:
+                mp.delenv(key, raising=False)
+            yield
+
+    def provider(self, **overrides: Any) -> Any:
+        from workbench.providers.aws.provider import AwsProvider
+
+        return AwsProvider.from_config(self.section, **overrides)
+
+    def copy_db(self, dest_dir: Path) -> Path:
+        dest = Path(dest_dir) / "aws-estate.db"
+        shutil.copy2(self.db_path, dest)
+        return dest
+
+    def sync(self) -> None:
+        from workbench.cache.store import Cache
+        from workbench.sync import SyncEngine
+
+        with self.env(), Cache.open(self.db_path) as cache:
+            result = SyncEngine(cache, [self.provider()], task_timeout=60).run()
+        assert result.status == "ok", result.failed
+
+    def ensure_live(self) -> None:
+        import boto3
+        from botocore.exceptions import ClientError
+
+        from workbench.emulators.aws import seed_estate
+
+        some = min(self.manifest.uids["instance"]).split(":")
+        with self.env():
+            ec2 = boto3.client("ec2", region_name=some[2], endpoint_url=self.endpoint)
+            try:
+                ec2.describe_instances(InstanceIds=[some[-1]])
+                return
+            except ClientError:
+                pass
+            self.server.stop()
+            from workbench.emulators.aws import start_moto_server
+
+            self.server = start_moto_server()
+            self.section["endpoint_url"] = self.server.endpoint
+            self.manifest = seed_estate(self.server.endpoint)
+        self.db_path.unlink()
+        self.sync()
+
+
+@pytest.fixture(scope="session")
+def aws_estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsEstate]:
+    from workbench.emulators.aws import seed_estate, start_moto_server
+
+    server = start_moto_server()
+    try:
+        db = tmp_path_factory.mktemp("aws-estate") / "cache.db"
+        estate = AwsEstate(server, None, db, {})
+        with estate.env():
+            estate.manifest = seed_estate(server.endpoint)
+        estate.section = {
+            "regions": list(estate.manifest.regions),
+            "role_arns": [estate.manifest.role_arn],
+            "endpoint_url": server.endpoint,
+            "max_attempts": 4,
+        }
+        estate.sync()
+        yield estate
+    finally:
+        estate.server.stop()

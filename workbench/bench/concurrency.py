@@ -1,0 +1,107 @@
+"""The concurrency bench: with 100 ms added to every AWS call, a sync of R regions × 3 accounts against moto
+should take no longer than 1.5 × its slowest single scope (issue target): scopes and tasks overlap, so
+wall time is bounded by the slowest scope, not by the sum.
+
+The latency is a botocore ``before-send`` hook (it delays every HTTP attempt, retries included).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_ROLES = (
+    "arn:aws:iam::222233334444:role/SecurityAudit",
+    "arn:aws:iam::333344445555:role/SecurityAudit",
+)
+
+
+def _latency(seconds: float) -> Any:
+    def before_send(**kwargs: Any) -> None:
+        time.sleep(seconds)
+
+    return before_send
+
+
+def _seed(endpoint: str, regions: list[str]) -> None:
+    """A small footprint in every scope: one instance, one unattached volume, one snapshot."""
+    import boto3
+
+    base = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    sessions = [base]
+    for arn in ACCOUNT_ROLES:
+        sts = base.client("sts", region_name=regions[0], endpoint_url=endpoint)
+        creds = sts.assume_role(RoleArn=arn, RoleSessionName="vmwb-bench")["Credentials"]
+        sessions.append(boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                                      aws_secret_access_key=creds["SecretAccessKey"],
+                                      aws_session_token=creds["SessionToken"]))  # fmt: skip
+    for session in sessions:
+        for region in regions:
+            ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint)
+            ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1)
+            vol = ec2.create_volume(AvailabilityZone=f"{region}a", Size=8)["VolumeId"]
+            ec2.create_snapshot(VolumeId=vol)
+
+
+def _sync(db: Path, section: dict[str, Any], latency: float, workers: int) -> tuple[float, Any]:
+    from workbench.cache.store import Cache
+    from workbench.providers.aws.provider import AwsProvider
+    from workbench.sync import SyncEngine
+
+    provider = AwsProvider.from_config(section, hooks=[("before-send", _latency(latency))])
+    with Cache.open(db) as cache:
+        t0 = time.perf_counter()
+        result = SyncEngine(cache, [provider], max_workers=workers, task_timeout=120).run()
+        return time.perf_counter() - t0, result
+
+
+def bench_concurrency(size: int = 16, latency: float = 0.1, workers: int = 128) -> dict[str, Any]:
+    """``size`` regions × 3 accounts; every scope is also synced alone to find the slowest one."""
+    from workbench.emulators.aws import start_moto_server
+
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    try:
+        with start_moto_server() as server, tempfile.TemporaryDirectory() as tmp:
+            import boto3
+
+            ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=server.endpoint)
+            regions = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])[:size]
+            _seed(server.endpoint, regions)
+            common = {"regions": regions, "endpoint_url": server.endpoint}
+            full_s, full = _sync(Path(tmp) / "full.db", {**common, "role_arns": list(ACCOUNT_ROLES)},
+                                 latency, workers)  # fmt: skip
+            singles: dict[str, float] = {}
+            for region in regions:
+                one = {**common, "regions": [region]}
+                singles[f"123456789012/{region}"] = _sync(Path(tmp) / "one.db", one, latency,
+                                                          workers)[0]  # fmt: skip
+                for arn in ACCOUNT_ROLES:
+                    acct = arn.split(":")[4]
+                    cfg = {**one, "role_arns": [arn], "include_base": False}
+                    singles[f"{acct}/{region}"] = _sync(Path(tmp) / "one.db", cfg, latency,
+                                                        workers)[0]  # fmt: skip
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    slowest = max(singles, key=lambda k: singles[k])
+    return {
+        "bench": "concurrency",
+        "scopes": len(singles),
+        "tasks": len(full.outcomes),
+        "failed_tasks": len(full.failed),
+        "latency_per_call_seconds": latency,
+        "workers": workers,
+        "wall_seconds": round(full_s, 2),
+        "slowest_scope": slowest,
+        "slowest_scope_seconds": round(singles[slowest], 2),
+        "median_scope_seconds": round(sorted(singles.values())[len(singles) // 2], 2),
+        "ratio": round(full_s / singles[slowest], 2),
+        "target_ratio": 1.5,
+    }
