@@ -184,15 +184,15 @@ class InventoryScreen(WorkbenchScreen):
         self.app.push_screen(PickerScreen("Columns", options, multi=True, selected=chosen),
                              self._set_columns)  # fmt: skip
 
-    def _set_columns(self, names: list[str] | None) -> None:
+    async def _set_columns(self, names: list[str] | None) -> None:
         if not names:
             return
         self.columns = [c for c in all_columns(self.kind) if c.name in names]
         old = self.table
         state = old.source.state
         new = self._make_table()
-        old.remove()
-        self.mount(new)
+        await old.remove()  # first: the new table takes the same id
+        await self.mount(new)
         sort = state.sort if state.sort in names else "row_id"
         new.set_sort(sort, state.descending)
         self._apply_filters()

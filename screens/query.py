@@ -159,10 +159,10 @@ class QueryScreen(WorkbenchScreen):
             truncated,
         )
 
-    def _show(self, path: Path, columns: list[Column], count: int, truncated: bool) -> None:
-        for old in self.query(VirtualTable):
+    async def _show(self, path: Path, columns: list[Column], count: int, truncated: bool) -> None:
+        for old in list(self.query(VirtualTable)):
             old.source.close()
-            old.remove()
+            await old.remove()  # before mounting the new one: both are #results
         self.query_one("#results-empty").display = False
         source = SqlTableSource(path, "result", columns, key="rowid")
         table = VirtualTable(source, id="results")

@@ -93,38 +93,44 @@ class SettingsScreen(WorkbenchScreen):
             app.set_theme("light" if event.value else "dark")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        {"store": self.action_store_secret, "check": self._check, "delete": self._delete}[
-            event.button.id or ""
-        ]()
+        {
+            "store": self.action_store_secret,
+            "check": self._check_secret,
+            "delete": self._delete_secret,
+        }[event.button.id or ""]()
 
-    def _name(self) -> str:
+    def _secret_name(self) -> str:
         return self.query_one("#secret-name", Input).value.strip()
 
-    def _result(self, text: str, style: str = "") -> None:
+    def _say(self, text: str, style: str = "") -> None:
         self.query_one("#secret-result", Static).update(Text(safe(text), style=style))
 
     def action_store_secret(self) -> None:
         value_box = self.query_one("#secret-value", Input)
         try:
-            secrets.set_secret(self._name(), value_box.value)
+            secrets.set_secret(self._secret_name(), value_box.value)
         except secrets.SecretStoreError as exc:
-            self._result(str(exc), "red")
+            self._say(str(exc), "red")
             return
         value_box.value = ""
-        self._result(f"stored {self._name()}", "green")
+        self._say(f"stored {self._secret_name()}", "green")
 
-    def _check(self) -> None:
+    def _check_secret(self) -> None:
         try:
-            value = secrets.get_secret(self._name())
+            value = secrets.get_secret(self._secret_name())
         except secrets.SecretStoreError as exc:
-            self._result(str(exc), "red")
+            self._say(str(exc), "red")
             return
-        self._result(f"{self._name()}: " + ("stored" if value is not None else "nothing stored"))
+        self._say(
+            f"{self._secret_name()}: " + ("stored" if value is not None else "nothing stored")
+        )
 
-    def _delete(self) -> None:
+    def _delete_secret(self) -> None:
         try:
-            gone = secrets.delete_secret(self._name())
+            gone = secrets.delete_secret(self._secret_name())
         except secrets.SecretStoreError as exc:
-            self._result(str(exc), "red")
+            self._say(str(exc), "red")
             return
-        self._result(f"deleted {self._name()}" if gone else f"{self._name()}: nothing stored")
+        self._say(
+            f"deleted {self._secret_name()}" if gone else f"{self._secret_name()}: nothing stored"
+        )
