@@ -64,5 +64,35 @@ AWS = DemoPart(
     "aws", "AWS (moto)", _aws_start, _aws_seed, _aws_config, lambda server: server.stop()
 )
 
+
+# ------------------------------------------------------------------------------ Azure (ARM fixture)
+def _azure_start() -> Any:
+    try:
+        import trustme  # noqa: F401  (the fixture serves HTTPS: azure-core refuses tokens over http)
+    except ImportError as exc:
+        raise PartUnavailable(f"trustme is not installed ({exc})") from exc
+    from workbench.emulators.azure import AzureFixtureServer
+
+    return AzureFixtureServer.demo().start()  # the demo estate is loaded at construction
+
+
+def _azure_seed(server: Any) -> Any:
+    return sorted(server.subscriptions)  # already served: the planted estate is its subscriptions
+
+
+def _azure_config(server: Any, subscriptions: Any) -> dict[str, Any]:
+    return {
+        "subscriptions": list(subscriptions),
+        "endpoint": server.endpoint,
+        "ca_bundle": server.ca_path,
+        "fake_credential": True,  # accepted only for a loopback endpoint
+        "retry_total": 2,
+    }
+
+
+AZURE = DemoPart(
+    "azure", "Azure (ARM fixture)", _azure_start, _azure_seed, _azure_config, lambda s: s.stop()
+)
+
 # GCP, Azure, libvirt and vSphere join here, one entry each, once their providers land.
-PARTS: list[DemoPart] = [AWS]
+PARTS: list[DemoPart] = [AWS, AZURE]
