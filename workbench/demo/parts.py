@@ -94,5 +94,30 @@ AZURE = DemoPart(
     "azure", "Azure (ARM fixture)", _azure_start, _azure_seed, _azure_config, lambda s: s.stop()
 )
 
-# GCP, Azure, libvirt and vSphere join here, one entry each, once their providers land.
-PARTS: list[DemoPart] = [AWS, AZURE]
+
+# ------------------------------------------------------------------------------ GCP (Compute fixture)
+def _gcp_start() -> Any:
+    from workbench.emulators.gcp import GcpFixtureServer
+
+    return GcpFixtureServer.demo().start()  # plain http: the SDK accepts an http:// api_endpoint
+
+
+def _gcp_seed(server: Any) -> Any:
+    return sorted(server.projects)  # already served: the planted estate is its projects
+
+
+def _gcp_config(server: Any, projects: Any) -> dict[str, Any]:
+    return {
+        "projects": list(projects),
+        "endpoint": server.endpoint,
+        "anonymous": True,  # the fixture checks no token; real credentials are never sent to it
+        "retry_deadline": 10,  # a local fixture either answers or does not
+    }
+
+
+GCP = DemoPart(
+    "gcp", "Google Cloud (Compute fixture)", _gcp_start, _gcp_seed, _gcp_config, lambda s: s.stop()
+)
+
+# libvirt and vSphere join here, one entry each, once their providers land.
+PARTS: list[DemoPart] = [AWS, AZURE, GCP]
