@@ -4,4 +4,4 @@ SELECT v.uid AS resource_uid, 'volume' AS resource_kind, v.id AS resource_id, v.
          || CASE WHEN v.encrypted = 0 THEN ', unencrypted' ELSE '' END AS reason,
        json_object('state', v.state, 'size_gb', v.size_gb, 'encrypted', v.encrypted, 'created_at', v.created_at) AS evidence
 FROM volumes AS v
-WHERE v.provider IN ('aws', 'azure', 'gcp') AND v.state = 'available'
+WHERE v.provider IN ('aws', 'azure', 'gcp', 'libvirt') AND v.state = 'available'
