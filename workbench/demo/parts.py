@@ -119,5 +119,12 @@ GCP = DemoPart(
     "gcp", "Google Cloud (Compute fixture)", _gcp_start, _gcp_seed, _gcp_config, lambda s: s.stop()
 )
 
-# libvirt and vSphere join here, one entry each, once their providers land.
-PARTS: list[DemoPart] = [AWS, AZURE, GCP]
+# ---------------------------------------------------------------------------------- on-prem (onprem_parts)
+from workbench.demo import onprem_parts as _onprem  # no cycle: onprem_parts imports parts lazily
+
+LIBVIRT = DemoPart("libvirt", "libvirt / KVM (test driver)", _onprem.libvirt_start, _onprem.libvirt_seed,
+                   _onprem.libvirt_config, _onprem.libvirt_stop)  # fmt: skip
+VSPHERE = DemoPart("vsphere", "VMware vSphere (vcsim)", _onprem.vsphere_start, _onprem.vsphere_seed,
+                   _onprem.vsphere_config, _onprem.vsphere_stop)  # fmt: skip
+
+PARTS: list[DemoPart] = [AWS, AZURE, GCP, LIBVIRT, VSPHERE]
