@@ -7,8 +7,9 @@ head (seq and hash of the newest entry) is also written to a side file ``<cache>
 its head was truncated. Triggers (schema migration 2) refuse UPDATE and DELETE on the table, so only someone
 who drops them can tamper, and :func:`verify` then finds it.
 
-API: :func:`append` (``cache`` or a connection), :func:`verify` -> list of problems (empty = intact),
-:func:`export` (JSON lines or CSV), :func:`entries`.
+API: :func:`append` (``cache`` or a connection; inside the caller's transaction when one is open),
+:func:`anchor` (move the head after committing such a transaction), :func:`verify` -> list of problems
+(empty = intact), :func:`export` (JSON lines or CSV), :func:`entries`, :func:`transaction`.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ def _write_head(db: sqlite3.Connection, seq: int, digest: str) -> None:
     path = head_path(db)
     if path is None:
         return
+    current, _ = _read_head(db)
+    if current is not None and current["seq"] > seq:
+        return  # another process already anchored a later entry; never move the head back
     # Atomic replace, mode 0600: a torn head file would look like tampering.
     fd, tmp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
     try:
@@ -140,6 +144,9 @@ def append(
     conn = _conn(db)
     details_text = None if details is None else _canonical(details)
     when = at or utcnow()
+    # Inside a caller's transaction the entry may still roll back: the head is moved only after a commit
+    # this function owns (or by the caller with :func:`anchor`), never to an entry that might vanish.
+    owned = not conn.in_transaction
     with transaction(conn):
         last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         seq = int(last[0]) + 1 if last else 1
@@ -150,8 +157,17 @@ def append(
             "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (seq, when, actor, role, action, target, details_text, result, prev, digest),
         )
-    _write_head(conn, seq, digest)
+    if owned:
+        _write_head(conn, seq, digest)
     return AuditEntry(seq, when, actor, role, action, target, details_text, result, prev, digest)
+
+
+def anchor(db: Cache | sqlite3.Connection) -> None:
+    """Record the committed newest entry as the head (after appending inside your own transaction)."""
+    conn = _conn(db)
+    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    if last:
+        _write_head(conn, int(last[0]), str(last[1]))
 
 
 def entries(db: Cache | sqlite3.Connection) -> Iterator[AuditEntry]:

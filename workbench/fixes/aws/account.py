@@ -51,7 +51,8 @@ class SnapshotBlockPublicAccess(_RegionSetting):
         return {"state": resp.get("State", "unblocked")}
 
     def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        return live.get("state") not in (None, "unblocked")
+        # As SNP-02 tests it: the region blocks sharing in the mode asked for (all sharing by default).
+        return live.get("state") == (inputs.get("state") or "block-all-sharing")
 
     def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
         if self.is_fixed(live, inputs):

@@ -106,7 +106,7 @@ class MakeImagePrivate(_ImageSharing):
 class RevokeForeignLaunch(_ImageSharing):
     id: ClassVar[str] = "aws.image.revoke_foreign_launch"
     title: ClassVar[str] = "Remove AMI launch permissions of accounts outside the allowlist"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-03",)
+    check_ids: ClassVar[tuple[str, ...]] = ("IMG-07",)
     inputs: ClassVar[tuple[FixInput, ...]] = (
         FixInput("allowlist", "accounts that keep access (comma-separated ids)", kind="accounts",
                  default=(), config_key="allowed_accounts"),

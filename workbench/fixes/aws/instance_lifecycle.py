@@ -89,7 +89,7 @@ class _Lifecycle(AwsFix):
 class MarkExpiry(_Lifecycle):
     id: ClassVar[str] = "aws.instance.mark_expiry"
     title: ClassVar[str] = "Tag a stale instance with an owner and an expiry date"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-01",)
+    check_ids: ClassVar[tuple[str, ...]] = ("SPR-01", "SPR-02")
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeInstances",
@@ -132,7 +132,7 @@ class MarkExpiry(_Lifecycle):
 class StopExpired(_Lifecycle):
     id: ClassVar[str] = "aws.instance.stop_expired"
     title: ClassVar[str] = "Stop an instance past its expiry date"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-01",)
+    check_ids: ClassVar[tuple[str, ...]] = ("SPR-08",)
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeInstances", "ec2:StopInstances", "ec2:StartInstances", "ec2:CreateTags",
@@ -165,7 +165,7 @@ class StopExpired(_Lifecycle):
 class TerminateExpired(_Lifecycle):
     id: ClassVar[str] = "aws.instance.terminate_expired"
     title: ClassVar[str] = "Terminate an expired instance after its grace period (snapshots first)"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-02",)
+    check_ids: ClassVar[tuple[str, ...]] = ("SPR-09",)
     safety: ClassVar[str] = IRREVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeInstances", "ec2:CreateSnapshot", "ec2:DescribeSnapshots", "ec2:CreateTags",

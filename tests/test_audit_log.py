@@ -1,0 +1,110 @@
+"""The audit log is append-only and hash-chained: edits and deletions (middle or tail) are detected."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from workbench import audit
+from workbench.cache.store import Cache
+from workbench.cli import main
+
+
+def _filled(tmp_path: Path, n: int = 5) -> Cache:
+    cache = Cache.open(tmp_path / "cache.db")
+    for i in range(n):
+        audit.append(cache, "alice", "operator", "apply", f"plan-{i}", {"calls": i}, "ok")
+    return cache
+
+
+def _tamper(cache: Cache, sql: str, *params: object) -> None:
+    # The triggers stop casual edits; a determined editor drops them first. verify() must still see it.
+    cache.db.execute("DROP TRIGGER audit_log_no_update")
+    cache.db.execute("DROP TRIGGER audit_log_no_delete")
+    cache.db.execute(sql, params)
+
+
+def test_intact_chain_verifies(tmp_path: Path) -> None:
+    cache = _filled(tmp_path)
+    assert audit.verify(cache) == []
+    entries = list(audit.entries(cache))
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+    assert entries[0].prev_hash == audit.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
+
+
+def test_triggers_refuse_update_and_delete(tmp_path: Path) -> None:
+    cache = _filled(tmp_path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        cache.db.execute("UPDATE audit_log SET result='fail' WHERE seq=2")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        cache.db.execute("DELETE FROM audit_log WHERE seq=2")
+
+
+def test_edited_entry_is_detected(tmp_path: Path) -> None:
+    cache = _filled(tmp_path)
+    _tamper(cache, "UPDATE audit_log SET actor='mallory' WHERE seq=3")
+    assert audit.verify(cache) == ["entry 3 was edited (its content does not match its hash)"]
+
+
+def test_edit_with_recomputed_hashes_is_detected_by_the_head(tmp_path: Path) -> None:
+    cache = _filled(tmp_path)
+    _tamper(cache, "UPDATE audit_log SET result='denied' WHERE seq=5")
+    e = next(x for x in audit.entries(cache) if x.seq == 5)
+    forged = audit.entry_hash(e.seq, e.at, e.actor, e.role, e.action, e.target, e.details, e.result,
+                              e.prev_hash)  # fmt: skip
+    cache.db.execute("UPDATE audit_log SET hash=? WHERE seq=5", (forged,))
+    assert audit.verify(cache) == ["entry 5 does not match the recorded head (rewritten)"]
+
+
+def test_deleted_middle_entry_is_detected(tmp_path: Path) -> None:
+    cache = _filled(tmp_path)
+    _tamper(cache, "DELETE FROM audit_log WHERE seq=2")
+    problems = audit.verify(cache)
+    assert "entry 2 is missing (deleted)" in problems
+    assert "entry 3: its link to the previous entry is broken" in problems
+
+
+def test_deleted_last_entries_are_detected(tmp_path: Path) -> None:
+    cache = _filled(tmp_path)
+    _tamper(cache, "DELETE FROM audit_log WHERE seq >= 4")
+    assert audit.verify(cache) == [
+        "entries 4-5 are missing: the log ends at 3 but its head was 5 (deleted)"
+    ]
+
+
+def test_append_inside_a_rolled_back_transaction_leaves_no_false_alarm(tmp_path: Path) -> None:
+    cache = _filled(tmp_path, 2)
+    with pytest.raises(RuntimeError), audit.transaction(cache.db):
+        audit.append(cache, "bob", None, "mute", "mute:1", {"reason": "x"})
+        raise RuntimeError("the caller's work failed")
+    assert audit.verify(cache) == []
+    with audit.transaction(cache.db):
+        audit.append(cache, "bob", None, "mute", "mute:1", {"reason": "x"})
+    audit.anchor(cache)
+    _tamper(cache, "DELETE FROM audit_log WHERE seq = 3")
+    assert audit.verify(cache)
+
+
+def test_export_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cache = _filled(tmp_path, 3)
+    out = io.StringIO()
+    assert audit.export(cache, out, "jsonl") == 3
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert rows[1]["details"] == {"calls": 1} and rows[1]["actor"] == "alice"
+    cache.close()
+    db = str(tmp_path / "cache.db")
+    assert main(["--db", db, "audit", "verify"]) == 0
+    assert main(["--db", db, "audit", "export", "--format", "csv"]) == 0
+    text = capsys.readouterr().out
+    assert "intact: 3 entries" in text and text.count("alice") == 3
+    cache = Cache.open(db)
+    _tamper(cache, "UPDATE audit_log SET target='plan-x' WHERE seq=1")
+    cache.close()
+    assert main(["--db", db, "audit", "verify"]) == 1
+    assert "entry 1 was edited" in capsys.readouterr().out
