@@ -82,3 +82,26 @@ def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
             row.evidence = {"matches": hits[:20]}
             failing.append(row)
     return failing
+
+
+# Image factory: Ed25519 signatures and publisher parsing live in workbench.images.check_logic (imported on
+# use: cryptography is only needed when these checks run).
+@register("IMG-11")
+def image_approval_unverified(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+    from workbench.images import check_logic
+
+    return check_logic.instances_on_unverified_approval(rows, params)
+
+
+@register("IMG-12")
+def image_registry_entry_failing(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+    from workbench.images import check_logic
+
+    return check_logic.registry_entries_failing(rows, params)
+
+
+@register("IMG-14")
+def image_untrusted_publisher(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+    from workbench.images import check_logic
+
+    return check_logic.untrusted_publishers(rows, params)

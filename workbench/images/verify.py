@@ -60,7 +60,7 @@ def _conn(db: Cache | sqlite3.Connection) -> sqlite3.Connection:
     return db.db if isinstance(db, Cache) else db
 
 
-def _check_signed(entry: Entry, root: TrustRoot) -> tuple[str, str]:
+def check_signed(entry: Entry, root: TrustRoot) -> tuple[str, str]:
     """Signature and payload/column agreement of one entry, on its own."""
     try:
         signed = json.loads(entry.payload)
@@ -114,7 +114,7 @@ def check_entry(
 ) -> tuple[str, str]:
     """One entry's status from itself, the payload before it in the chain (None for the first entry), whether
     that one verified, and what the audit log recorded for it ((action, payload hash) or None)."""
-    status, message = _check_signed(e, root)
+    status, message = check_signed(e, root)
     if status != OK:
         return status, message
     expected_prev = payload_hash(prev_payload) if prev_payload is not None else GENESIS

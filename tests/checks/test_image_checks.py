@@ -1,0 +1,262 @@
+"""Image-factory checks IMG-10..IMG-20: a failing and a passing fixture each, built through the real cache,
+registry and importers (no hand-written rows), evaluated by the real scan engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from keyring.backend import KeyringBackend
+
+from workbench import config, model
+from workbench.cache.store import Cache, TaskOutput
+from workbench.images import check_logic, keys, registry, results
+from workbench.scan.engine import evaluate
+from workbench.scan.loader import get_check
+
+NOW = "2026-03-01T12:00:00Z"
+ACCOUNT = "111122223333"
+DATA = Path(__file__).parent.parent / "images" / "data"
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def session() -> Iterator[None]:
+    """In-memory keyring, and an empty config as the session's (so no user config leaks in)."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    check_logic.use_config(config.Config())
+    try:
+        yield
+    finally:
+        check_logic.use_config(None)
+        keyring.set_keyring(previous)
+
+
+class Estate:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.run = cache.start_run({"fixture": True})
+        self.n = 0
+
+    def put(self, *records: model.Record, provider: str = "aws", account: str = ACCOUNT,
+            region: str = "eu-west-1") -> None:  # fmt: skip
+        self.n += 1  # one task per call: tasks replace only their own rows
+        scope = model.ScopeRef(provider, account, region)
+        self.cache.replace_task(self.run, scope, f"t{self.n}", TaskOutput(list(records)), now=NOW)
+
+    def approve(self, image_id: str, signer: keys.Signer | None = None) -> registry.Entry:
+        signer = signer or keys.ensure_signer()
+        return registry.approve(self.cache, image_id, "golden", signer, actor="ana", role="operator",
+                                now=NOW)  # fmt: skip
+
+
+def vm(iid: str, image_id: str, **kw: Any) -> model.Instance:
+    return model.Instance(id=iid, state=kw.pop("state", "running"), image_id=image_id, **kw)
+
+
+def img(iid: str, **kw: Any) -> model.Image:
+    base: dict[str, Any] = {"owner": kw.pop("owner", ACCOUNT), "created_at": "2026-02-20T00:00:00Z"}
+    return model.Image(id=iid, **(base | kw))
+
+
+def with_golden(e: Estate, **image: Any) -> None:
+    e.put(img("ami-1", **image), vm("i-1", "ami-1"))
+
+
+def img10(e: Estate, bad: bool) -> None:
+    with_golden(e)
+    if not bad:
+        e.approve("ami-1")
+
+
+def img11(e: Estate, bad: bool) -> None:
+    with_golden(e)
+    e.approve("ami-1")
+    if bad:  # someone widens the approval's reason in the database: the columns no longer match
+        e.cache.db.execute("UPDATE image_registry SET reason = 'approved by CISO'")
+
+
+def img12(e: Estate, bad: bool) -> None:
+    e.put(img("ami-1"))
+    if bad:
+        e.approve("ami-1", keys.Signer(Ed25519PrivateKey.generate(), "mallory"))
+    else:
+        e.approve("ami-1")
+
+
+def img13(e: Estate, bad: bool) -> None:
+    e.put(img("ami-1", created_at="2025-06-01T00:00:00Z" if bad else "2026-02-01T00:00:00Z"))
+    e.approve("ami-1")
+
+
+def img14(e: Estate, bad: bool) -> None:
+    image = "shady-images/miner-1" if bad else "debian-cloud/debian-12-bookworm-v20260201"
+    e.put(vm("gce-1", image), provider="gcp", account="demo-proj", region="europe-west1")
+
+
+def img15(e: Estate, bad: bool) -> None:
+    e.put(img("/gallery/img-1", public=bad), provider="azure", account=ACCOUNT, region="westeurope")
+
+
+def img16(e: Estate, bad: bool) -> None:
+    e.put(img("golden-1", encrypted=not bad), provider="gcp", account=ACCOUNT, region="global")
+
+
+def img17(e: Estate, bad: bool) -> None:
+    with_golden(e)
+    e.approve("ami-1")
+    if bad:
+        registry.revoke(e.cache, "ami-1", "CVE in base", keys.ensure_signer(), actor="bob",
+                        role="operator", now=NOW)  # fmt: skip
+
+
+def img18(e: Estate, bad: bool) -> None:
+    with_golden(e)
+    from image_report import trivy_json
+
+    severity = "CRITICAL" if bad else "HIGH"
+    results.import_trivy(e.cache, trivy_json("i-1", severity, "2026-02-20T00:00:00Z"))
+
+
+def _all_pass(data: bytes) -> bytes:
+    return data.replace(b"<result>fail</result>", b"<result>pass</result>").replace(
+        b">33.333332</score>", b">100.000000</score>"
+    )
+
+
+def hardening(e: Estate, bad: bool) -> None:
+    e.put(vm("i-1", "ami-1", name="web-1"))
+    data = (DATA / "oscap-arf.xml").read_bytes()
+    results.import_oscap(e.cache, data if bad else _all_pass(data), resource="web-1")
+
+
+CASES: dict[str, tuple[Callable[[Estate, bool], None], str]] = {
+    "IMG-10": (img10, "i-1"),
+    "IMG-11": (img11, "i-1"),
+    "IMG-12": (img12, "ami-1"),
+    "IMG-13": (img13, "ami-1"),
+    "IMG-14": (img14, "gce-1"),
+    "IMG-15": (img15, "/gallery/img-1"),
+    "IMG-16": (img16, "golden-1"),
+    "IMG-17": (img17, "i-1"),
+    "IMG-18": (img18, "i-1"),
+    "IMG-19": (hardening, "i-1"),
+    "IMG-20": (hardening, "i-1"),
+}
+
+
+@pytest.fixture
+def make_estate(tmp_path: Path) -> Iterator[Callable[[str], Estate]]:
+    opened: list[Cache] = []
+
+    def make(name: str) -> Estate:
+        cache = Cache.open(tmp_path / f"{name}.db")
+        opened.append(cache)
+        return Estate(cache)
+
+    yield make
+    for cache in opened:
+        cache.close()
+
+
+@pytest.mark.parametrize("check_id", sorted(CASES))
+def test_check_fails_and_passes(check_id: str, make_estate: Callable[[str], Estate]) -> None:
+    build, resource_id = CASES[check_id]
+    check = get_check(check_id)
+    bad, good = make_estate("bad"), make_estate("good")
+    build(bad, True)
+    build(good, False)
+    rows = evaluate(bad.cache, check, now=NOW)
+    assert [r.resource_id for r in rows] == [resource_id]
+    assert rows[0].reason and rows[0].resource_kind == check.resource_kind
+    assert evaluate(good.cache, check, now=NOW) == []
+    # The fix engine re-evaluates one resource: the same answer, restricted to its uid.
+    assert len(evaluate(bad.cache, check, [rows[0].resource_uid], now=NOW)) == 1
+
+
+def test_img11_untrusted_key_and_message(make_estate: Callable[[str], Estate]) -> None:
+    e = make_estate("e")
+    with_golden(e)
+    e.approve("ami-1", keys.Signer(Ed25519PrivateKey.generate(), "mallory"))
+    (row,) = evaluate(e.cache, get_check("IMG-11"), now=NOW)
+    assert "untrusted_key" in row.reason and "not a trusted key" in row.reason
+    assert row.evidence["status"] == "untrusted_key"
+    assert "payload" not in str(row.evidence)  # the verdict only, never the signed blob
+
+
+def test_img11_pinned_trust_root(make_estate: Callable[[str], Estate]) -> None:
+    """A team key pinned in the session config makes its approvals verify; the local key is left out."""
+    e = make_estate("e")
+    with_golden(e)
+    team = keys.Signer(Ed25519PrivateKey.generate(), "team")
+    e.approve("ami-1", team)
+    pinned = {"trusted_keys": [keys.public_b64(team.public)], "trust_local_key": False}
+    check_logic.use_config(config.parse({"images": pinned}))
+    assert evaluate(e.cache, get_check("IMG-11"), now=NOW) == []
+
+
+def test_img12_deleted_entry(make_estate: Callable[[str], Estate]) -> None:
+    e = make_estate("e")
+    e.put(img("ami-1"))
+    e.approve("ami-1")
+    e.cache.db.execute("DELETE FROM image_registry")
+    (row,) = evaluate(e.cache, get_check("IMG-12"), now=NOW)
+    assert "deleted from the registry" in row.reason and row.resource_id == "ami-1"
+
+
+def test_img13_gcp_image_in_use(make_estate: Callable[[str], Estate]) -> None:
+    e = make_estate("e")
+    e.put(img("debian-11", created_at="2025-01-01T00:00:00Z", deprecated_at="2025-09-01T00:00:00Z"),
+          vm("gce-1", "debian-11"), provider="gcp", account="p", region="global")  # fmt: skip
+    (row,) = evaluate(e.cache, get_check("IMG-13"), now=NOW)
+    assert row.reason.startswith("deprecated since 2025-09-01") and "1 VM(s) use it" in row.reason
+
+
+@pytest.mark.parametrize(
+    ("image_id", "failing"),
+    [
+        ("canonical:0001-com-ubuntu-server-jammy:22_04-lts:latest", False),
+        ("evilcorp:appliance:1:latest", True),
+        ("/CommunityGalleries/shady-1234/Images/x/Versions/1.0.0", True),
+        (f"/subscriptions/{ACCOUNT}/resourceGroups/rg/providers/Microsoft.Compute/images/g", False),
+    ],
+)
+def test_img14_azure_publishers(
+    image_id: str, failing: bool, make_estate: Callable[[str], Estate]
+) -> None:
+    e = make_estate("e")
+    e.put(vm("vm-1", image_id), provider="azure", account=ACCOUNT, region="westeurope")
+    rows = evaluate(e.cache, get_check("IMG-14"), now=NOW)
+    assert bool(rows) is failing
+
+
+def test_img20_evidence_lists_stig_ids(make_estate: Callable[[str], Estate]) -> None:
+    e = make_estate("e")
+    hardening(e, True)
+    (row,) = evaluate(e.cache, get_check("IMG-20"), now=NOW)
+    evidence = json.loads(row.evidence) if isinstance(row.evidence, str) else row.evidence
+    (rule,) = evidence["rules"]
+    assert rule["stig"] == ["V-100002", "DEB-12-000200"] and rule["cce"] == ["CCE-80002-2"]

@@ -1,0 +1,165 @@
+"""The Python half of the image-factory checks (registered in ``workbench.checks.logic``).
+
+IMG-11 and IMG-12 verify Ed25519 signatures, which SQL cannot do. Their queries hand over, per candidate, the
+registry entry, the entry before it in the chain and what the audit log recorded for it, all as evidence; the
+functions here run the same per-entry verification as ``vmwb images verify``
+(:func:`workbench.images.verify.check_entry`) and keep the rows that fail. The trust root comes from the
+session's config (:func:`active_config`): the CLI and the TUI set it; otherwise the default config file is read.
+The finding's evidence keeps the verdict, never the payload or signature.
+
+IMG-14 works out an image's publisher from the instance's image reference (GCP ``<project>/<image>``, Azure
+``publisher:offer:sku:version``), which is string parsing that reads better in Python than in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import WorkbenchError
+from workbench.images import keys, verify
+from workbench.images.registry import FIELDS, Entry
+
+if TYPE_CHECKING:
+    from workbench.config import Config
+
+_ACTIVE_CONFIG: ContextVar[Config | None] = ContextVar("vmwb_images_config", default=None)
+
+
+def use_config(config: Config | None) -> None:
+    """Make ``config`` the one the image checks read their trust root from (CLI / TUI session)."""
+    _ACTIVE_CONFIG.set(config)
+
+
+def active_config() -> Config | None:
+    cfg = _ACTIVE_CONFIG.get()
+    if cfg is not None:
+        return cfg
+    from workbench import config as config_mod
+
+    try:
+        return config_mod.load()
+    except WorkbenchError:
+        # An unreadable config leaves only the local key trusted: pinned keys are then "untrusted" (fail closed).
+        return None
+
+
+def _evidence(row: Any) -> dict[str, Any]:
+    """The query's evidence: the engine may hand it over as JSON text or already parsed."""
+    ev = row.evidence
+    if isinstance(ev, str):
+        try:
+            ev = json.loads(ev)
+        except ValueError:
+            return {}
+    return ev if isinstance(ev, dict) else {}
+
+
+def _entry(data: Any) -> Entry | None:
+    if isinstance(data, str):
+        data = json.loads(data)
+    if not isinstance(data, dict):
+        return None
+    values: dict[str, Any] = {f: data.get(f) for f in (*FIELDS, "payload", "signature")}
+    return Entry(**values)
+
+
+def _verdict(evidence: dict[str, Any], root: keys.TrustRoot) -> tuple[str, str, Entry | None]:
+    entry = _entry(evidence.get("entry"))
+    if entry is None:
+        return verify.TAMPERED, "the registry entry could not be read", None
+    prev = _entry(evidence.get("prev"))
+    prev_ok = prev is None or verify.check_signed(prev, root)[0] == verify.OK
+    audit = evidence.get("audit")
+    if isinstance(audit, str):
+        audit = json.loads(audit)
+    record: tuple[str, str | None] | None = None
+    if isinstance(audit, dict):
+        record = (str(audit.get("action")), audit.get("payload_sha256"))
+    status, message = verify.check_entry(
+        entry, root, prev.payload if prev else None, prev_ok, record
+    )
+    return status, message, entry
+
+
+def _root() -> keys.TrustRoot:
+    return keys.trust_root(active_config())
+
+
+def instances_on_unverified_approval(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+    """IMG-11: keep instances whose image's approval in force does not verify."""
+    root = _root()
+    failing = []
+    for row in rows:
+        ev = _evidence(row)
+        status, message, entry = _verdict(ev, root)
+        if status == verify.OK:
+            continue
+        row.reason = f"launched from {ev.get('image_id')}, whose approval {status}: {message}"
+        row.evidence = {"image_id": ev.get("image_id"), "status": status,
+                        "entry_id": entry.entry_id if entry else None}  # fmt: skip
+        failing.append(row)
+    return failing
+
+
+def registry_entries_failing(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+    """IMG-12: one finding per image whose registry entries fail verification or were deleted."""
+    root = _root()
+    by_uid: dict[str, Any] = {}
+    for row in rows:
+        ev = _evidence(row)
+        if ev.get("deleted"):
+            status, message = "deleted", str(row.reason)
+            entry_id = ev.get("entry_id")
+        else:
+            status, message, entry = _verdict(ev, root)
+            if status == verify.OK:
+                continue
+            entry_id = entry.entry_id if entry else None
+        problem = {"entry_id": entry_id, "status": status, "message": message}
+        kept = by_uid.get(row.resource_uid)
+        if kept is None:
+            row.reason = message
+            row.evidence = {"entries": [problem]}
+            by_uid[row.resource_uid] = row
+        else:
+            kept.evidence["entries"].append(problem)
+            kept.reason = f"{len(kept.evidence['entries'])} registry entries fail verification"
+    return list(by_uid.values())
+
+
+def publisher_of(provider: str, account: str, image_id: str) -> str | None:
+    """The publisher of an instance's base image, or None when it is the account's own image."""
+    ref = image_id.strip()
+    if provider == "gcp":
+        return ref.split("/", 1)[0] if "/" in ref else None
+    if provider == "azure":
+        low = ref.lower()
+        if low.startswith("/subscriptions/"):
+            sub = low.split("/")[2]
+            return None if sub == account.lower() else f"subscription {sub}"
+        if "communitygalleries" in low:
+            return "community gallery"
+        if "sharedgalleries" in low:
+            return (
+                "shared gallery " + ref.split("/")[2] if ref.count("/") >= 2 else "shared gallery"
+            )
+        return ref.split(":", 1)[0] if ":" in ref else None
+    return None
+
+
+def untrusted_publishers(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+    """IMG-14: keep instances whose base image comes from a publisher not in ``trusted_publishers``."""
+    trusted = {str(p).lower() for p in params.get("trusted_publishers", [])}
+    failing = []
+    for row in rows:
+        ev = _evidence(row)
+        image_id = str(ev.get("image_id") or "")
+        publisher = publisher_of(row.provider, row.account, image_id)
+        if publisher is None or publisher.lower() in trusted:
+            continue
+        row.reason = f"launched from {image_id}, published by {publisher}, not a trusted publisher"
+        row.evidence = {"image_id": image_id, "publisher": publisher}
+        failing.append(row)
+    return failing
