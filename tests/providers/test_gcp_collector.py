@@ -216,3 +216,66 @@ def test_config_errors_are_one_line() -> None:
         GcpProvider.from_config({"projects": ["p"], "anonymous": True, "tasks": ["vms"]})
     provider = GcpProvider.from_config({"projects": ["p"], "anonymous": True, "patch": False})
     assert "patch" not in provider.task_names
+
+
+# --- credentials ----------------------------------------------------------------------------------
+def _service_account_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return json.dumps({
+        "type": "service_account", "project_id": "key-proj", "private_key_id": "k1",
+        "private_key": pem.decode(), "client_email": "audit@key-proj.iam.gserviceaccount.com",
+        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
+    })  # fmt: skip
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[dict[tuple[str, str], str]]:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    store: dict[tuple[str, str], str] = {}
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            store.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    yield store
+    keyring.set_keyring(previous)
+
+
+def test_key_file_inline_key_and_keyring_secret(tmp_path: Path, memory_keyring) -> None:
+    from workbench.providers.gcp.clients import GcpSettings, load_credentials
+
+    key = _service_account_key()
+    path = tmp_path / "key.json"
+    path.write_text(key)
+    creds, project = load_credentials(GcpSettings(credentials_file=str(path)))
+    assert creds.service_account_email == "audit@key-proj.iam.gserviceaccount.com"
+    assert project == "key-proj"
+    # An inline key is moved to the keyring; the config can then name it instead of holding it.
+    creds, _ = load_credentials(GcpSettings(credentials_json=key))
+    name = "gcp:audit@key-proj.iam.gserviceaccount.com"
+    assert memory_keyring[("vmwb", name)] == key
+    creds, project = load_credentials(GcpSettings(credentials_secret=name))
+    assert creds.service_account_email.startswith("audit@") and project == "key-proj"
+    from workbench.errors import ProviderError
+
+    with pytest.raises(ProviderError, match="no secret"):
+        load_credentials(GcpSettings(credentials_secret="gcp:missing"))
