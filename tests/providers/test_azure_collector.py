@@ -237,6 +237,9 @@ def test_settings_validate_and_derive_the_sovereign_cloud_scope() -> None:
         AzureSettings.from_section({"subscription": "typo"})
     with pytest.raises(ProviderError, match="both tenant_id and client_id"):
         AzureSettings.from_section({"tenant_id": "t"})
+    # `vmwb sync --region` is for regional providers: an Azure scope is a whole subscription.
+    prov = AzureProvider.from_config({"subscriptions": [SUB]}, regions=["westeurope"])
+    assert [s.scope_id for s in prov.discover()] == [f"azure:{SUB}:global"]
 
 
 def test_service_principal_secret_comes_from_the_keyring() -> None:

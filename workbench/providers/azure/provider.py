@@ -49,6 +49,9 @@ class AzureProvider(Provider):
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> AzureProvider:
+        # `vmwb sync --region` narrows regional providers; an Azure scope is a whole subscription (see the
+        # module docstring), so the flag does not apply here rather than being an unknown key.
+        overrides = {k: v for k, v in overrides.items() if k != "regions"}
         settings = AzureSettings.from_section(section, **overrides)
         tasks = tuple(section.get("tasks") or TASKS)
         unknown = [t for t in tasks if t not in TASKS]
