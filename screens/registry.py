@@ -66,7 +66,13 @@ VIEWS: dict[str, View] = {
         View(
             "journal", "Journal", None, aliases=("audit", "log"), help="Fix journal and audit log"
         ),
-        View("images", "Image factory", None, aliases=("factory",), help="Golden images"),
+        View(
+            "images",
+            "Image factory",
+            "workbench.screens.images:ImagesScreen",
+            aliases=("factory",),
+            help="Approved images: approve, revoke, verify; scans, hardening, lineage",
+        ),
         View(
             "query",
             "Query",
