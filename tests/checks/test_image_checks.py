@@ -260,3 +260,11 @@ def test_img20_evidence_lists_stig_ids(make_estate: Callable[[str], Estate]) -> 
     evidence = json.loads(row.evidence) if isinstance(row.evidence, str) else row.evidence
     (rule,) = evidence["rules"]
     assert rule["stig"] == ["V-100002", "DEB-12-000200"] and rule["cce"] == ["CCE-80002-2"]
+
+
+def test_img14_images_section_publishers(make_estate: Callable[[str], Estate]) -> None:
+    """``[images] trusted_publishers`` is honoured by the check as well as by the images view."""
+    e = make_estate("e")
+    img14(e, True)
+    check_logic.use_config(config.parse({"images": {"trusted_publishers": ["shady-images"]}}))
+    assert evaluate(e.cache, get_check("IMG-14"), now=NOW) == []

@@ -40,6 +40,9 @@ def test_approve_verify_revoke(db: str, cfg: str, capsys: pytest.CaptureFixture[
     assert rows[GOLDEN]["approval"] == "approved" and rows[GOLDEN]["signature"] == "valid"
     assert rows[GOLDEN]["instances"] == 3  # lineage across both accounts (terminated one included)
     assert rows["ami-market"]["publisher_trusted"] is False
+    assert (
+        rows["debian-12-bookworm-v20260201"]["publisher_trusted"] is True
+    )  # the GCP project's own
     assert run(db, cfg, "images", "revoke", GOLDEN, "--reason", "CVE in base") == 0
     with Cache.open(db) as cache:
         actions = [(e.action, e.actor) for e in audit.entries(cache)]
@@ -103,3 +106,13 @@ def test_imports_and_kpi(
     assert "already imported" in capsys.readouterr().out
     assert run(db, cfg, "images", "kpi") == 0
     assert "within 7 days" in capsys.readouterr().out
+
+
+def test_trusted_publishers_from_config(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "pub.toml"
+    cfg.write_text('[images]\ntrusted_publishers = ["679593333241"]\n')
+    assert run(db, str(cfg), "images", "list", "--format", "json") == 0
+    rows = {r["image_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["ami-market"]["publisher_trusted"] is True

@@ -152,6 +152,9 @@ def publisher_of(provider: str, account: str, image_id: str) -> str | None:
 def untrusted_publishers(rows: list[Any], params: dict[str, Any]) -> list[Any]:
     """IMG-14: keep instances whose base image comes from a publisher not in ``trusted_publishers``."""
     trusted = {str(p).lower() for p in params.get("trusted_publishers", [])}
+    extra = keys.images_section(active_config()).get("trusted_publishers", [])
+    if isinstance(extra, list):  # [images] trusted_publishers counts too, as in the images view
+        trusted.update(str(p).lower() for p in extra)
     failing = []
     for row in rows:
         ev = _evidence(row)

@@ -19,16 +19,29 @@ if TYPE_CHECKING:
 
 
 def trusted_publishers(config: Config | None) -> set[str]:
-    """``[images] trusted_publishers``: AWS account ids, GCP image projects, Azure publishers."""
-    value = images_section(config).get("trusted_publishers", [])
-    if not isinstance(value, list):
-        return set()
-    return {str(v) for v in value}
+    """Every publisher the checks trust, so the view and the findings agree: IMG-14's ``trusted_publishers``
+    (GCP image projects, Azure publishers), IMG-03's ``approved_owners`` (AWS accounts), each with its
+    ``[checks.<ID>]`` override, plus ``[images] trusted_publishers``. Compared case-insensitively."""
+    from workbench.scan.loader import CheckError, get_check
+
+    names: set[str] = set()
+    for check_id, param in (("IMG-14", "trusted_publishers"), ("IMG-03", "approved_owners")):
+        try:
+            check = get_check(check_id)
+            overrides = config.check_params(check_id) if config is not None else {}
+            values = check.resolve_params(overrides).get(param, [])
+        except CheckError:
+            continue
+        names.update(str(v) for v in values)
+    extra = images_section(config).get("trusted_publishers", [])
+    if isinstance(extra, list):
+        names.update(str(v) for v in extra)
+    return {n.lower() for n in names}
 
 
 def publisher_trusted(publisher: str | None, account: str, trusted: set[str]) -> bool:
     """An image the account built itself is its own publisher; anything else must be listed."""
-    return publisher is None or publisher == account or publisher in trusted
+    return publisher is None or publisher == account or publisher.lower() in trusted
 
 
 def signature_states(
