@@ -206,7 +206,7 @@ def test_tag_owner_adds_only_missing_tags(engine: FixEngine, ec2: Any) -> None:
     iid = instance_id(ec2, {"owner": "alice", "Name": "web-1"})
     cycle(engine, "aws.instance.tag_owner", target("instance", iid, "SPR-04"),
           {"owner": "bob", "environment": "staging"}, undo=False)  # fmt: skip
-    assert _tags(ec2, iid) == {"owner": "alice", "Name": "web-1", "environment": "staging"}
+    assert _tags(ec2, iid) == {"owner": "alice", "Name": "web-1", "env": "staging"}
     engine.undo(engine.journal.recent(1)[0].entry_id)
     assert _tags(ec2, iid) == {"owner": "alice", "Name": "web-1"}
 

@@ -114,8 +114,8 @@ class TagOwner(AwsFix):
         FixInput("owner", "value of the owner tag (team or person)"),
         FixInput("environment", "value of the environment tag (prod, staging, dev …)"),
         FixInput("owner_tag", "owner tag key", default="owner", config_key="owner_tag"),
-        FixInput("environment_tag", "environment tag key", default="environment",
-                 config_key="environment_tag"),
+        FixInput("environment_tag", "environment tag key (SPR-04 requires owner and env)",
+                 default="env", config_key="environment_tag"),
     )  # fmt: skip
     noun: ClassVar[str] = "instances"
 
@@ -125,9 +125,10 @@ class TagOwner(AwsFix):
         return live
 
     def missing(self, live: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
-        tags = live.get("tags", {})
-        keys = (inputs.get("owner_tag") or "owner", inputs.get("environment_tag") or "environment")
-        return [k for k in keys if not str(tags.get(k, "")).strip()]
+        # Keys compare case-insensitively, as SPR-04 does: an "Owner" tag already satisfies "owner".
+        present = {k.lower() for k, v in live.get("tags", {}).items() if str(v).strip()}
+        keys = (inputs.get("owner_tag") or "owner", inputs.get("environment_tag") or "env")
+        return [k for k in keys if k.lower() not in present]
 
     def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
         return not live.get("exists") or not self.missing(live, inputs)
@@ -137,7 +138,7 @@ class TagOwner(AwsFix):
             return []
         values: dict[str, str | None] = {
             inputs.get("owner_tag") or "owner": inputs.get("owner"),
-            inputs.get("environment_tag") or "environment": inputs.get("environment"),
+            inputs.get("environment_tag") or "env": inputs.get("environment"),
         }
         tags: list[dict[str, str]] = []
         for key in self.missing(live, inputs):
