@@ -77,14 +77,17 @@ def cmd_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
     head = ("IMAGE", "PROVIDER", "ACCOUNT", "APPROVAL", "SIGNATURE", "AGE", "PUBLISHER", "CRIT",
             "HARDEN", "VMS")  # fmt: skip
-    print("  ".join(head))
+    table: list[tuple[str, ...]] = [head]
     for r in rows:
         age = "" if r["age_days"] is None else f"{r['age_days']}d"
         score = "" if r["hardening_score"] is None else f"{r['hardening_score']:.0f}%"
         publisher = f"{r['publisher'] or ''}{'' if r['publisher_trusted'] else ' (untrusted)'}"
         cells = (r["image_id"], r["provider"], r["account"], r["approval"], r["signature"], age,
                  publisher, r["critical_open"], score, r["instances"])  # fmt: skip
-        print("  ".join(safe(str(c)) for c in cells))
+        table.append(tuple(safe(str(c))[:48] for c in cells))
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

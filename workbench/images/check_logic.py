@@ -27,13 +27,19 @@ if TYPE_CHECKING:
 _ACTIVE_CONFIG: ContextVar[Config | None] = ContextVar("vmwb_images_config", default=None)
 
 
+# The session's config also as a plain module value: scans run in worker threads, which do not inherit the
+# context variable set on the UI thread.
+_SESSION_CONFIG: list[Config | None] = [None]
+
+
 def use_config(config: Config | None) -> None:
     """Make ``config`` the one the image checks read their trust root from (CLI / TUI session)."""
     _ACTIVE_CONFIG.set(config)
+    _SESSION_CONFIG[0] = config
 
 
 def active_config() -> Config | None:
-    cfg = _ACTIVE_CONFIG.get()
+    cfg = _ACTIVE_CONFIG.get() or _SESSION_CONFIG[0]
     if cfg is not None:
         return cfg
     from workbench import config as config_mod

@@ -40,7 +40,7 @@ def trusted_publishers(config: Config | None) -> set[str]:
 
 
 def publisher_trusted(publisher: str | None, account: str, trusted: set[str]) -> bool:
-    """An image the account built itself is its own publisher; anything else must be listed."""
+    """An image built by the account itself, or by another account of the estate, needs no listing."""
     return publisher is None or publisher == account or publisher.lower() in trusted
 
 
@@ -65,7 +65,10 @@ def image_rows(
 ) -> list[dict[str, Any]]:
     conn = db.db if isinstance(db, Cache) else db
     states = signature_states(conn, root)
-    trusted = trusted_publishers(config)
+    # Accounts the cache knows are the estate's own: a golden image shared between them is in-house.
+    trusted = trusted_publishers(config) | {
+        str(r[0]).lower() for r in conn.execute("SELECT DISTINCT account FROM scope_status")
+    }
     rows = conn.execute(
         "SELECT * FROM image_overview ORDER BY provider, account, image_id"
     ).fetchall()
