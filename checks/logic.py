@@ -66,7 +66,7 @@ def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
     ignore = [re.compile(p) for p in params.get("ignore_patterns", [])]
     failing = []
     for row in rows:
-        evidence = row.evidence if isinstance(row.evidence, dict) else {}
+        evidence = row.evidence_data() or {}
         script = _decode_user_data(str(evidence.pop("user_data", "") or ""))
         hits: list[dict[str, Any]] = []
         for kind, rx in _SECRET_PATTERNS.items():

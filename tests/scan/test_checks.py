@@ -69,9 +69,11 @@ def build_spr06(e: Estate, bad: bool) -> None:
 def build_iam06(e: Estate, bad: bool) -> None:
     e.put(
         m.Instance(id="i-1", state="running", firewall_groups=["sg-1"], extra={"key_name": "ops"}),
+        m.Instance(id="i-2", state="running", firewall_groups=["sg-1"]),  # no relation: not reached
         m.FirewallGroup(id="sg-1", name="ssh"),
         m.FirewallRule(id="r1", group_id="sg-1", protocol="tcp", port_from=22, port_to=22,
                        source="0.0.0.0/0" if bad else "10.0.0.0/8"),
+        relations=(m.Relation("instance", "i-1", "protected_by", "firewall_group", "sg-1"),),
     )  # fmt: skip
 
 

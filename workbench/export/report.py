@@ -30,7 +30,7 @@ _CSS = (
     "svg{max-width:100%;height:auto}"
 )
 MAX_ROWS = 500  # findings listed in full; the rest are counted
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
 
 

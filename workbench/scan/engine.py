@@ -9,6 +9,8 @@ Public API:
   clock for tests and for the time arithmetic of the queries.
 - :func:`evaluate` ``(cache, check, resource_uids=None, *, params=None, now=None) -> list[FindingRow]``: the rows
   that fail one check, with no write at all. The fix engine passes one resource uid to verify a fix.
+- :func:`evaluate_many`: several checks on two threads with their own read-only connections (what
+  ``run_scan`` uses).
 - :func:`select_checks`: the selection rules (all, by id, by area, by framework, by provider).
 
 A query is bound with named parameters: ``:now`` and every check parameter (list parameters as JSON text, to be
@@ -18,8 +20,10 @@ account, region, reason`` and optionally ``evidence`` (JSON) and ``tags`` (JSON)
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +32,7 @@ from typing import Any
 from workbench.cache.store import Cache, utcnow
 from workbench.scan.loader import Check, CheckError, load_catalogue
 
+MMAP_BYTES = 1 << 30
 REQUIRED_COLUMNS = (
     "resource_uid", "resource_kind", "resource_id", "resource_name", "provider", "account", "region",
     "reason",
@@ -47,8 +52,17 @@ class FindingRow:
     account: str
     region: str
     reason: str
-    evidence: Any = None
-    tags: dict[str, str] | None = None
+    evidence: Any = (
+        None  # JSON text as the query returned it (parsed lazily: most rows are never read)
+    )
+    tags: Any = None  # JSON text or a dict
+
+    def evidence_data(self) -> Any:
+        return _json_or_none(self.evidence)
+
+    def tag_dict(self) -> dict[str, str] | None:
+        value = _json_or_none(self.tags)
+        return value if isinstance(value, dict) else None
 
 
 @dataclass(slots=True)
@@ -96,7 +110,8 @@ def evaluate(
     sql = check.query.strip().rstrip(";")
     if resource_uids is not None:
         bound["_uids"] = json.dumps(list(resource_uids))
-        sql = f"SELECT * FROM ({sql}) WHERE resource_uid IN (SELECT value FROM json_each(:_uids))"
+        # The newline ends a trailing "-- comment" in the check's SQL before the closing parenthesis.
+        sql = f"SELECT * FROM ({sql}\n) WHERE resource_uid IN (SELECT value FROM json_each(:_uids))"
     try:
         cur = db.execute(sql, bound)
     except sqlite3.Error as exc:
@@ -114,8 +129,8 @@ def evaluate(
         rows.append(
             FindingRow(
                 check.id, uid, kind, rid, name or "", prov, acct, region, reason or "",
-                _json_or_none(r[ev_i]) if ev_i is not None else None,
-                _json_or_none(r[tag_i]) if tag_i is not None else None,
+                r[ev_i] if ev_i is not None else None,
+                r[tag_i] if tag_i is not None else None,
             )
         )  # fmt: skip
     if check.logic:
@@ -123,6 +138,57 @@ def evaluate(
 
         rows = logic.apply(check.id, rows, check.resolve_params(params))
     return rows
+
+
+def evaluate_many(
+    cache: Cache,
+    checks: list[Check],
+    *,
+    params: dict[str, dict[str, Any]] | None = None,
+    now: str | None = None,
+    workers: int = 2,
+) -> tuple[dict[str, list[FindingRow]], dict[str, str]]:
+    """Evaluate several checks on ``workers`` threads, each with its own read-only connection.
+
+    SQLite releases the GIL while it steps a query, so two connections keep two cores busy. Returns rows by
+    check id and the error of each check that could not run.
+    """
+    now = now or utcnow()
+    params = params or {}
+    local = threading.local()
+    opened: list[sqlite3.Connection] = []
+    lock = threading.Lock()
+
+    def conn() -> sqlite3.Connection:
+        db = getattr(local, "db", None)
+        if db is None:
+            db = cache.reader()
+            # Map the file: a scan reads most of the cache, and mapped pages skip a copy per read.
+            db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            local.db = db
+            with lock:
+                opened.append(db)
+        return db
+
+    def one(check: Check) -> tuple[str, list[FindingRow] | None, str | None]:
+        try:
+            return check.id, evaluate(conn(), check, params=params.get(check.id), now=now), None
+        except CheckError as exc:
+            return check.id, None, str(exc)
+
+    results: dict[str, list[FindingRow]] = {}
+    errors: dict[str, str] = {}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
+            for cid, rows, error in pool.map(one, checks):
+                if rows is None:
+                    errors[cid] = error or "failed"
+                else:
+                    results[cid] = rows
+    finally:
+        for db in opened:
+            db.close()
+    return results, errors
 
 
 def _matches_framework(check: Check, framework: str) -> bool:
@@ -185,17 +251,11 @@ def run_scan(
         "framework": framework,
         "provider": provider,
     }
-    results: dict[str, list[FindingRow]] = {}
-    errors: dict[str, str] = {}
-    for check in checks:
-        try:
-            rows = evaluate(cache, check, params=params.get(check.id), now=now)
-        except CheckError as exc:
-            errors[check.id] = str(exc)
-            continue
-        if provider:
-            rows = [r for r in rows if r.provider == provider]
-        results[check.id] = rows
+    results, errors = evaluate_many(cache, checks, params=params, now=now)
+    if provider:
+        results = {
+            cid: [r for r in rows if r.provider == provider] for cid, rows in results.items()
+        }
     active = mutes.active_mutes(cache.db, now)
     with cache.transaction():
         cur = cache.db.execute(

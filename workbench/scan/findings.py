@@ -91,7 +91,9 @@ def store(
             counts[change] += 1
             detail = json.dumps({"mute_id": mute.mute_id}) if mute else None
             events.append((scan_id, key, change, now, detail))
-        evidence = json.dumps(row.evidence, default=str) if row.evidence is not None else None
+        evidence = row.evidence
+        if evidence is not None and not isinstance(evidence, str):  # set by Python logic as data
+            evidence = json.dumps(evidence, default=str)
         upserts.append(
             (key, row.check_id, row.resource_uid, row.resource_kind, row.resource_id,
              row.resource_name, row.provider, row.account, row.region, check.severity, check.area,

@@ -104,8 +104,9 @@ def tags_by_uid(db: sqlite3.Connection, rows: list[Any]) -> dict[str, dict[str, 
     by_kind: dict[str, list[str]] = {}
     out: dict[str, dict[str, str]] = {}
     for r in rows:
-        if r.tags is not None:
-            out[r.resource_uid] = r.tags
+        tags = r.tag_dict()
+        if tags is not None:
+            out[r.resource_uid] = tags
         elif r.resource_kind in TABLES:
             by_kind.setdefault(r.resource_kind, []).append(r.resource_uid)
     for kind, uids in by_kind.items():

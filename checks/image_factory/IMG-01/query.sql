@@ -4,4 +4,4 @@ SELECT im.uid AS resource_uid, 'image' AS resource_kind, im.id AS resource_id, i
        json_object('public', im.public, 'owner', im.owner) AS evidence
 FROM images AS im
 WHERE im.provider = 'aws' AND (im.owner IS NULL OR im.owner = '' OR im.owner = im.account)
-  AND (im.public = 1 OR EXISTS (SELECT 1 FROM grants AS g WHERE g.resource_uid = im.uid AND g.grantee_kind = 'public'))
+  AND (im.public = 1 OR im.uid IN (SELECT g.resource_uid FROM grants AS g WHERE g.grantee_kind = 'public'))

@@ -5,4 +5,5 @@ SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
 FROM instances AS i
 WHERE i.provider = 'aws' AND i.state NOT IN ('terminated', 'shutting-down')
   AND COALESCE(i.imds_endpoint, 'enabled') = 'enabled'
-  AND i.imds_tokens IS NOT NULL AND i.imds_tokens <> 'required'
+  -- Every value but 'required', written as an index range on both sides of it.
+  AND (i.imds_tokens < 'required' OR i.imds_tokens > 'required')

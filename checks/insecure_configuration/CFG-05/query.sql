@@ -4,4 +4,4 @@ SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
        json_object('public_ip', i.public_ip, 'profile', i.profile) AS evidence
 FROM instances AS i
 WHERE i.provider = 'aws' AND i.state <> 'terminated'
-  AND i.public_ip IS NOT NULL AND i.public_ip <> '' AND i.profile IS NOT NULL AND i.profile <> ''
+  AND i.public_ip > '' AND i.profile IS NOT NULL AND i.profile <> ''

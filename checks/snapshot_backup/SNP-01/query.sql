@@ -5,4 +5,4 @@ SELECT s.uid AS resource_uid, 'snapshot' AS resource_kind, s.id AS resource_id, 
        json_object('public', s.public, 'encrypted', s.encrypted, 'source_volume_id', s.source_volume_id) AS evidence
 FROM snapshots AS s
 WHERE s.provider = 'aws'
-  AND (s.public = 1 OR EXISTS (SELECT 1 FROM grants AS g WHERE g.resource_uid = s.uid AND g.grantee_kind = 'public'))
+  AND (s.public = 1 OR s.uid IN (SELECT g.resource_uid FROM grants AS g WHERE g.grantee_kind = 'public'))

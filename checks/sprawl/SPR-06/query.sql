@@ -8,9 +8,11 @@ SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
        json_object('profile', i.profile, 'agent_online', ps.agent_online) AS evidence
 FROM instances AS i
 LEFT JOIN patch_states AS ps ON ps.instance_uid = i.uid
-WHERE i.provider = 'aws' AND i.state = 'running'
+-- One pass over the VMs (+state: a plain scan beats 90 % of the table through the state index); the
+-- patch-state lookup happens only for the VMs that are not known to be managed.
+WHERE i.provider = 'aws' AND +i.state = 'running' AND COALESCE(i.managed, 0) = 0
   AND (i.managed = 0
        OR ps.agent_online = 0
-       OR (ps.instance_uid IS NULL AND COALESCE(i.managed, 0) = 0
-           AND EXISTS (SELECT 1 FROM scope_status AS st
-                        WHERE st.scope_id = i.scope_id AND st.task = 'patch' AND st.last_success_at IS NOT NULL)))
+       OR (ps.instance_uid IS NULL
+           AND i.scope_id IN (SELECT scope_id FROM scope_status
+                               WHERE task = 'patch' AND last_success_at IS NOT NULL)))
