@@ -22,7 +22,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from workbench import audit
@@ -44,50 +43,14 @@ from workbench.fixes.base import (
     digest,
 )
 from workbench.fixes.plan import Plan, PlanTarget
+from workbench.fixes.results import ApplyResult, ItemResult, VerifyResult
 
 #: Test hook: ``after_journal[:seconds]`` or ``after_call[:seconds]`` sleeps at that point of each item, so a
 #: test can kill the process between the journal write and the call (or between the call and its record).
 PAUSE_ENV = "VMWB_TEST_FIX_PAUSE"
 
 
-@dataclass(slots=True)
-class ItemResult:
-    """The outcome of one item. ``status``: applied | failed | skipped (apply, undo); would_succeed |
-    would_fail | plan_only | dry_run_ignored | stale (dry-run)."""
-
-    index: int
-    target_uid: str
-    call: str
-    status: str
-    detail: str = ""
-    journal_id: int | None = None
-
-
-@dataclass(slots=True)
-class VerifyResult:
-    target_uid: str
-    resource_id: str
-    fixed: bool
-    detail: str = ""
-
-
-@dataclass(slots=True)
-class ApplyResult:
-    plan_id: str
-    items: list[ItemResult] = field(default_factory=list)
-    verified: list[VerifyResult] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        done = [i for i in self.items if i.status == "applied"]
-        if len(done) == len(self.items):
-            return "ok"
-        return "partial" if done else "failed"
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok" and all(v.fixed for v in self.verified)
-
+__all__ = ["PAUSE_ENV", "ApplyResult", "FixEngine", "ItemResult", "OnItem", "VerifyResult"]
 
 OnItem = Callable[[ItemResult, int, int], None]  # (result, done, total)
 
