@@ -1,7 +1,8 @@
 """Image factory: every cached image with its approval, signature, age, publisher, scan and hardening state,
 and its lineage (the VMs launched from it, in every account).
 
-Keys: ``a`` approves the image under the cursor, ``x`` revokes its approval, ``v`` verifies the whole registry.
+Keys: ``a`` approves the image under the cursor, ``x`` revokes its approval, ``v`` verifies the whole registry,
+Enter opens the image's detail.
 Approve and revoke ask for a reason (it is signed into the entry); all three are written to the audit log.
 They are refused in read-only mode and for the viewer role. The signature column is worked out in Python
 (SQL cannot check Ed25519) once per reload, from the registry and the session's trust root.
@@ -146,6 +147,11 @@ class ImagesScreen(WorkbenchScreen):
     def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         self._show_lineage()
 
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
+        image = self._current()
+        if image is not None:
+            self.app.open_resource(image["uid"])  # type: ignore[attr-defined]
+
     def on_virtual_table_count_changed(self, event: VirtualTable.CountChanged) -> None:
         self._show_lineage()
 
@@ -185,42 +191,52 @@ class ImagesScreen(WorkbenchScreen):
         panel.update(text)
 
     # -- approve / revoke / verify -------------------------------------------------------------
-    def _may_write(self) -> bool:
-        from workbench.images import registry
-
-        try:
-            registry.require_writer(self.app.services.role, bool(self.app.read_only))  # type: ignore[attr-defined]
-        except WorkbenchError as exc:
-            self.notify(safe(str(exc)), severity="warning", markup=False)
-            return False
-        return True
-
-    def action_approve(self) -> None:
-        image = self._current()
-        if image is None or not self._may_write():
-            return
-        question = safe(f"Approve {image['image_id']} ({image['provider']} {image['account']})?")
-        self.app.push_screen(ReasonPrompt(question), lambda why: self._write("approve", image, why))
-
-    def action_revoke(self) -> None:
-        image = self._current()
-        if image is None or not self._may_write():
-            return
-        if image["approval"] != "approved":
-            self.notify("this image has no approval in force", severity="warning", markup=False)
-            return
-        question = safe(f"Revoke the approval of {image['image_id']}?")
-        self.app.push_screen(ReasonPrompt(question), lambda why: self._write("revoke", image, why))
-
-    def _write(self, action: str, image: dict[str, Any], reason: str | None) -> None:
-        if not reason:
-            return
-        from workbench.cache.store import Cache
+    def _signer(self) -> Any:
+        """The signing key, or None (with a message) when this session may not or cannot sign: checked
+        before asking for a reason, so nobody types one for nothing."""
         from workbench.images import keys, registry
 
         services = self.app.services  # type: ignore[attr-defined]
         try:
-            signer = keys.ensure_signer(keys.key_name(services.config))
+            registry.require_writer(services.role, bool(self.app.read_only))  # type: ignore[attr-defined]
+            return keys.ensure_signer(keys.key_name(services.config))
+        except WorkbenchError as exc:
+            self.notify(safe(str(exc)), severity="warning", markup=False)
+            return None
+
+    def action_approve(self) -> None:
+        image = self._current()
+        signer = self._signer() if image is not None else None
+        if image is None or signer is None:
+            return
+        question = safe(f"Approve {image['image_id']} ({image['provider']} {image['account']})?")
+        self.app.push_screen(
+            ReasonPrompt(question), lambda why: self._write("approve", image, why, signer)
+        )
+
+    def action_revoke(self) -> None:
+        image = self._current()
+        if image is None:
+            return
+        if image["approval"] != "approved":
+            self.notify("this image has no approval in force", severity="warning", markup=False)
+            return
+        signer = self._signer()
+        if signer is None:
+            return
+        question = safe(f"Revoke the approval of {image['image_id']}?")
+        self.app.push_screen(
+            ReasonPrompt(question), lambda why: self._write("revoke", image, why, signer)
+        )
+
+    def _write(self, action: str, image: dict[str, Any], reason: str | None, signer: Any) -> None:
+        if not reason:
+            return
+        from workbench.cache.store import Cache
+        from workbench.images import registry
+
+        services = self.app.services  # type: ignore[attr-defined]
+        try:
             with Cache.open(services.cache_path, create=False) as cache:
                 kw = {"actor": _user(services.config), "role": services.role}
                 if action == "approve":
