@@ -30,8 +30,9 @@ TASKS: dict[str, tuple[str, Collector]] = {
     "patch": ("ssm", collect_patch.collect_patch),
 }
 
-# Optional region settings: new APIs some endpoints lack; a short retry budget keeps a missing one cheap.
-SETTINGS_MAX_ATTEMPTS = 2
+# Region settings are five cheap calls, some to APIs that endpoints may lack: no retries, so a missing one
+# costs one round trip (a throttled one is recorded as unknown with its error, like a missing one).
+SETTINGS_MAX_ATTEMPTS = 1
 
 
 class AwsProvider(Provider):
