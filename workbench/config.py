@@ -18,7 +18,7 @@ Example (also in the README)::
     regions = ["eu-west-1", "us-east-1"]   # default: every enabled region
     fix_profile = "prod-remediate"         # fixes use their own identity
 
-    [checks.AWS-SPR-01]
+    [checks.SPR-01]
     max_age_days = 120
 """
 
