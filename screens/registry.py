@@ -47,7 +47,13 @@ def _inventory(name: str, kind: str, title: str, aliases: tuple[str, ...]) -> Vi
 VIEWS: dict[str, View] = {
     v.name: v
     for v in (
-        View("dash", "Dashboard", None, aliases=("dashboard", "home"), help="Posture overview"),
+        View(
+            "dash",
+            "Dashboard",
+            "workbench.screens.dashboard:DashboardScreen",
+            aliases=("dashboard", "home"),
+            help="Posture overview",
+        ),
         _inventory("vm", "instance", "Instances", ("vms", "instance", "instances", "i")),
         _inventory("vol", "volume", "Volumes", ("volume", "volumes", "disk", "disks")),
         _inventory("snap", "snapshot", "Snapshots", ("snapshot", "snapshots", "snaps")),
@@ -57,12 +63,30 @@ VIEWS: dict[str, View] = {
         _inventory("grants", "grant", "Grants", ("grant", "shares")),
         _inventory("net", "network", "Networks", ("network", "networks", "vpc")),
         _inventory("hosts", "host", "Hosts", ("host",)),
-        View("findings", "Findings", None, aliases=("finding", "f"), help="Open findings"),
-        View("checks", "Checks", None, aliases=("check",), help="The check catalogue"),
+        View(
+            "findings",
+            "Findings",
+            "workbench.screens.findings:FindingsScreen",
+            aliases=("finding", "f"),
+            help="Open findings",
+        ),
+        View(
+            "checks",
+            "Checks",
+            "workbench.screens.checks:ChecksScreen",
+            aliases=("check",),
+            help="The check catalogue",
+        ),
         View(
             "scans", "Scan diff", None, aliases=("diff", "scan"), help="What changed between scans"
         ),
-        View("fix", "Fix wizard", None, aliases=("fixes",), help="Plan and apply fixes"),
+        View(
+            "fix",
+            "Fix wizard",
+            "workbench.screens.fix_wizard:FixWizardScreen",
+            aliases=("fixes",),
+            help="Plan and apply fixes",
+        ),
         View(
             "journal", "Journal", None, aliases=("audit", "log"), help="Fix journal and audit log"
         ),

@@ -1,0 +1,367 @@
+"""Dashboard: the estate's posture at a glance, and where the app opens.
+
+Panels: open findings by severity and by area, the brief's patch KPIs and the snapshot-risk breakdown as bars,
+compliance per framework, sync status per scope (stale and failed ones first, with their error), and what the
+last scan changed. Everything is computed in a thread worker with its own read-only connection (the KPIs scan
+whole tables), then painted at once; the panels are plain Rich text, so they read the same at 80×24 and in a
+snapshot. Keys jump to the screen behind each panel.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Static
+from workbench.screens.base import WorkbenchScreen
+from workbench.screens.posture_common import (
+    SEVERITY_ORDER,
+    SEVERITY_STYLE,
+    bar,
+    now_iso,
+    percent,
+    read_cache,
+    scan_params,
+)
+
+from workbench.errors import WorkbenchError
+from workbench.textsafe import safe
+
+NARROW = 100  # below this many columns the panels stack in one column
+BAR = 16
+_STATUS_STYLE = {"ok": "green", "stale": "yellow", "failed": "bold red"}
+_FRAMEWORK_SHORT = {
+    "cis_aws_foundations": "CIS AWS", "cis_aws_compute": "CIS AWS-C", "cis_gcp": "CIS GCP",
+    "cis_azure": "CIS Azure", "nist_800_53": "NIST 800-53", "disa_stig": "DISA STIG",
+    "mitre_attack": "ATT&CK",
+}  # fmt: skip
+_PANELS = (
+    ("dash-severity", "Open findings by severity  (f)"),
+    ("dash-area", "Open findings by area"),
+    ("dash-kpi", "Patch KPIs"),
+    ("dash-snapshots", "Snapshot risk"),
+    ("dash-sync", "Sync status per scope  (:sync)"),
+    ("dash-diff", "Since the previous scan  (d)"),
+    ("dash-compliance", "Compliance by framework  (c)"),
+)
+
+
+@dataclass(slots=True)
+class Posture:
+    """Everything the dashboard shows, read in one go by the worker."""
+
+    severity: dict[str, dict[str, int]] = field(default_factory=dict)  # severity -> status -> n
+    areas: list[tuple[str, int]] = field(default_factory=list)
+    kpis: dict[str, Any] | None = None
+    scopes: list[dict[str, Any]] = field(default_factory=list)
+    diff: dict[str, Any] | None = None
+    history: list[int] = field(default_factory=list)  # open findings per scan, oldest first
+    compliance: list[dict[str, Any]] = field(default_factory=list)
+    last_scan: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def read_posture(app: Any) -> Posture:
+    from workbench.scan import compliance, diff, kpi
+    from workbench.scan.loader import AREAS
+
+    out = Posture()
+    with read_cache(app) as cache:
+        db = cache.db
+        for severity, status, n in db.execute(
+            "SELECT severity, status, COUNT(*) FROM findings WHERE status IN ('open', 'muted') "
+            "GROUP BY severity, status"
+        ):
+            out.severity.setdefault(severity, {})[status] = int(n)
+        out.areas = [
+            (AREAS.get(area, area or "?"), int(n))
+            for area, n in db.execute(
+                "SELECT area, COUNT(*) FROM findings WHERE status = 'open' GROUP BY area "
+                "ORDER BY COUNT(*) DESC, area"
+            )
+        ]
+        out.scopes = scope_rows(db)
+        for scan_id, started, counts in db.execute(
+            "SELECT scan_id, started_at, counts FROM scans ORDER BY scan_id DESC LIMIT 40"
+        ):
+            out.last_scan = out.last_scan or f"scan {scan_id} at {started}"
+            try:
+                out.history.insert(0, int(json.loads(counts or "{}").get("open", 0)))
+            except (ValueError, TypeError, AttributeError):
+                continue
+        # Each part fails alone: a damaged table must not blank the whole dashboard.
+        try:
+            out.kpis = kpi.compute_kpis(cache, now=now_iso(app), params=scan_params(app))
+        except Exception as exc:
+            out.errors.append(f"KPIs: {exc}")
+        try:
+            out.diff = diff.diff_scans(cache)
+        except WorkbenchError:
+            out.diff = None  # no scan yet
+        except Exception as exc:
+            out.errors.append(f"diff: {exc}")
+        try:
+            out.compliance = compliance.summary(cache)
+        except Exception as exc:
+            out.errors.append(f"compliance: {exc}")
+    return out
+
+
+def scope_rows(db: Any) -> list[dict[str, Any]]:
+    """One row per scope: its worst task status, that task's error and the last success, worst first."""
+    rank = {"ok": 0, "stale": 1, "failed": 2}
+    scopes: dict[str, dict[str, Any]] = {}
+    for row in db.execute(
+        "SELECT scope_id, provider, account, region, label, status, error, last_success_at, task "
+        "FROM scope_status ORDER BY scope_id, task"
+    ):
+        scope_id, provider, account, region, label, status, error, success, task = tuple(row)
+        status = status if status in rank else "failed"
+        cur = scopes.get(scope_id)
+        if cur is None:
+            cur = scopes[scope_id] = {"scope": label or f"{account} {region}", "provider": provider,
+                                      "status": "ok", "error": "", "success": success}  # fmt: skip
+        if rank[status] > rank[cur["status"]]:
+            cur["status"], cur["error"] = status, f"{task}: {error or 'failed'}"
+        if success and (not cur["success"] or success < cur["success"]):
+            cur["success"] = success  # the scope is as fresh as its oldest task
+    return sorted(scopes.values(), key=lambda s: (-rank[s["status"]], s["provider"], s["scope"]))
+
+
+# -- rendering (pure: Posture -> Rich renderables) -----------------------------------------------
+def _grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    return grid
+
+
+def severity_panel(p: Posture) -> Table | Text:
+    counts = {s: p.severity.get(s, {}) for s in SEVERITY_ORDER}
+    top = max((c.get("open", 0) for c in counts.values()), default=0)
+    if not any(c for c in counts.values()):
+        return Text("no findings: run the checks (c, then r)", style="dim")
+    grid = _grid()
+    grid.add_column(no_wrap=True, style="dim")
+    for severity, c in counts.items():
+        if severity == "informational" and not c:
+            continue
+        style = SEVERITY_STYLE[severity].replace(" on red", "").replace("white", "red")
+        muted = c.get("muted", 0)
+        grid.add_row(Text(f"{severity:<8}", style=style), bar(c.get("open", 0), top, BAR, style),
+                     Text(str(c.get("open", 0)), style="bold"), f"+{muted} muted" if muted else "")  # fmt: skip
+    return grid
+
+
+def area_panel(p: Posture) -> Table | Text:
+    if not p.areas:
+        return Text("nothing open", style="dim")
+    top = p.areas[0][1]
+    grid = _grid()
+    for area, n in p.areas:
+        grid.add_row(Text(f"{safe(area, 22):<22}"), bar(n, top, BAR - 4, "magenta"), str(n))
+    return grid
+
+
+def _kpi_row(grid: Table, label: str, k: dict[str, Any] | None) -> None:
+    if not k:
+        grid.add_row(label, Text("·" * BAR, style="dim"), Text("n/a", style="dim"), "")
+        return
+    value = k.get("value")
+    style = (
+        "green"
+        if value is not None and value >= 90
+        else "yellow"
+        if value and value >= 60
+        else "red"
+    )
+    grid.add_row(label, bar(value or 0, 100, BAR, style), Text(percent(value), style="bold"),
+                 Text(f"{k.get('count', 0)}/{k.get('total', 0)}", style="dim"))  # fmt: skip
+
+
+def kpi_panel(p: Posture) -> Group | Text:
+    if p.kpis is None:
+        return Text("KPIs unavailable", style="dim")
+    patch = p.kpis["patch"]
+    grid = _grid()
+    grid.add_column(no_wrap=True)
+    _kpi_row(grid, "patch compliance", patch.get("compliance"))
+    _kpi_row(grid, "patched ≤30 days", patch.get("patched_within_30d"))
+    _kpi_row(grid, "critical fixed ≤7d", patch.get("critical_remediated_within_7d"))
+    _kpi_row(grid, "patch success rate", patch.get("auto_deploy_success"))
+    note = Text(
+        f"{patch.get('reporting', 0)} of {patch.get('fleet', 0)} VMs report patch state",
+        style="dim",
+    )
+    return Group(grid, note)
+
+
+def snapshot_panel(p: Posture) -> Group | Text:
+    if p.kpis is None:
+        return Text("unavailable", style="dim")
+    snaps = p.kpis["snapshots"]
+    total = int(snaps.get("total", 0))
+    grid = _grid()
+    grid.add_column(no_wrap=True, style="dim")
+    for key, label in (("public", "public"), ("shared_outside_allowlist", "shared outside"),
+                       ("unencrypted", "unencrypted"), ("past_retention", "past retention")):  # fmt: skip
+        k = snaps.get(key) or {}
+        count = int(k.get("count", 0))
+        style = "red" if key == "public" and count else "yellow" if count else "green"
+        grid.add_row(label, bar(count, total, BAR, style), Text(str(count), style="bold"),
+                     percent(k.get("value")))  # fmt: skip
+    return Group(grid, Text(f"of {total} snapshots", style="dim"))
+
+
+def sync_panel(p: Posture, limit: int = 6) -> Table | Text:
+    if not p.scopes:
+        return Text("never synced: :sync, then n", style="dim")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="ellipsis", no_wrap=True)
+    shown = [s for s in p.scopes if s["status"] != "ok"][:limit]
+    for s in shown:
+        grid.add_row(Text(f"{s['status']:<6}", style=_STATUS_STYLE[s["status"]]),
+                     Text(f"{safe(s['provider'])} {safe(s['scope'], 24)}"),
+                     Text(safe(s["error"]), style="red"))  # fmt: skip
+    ok = [s for s in p.scopes if s["status"] == "ok"]
+    if ok:
+        oldest = min((s["success"] for s in ok if s["success"]), default="")
+        grid.add_row(Text("fresh ", style="green"), Text(f"{len(ok)} scope(s) ok"),
+                     Text(f"oldest sync {safe(oldest)}", style="dim"))  # fmt: skip
+    hidden = len([s for s in p.scopes if s["status"] != "ok"]) - len(shown)
+    if hidden > 0:
+        grid.add_row("", Text(f"… {hidden} more not ok", style="dim"), "")
+    return grid
+
+
+def diff_panel(p: Posture, limit: int = 4) -> Table | Text:
+    if p.diff is None:
+        return Text("no scan yet: run the checks (c, then r)", style="dim")
+    d = p.diff
+    head = Text.assemble(
+        (f"+{len(d['new'])} new", "bold red" if d["new"] else "dim"), "   ",
+        (f"-{len(d['resolved'])} resolved", "bold green" if d["resolved"] else "dim"), "   ",
+        (f"~{len(d['changed'])} changed", "bold yellow" if d["changed"] else "dim"), "   ",
+        (f"scan {d['from_scan']} → {d['to_scan']}", "dim"),
+    )  # fmt: skip
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="ellipsis", no_wrap=True)
+    for sign, name, style in (
+        ("+", "new", "red"),
+        ("-", "resolved", "green"),
+        ("~", "changed", "yellow"),
+    ):
+        for row in d[name][:limit]:
+            grid.add_row(Text(sign, style=style), Text(safe(row["check_id"]), style="bold"),
+                         Text(f"{safe(row['resource_id'], 26)} {safe(row.get('resource_name') or '')}"))  # fmt: skip
+    body = Table.grid()
+    body.add_row(head)
+    if p.history and len(p.history) > 1:
+        body.add_row(Text.assemble(("open per scan ", "dim"), sparkline(p.history[-24:])))
+    body.add_row(grid)
+    return body
+
+
+def sparkline(values: list[int]) -> Text:
+    ticks = "▁▂▃▄▅▆▇█"
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    return Text("".join(ticks[round((v - low) * 7 / span)] for v in values), style="cyan")
+
+
+def compliance_panel(p: Posture) -> Table | Text:
+    if not p.compliance:
+        return Text("no framework mappings", style="dim")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True, style="dim")
+    for fw in p.compliance:
+        total = fw["covered"] or 1
+        width = BAR
+        passing = round(width * fw["passing"] / total)
+        failing = round(width * fw["failing"] / total)
+        stack = Text("█" * passing, style="green")
+        stack.append("█" * failing, style="red")
+        stack.append("░" * max(width - passing - failing, 0), style="dim")
+        title = _FRAMEWORK_SHORT.get(fw["framework"], fw["framework"])
+        grid.add_row(Text(f"{title:<11}"), stack, f"{fw['passing']} pass {fw['failing']} fail")
+    return grid
+
+
+class DashboardScreen(WorkbenchScreen):
+    STYLE = "dashboard"
+    VIEW_TITLE = "Dashboard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "open('findings')", "Findings"),
+        Binding("c", "open('checks')", "Checks"),
+        Binding("d", "open('scans')", "Scan diff"),
+        Binding("j", "open('journal')", "Journal"),
+        Binding("v", "open('vm')", "Inventory"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="dash-body"):
+            yield Static("", id="dash-note", markup=False)
+            with Grid(id="dash-grid"):
+                for panel_id, _ in _PANELS:
+                    yield Static(Text("loading…", style="dim"), id=panel_id, classes="dash-panel",
+                                 markup=False)  # fmt: skip
+
+    def on_mount(self) -> None:
+        for panel_id, title in _PANELS:
+            self.query_one(f"#{panel_id}").border_title = Text(title)
+        self.query_one("#dash-note").display = False
+        self.refresh_data()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+
+    def refresh_data(self) -> None:
+        self._load()
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+
+    def action_open(self, view: str) -> None:
+        self.app.open_view(view)  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            posture = read_posture(self.app)
+        except Exception as exc:  # an unreadable cache: say so instead of dying in a worker
+            posture = Posture(errors=[f"{type(exc).__name__}: {exc}"])
+        self.app.call_from_thread(self._show, posture)
+
+    def _show(self, p: Posture) -> None:
+        panels = {
+            "dash-severity": severity_panel(p),
+            "dash-area": area_panel(p),
+            "dash-kpi": kpi_panel(p),
+            "dash-snapshots": snapshot_panel(p),
+            "dash-sync": sync_panel(p),
+            "dash-diff": diff_panel(p),
+            "dash-compliance": compliance_panel(p),
+        }
+        for panel_id, renderable in panels.items():
+            self.query_one(f"#{panel_id}", Static).update(renderable)
+        note = self.query_one("#dash-note", Static)
+        note.display = bool(p.errors)
+        note.update(Text("; ".join(safe(e) for e in p.errors), style="red"))
+        sev = self.query_one("#dash-severity")
+        sev.border_subtitle = Text(p.last_scan) if p.last_scan else ""
