@@ -143,8 +143,14 @@ def test_config_never_takes_a_password(tmp_path: Path) -> None:
         servers_from_section({})
     server = servers_from_section({"host": "vc.example", "user": "u"})[0]
     assert server.secret_name == "vsphere:vc.example"
-    # No password stored, or no keyring at all on a headless box: one line naming the server.
-    with pytest.raises(ProviderError, match=r"^\[vsphere\] vc\.example: "):
-        password_for(
-            server
-        )  # the headless test box has no keyring: a one-line hint, not a traceback
+    # No keyring at all (a headless box): one line naming the server, not a traceback.
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with pytest.raises(ProviderError, match=r"^\[vsphere\] vc\.example: "):
+            password_for(server)
+    finally:
+        keyring.set_keyring(previous)
