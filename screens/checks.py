@@ -25,6 +25,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.picker import PickerScreen
 from workbench.screens.posture_common import (
+    FRAMEWORK_SHORT,
     SEVERITY_STYLE,
     now_iso,
     refresh_screens,
@@ -39,7 +40,7 @@ from workbench.textsafe import safe
 
 def check_detail(check: Any, overrides: dict[str, Any], open_count: int) -> Group:
     """Everything about one check, as Rich text (metadata is ours, overrides come from the config: both safe())."""
-    from workbench.scan.loader import AREAS, FRAMEWORKS
+    from workbench.scan.loader import AREAS
 
     head = Text.assemble(
         (f"{check.id} ", "bold"), (safe(check.title), "bold"), "\n",
@@ -66,12 +67,13 @@ def check_detail(check: Any, overrides: dict[str, Any], open_count: int) -> Grou
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         for key, ref in check.frameworks.items():
-            title = FRAMEWORKS.get(key, (key, False))[0]
-            version = f" {ref.version}" if ref.version else ""
+            title = FRAMEWORK_SHORT.get(key, key)
             ids = Text(", ".join(ref.ids))
+            if ref.version:
+                ids.append(f"  ({safe(ref.version)})", style="dim")
             if ref.proposed:
                 ids.append("  (proposed)", style="dim italic")
-            grid.add_row(Text(f"{title}{version}"), ids)
+            grid.add_row(Text(title), ids)
         parts += [Text("Mappings", style="bold underline"), grid, Text("")]
     if check.equivalents:
         grid = Table.grid(padding=(0, 1))
@@ -132,7 +134,7 @@ class ChecksScreen(WorkbenchScreen):
         table.add_column(Text("Sev"), key="sev", width=4)
         table.add_column(Text("Open"), key="open", width=4)
         table.add_column(Text("Fix"), key="fix", width=3)
-        table.add_column(Text("Title"), key="title")
+        table.add_column(Text("Title"), key="title", width=44)
         table.border_title = Text("Catalogue")
         self.query_one("#chk-progress").display = False
         self.refresh_data()

@@ -23,6 +23,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
+    FRAMEWORK_SHORT,
     SEVERITY_ORDER,
     SEVERITY_STYLE,
     bar,
@@ -297,7 +298,7 @@ def compliance_panel(p: Posture) -> Table | Text:
         stack = Text("█" * passing, style="green")
         stack.append("█" * failing, style="red")
         stack.append("░" * max(width - passing - failing, 0), style="dim")
-        title = _FRAMEWORK_SHORT.get(fw["framework"], fw["framework"])
+        title = FRAMEWORK_SHORT.get(fw["framework"], fw["framework"])
         grid.add_row(Text(f"{title:<11}"), stack, f"{fw['passing']} pass {fw['failing']} fail")
     return grid
 

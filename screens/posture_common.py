@@ -34,6 +34,11 @@ SAFETY_STYLE = {
     "additive": "bold yellow",
     "irreversible": "bold white on red",
 }
+FRAMEWORK_SHORT = {
+    "cis_aws_foundations": "CIS AWS", "cis_aws_compute": "CIS AWS-C", "cis_gcp": "CIS GCP",
+    "cis_azure": "CIS Azure", "nist_800_53": "NIST 800-53", "disa_stig": "DISA STIG",
+    "mitre_attack": "ATT&CK",
+}  # fmt: skip
 SEVERITY_RANK_SQL = (
     "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
     "WHEN 'low' THEN 3 ELSE 4 END"

@@ -78,7 +78,11 @@ VIEWS: dict[str, View] = {
             help="The check catalogue",
         ),
         View(
-            "scans", "Scan diff", None, aliases=("diff", "scan"), help="What changed between scans"
+            "scans",
+            "Scan diff",
+            "workbench.screens.scans:ScansScreen",
+            aliases=("diff", "scan"),
+            help="What changed between scans",
         ),
         View(
             "fix",
@@ -88,7 +92,11 @@ VIEWS: dict[str, View] = {
             help="Plan and apply fixes",
         ),
         View(
-            "journal", "Journal", None, aliases=("audit", "log"), help="Fix journal and audit log"
+            "journal",
+            "Journal",
+            "workbench.screens.journal:JournalScreen",
+            aliases=("audit", "log"),
+            help="Fix journal and audit log",
         ),
         View(
             "images",
