@@ -7,9 +7,6 @@ and pure (rows and parameters in, rows out): no I/O, no cloud calls.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,52 +31,21 @@ def apply(check_id: str, rows: list[Any], params: dict[str, Any]) -> list[Any]:
     return fn(rows, params)
 
 
-# Patterns for credentials that must never sit in user data. Each is specific enough to keep false positives
-# rare: key ids have a fixed shape, PEM headers are unambiguous, and the generic rule needs an assignment of a
-# long literal to a secret-sounding name.
-_SECRET_PATTERNS: dict[str, re.Pattern[str]] = {
-    "aws_access_key_id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "private_key": re.compile(r"-----BEGIN (?:RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----"),
-    "github_token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
-    "slack_token": re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"),
-    "assignment": re.compile(
-        r"(?i)\b[\w.-]*(?:password|passwd|secret|token|api_?key)[\w.-]*\s*[:=]\s*['\"]?([^\s'\"$]{8,})"
-    ),
-}
-
-
-def _decode_user_data(text: str) -> str:
-    """User data comes base64-encoded from the EC2 API; decode it when it is, else keep it as is."""
-    stripped = text.strip()
-    try:
-        raw = base64.b64decode(stripped, validate=True)
-    except (binascii.Error, ValueError):
-        return text
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return text  # gzip'd or binary user data: scan what we have
-
-
 @register("CFG-03")
 def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
-    ignore = [re.compile(p) for p in params.get("ignore_patterns", [])]
+    """Keep instances whose collector found likely secrets, less the operator's known placeholders.
+
+    The collector scanned the user data (``workbench.secret_scan``) and stored only kind, line and fingerprint.
+    """
+    ignored = set(params.get("ignore_fingerprints", []))
     failing = []
     for row in rows:
         evidence = row.evidence_data() or {}
-        script = _decode_user_data(str(evidence.pop("user_data", "") or ""))
-        hits: list[dict[str, Any]] = []
-        for kind, rx in _SECRET_PATTERNS.items():
-            for m in rx.finditer(script):
-                if any(i.search(m.group(0)) for i in ignore):
-                    continue
-                line = script.count("\n", 0, m.start()) + 1
-                hits.append({"kind": kind, "line": line})
+        hits = [h for h in evidence.get("matches") or [] if h.get("fingerprint") not in ignored]
         if hits:
-            kinds = sorted({str(h["kind"]) for h in hits})
-            # The secret itself is never copied into the finding: only its kind and line.
+            kinds = sorted({str(h.get("kind")) for h in hits})
             row.reason = f"user data holds {len(hits)} likely secret(s): {', '.join(kinds)}"
-            row.evidence = {"matches": hits[:20]}
+            row.evidence = {"matches": hits}
             failing.append(row)
     return failing
 

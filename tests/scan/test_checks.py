@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,13 @@ from conftest import ACCOUNT, NOW, REGION, Estate
 from workbench import model as m
 from workbench.scan.engine import evaluate
 from workbench.scan.loader import get_check, load_catalogue
+from workbench.secret_scan import scan
+
+
+def scan_script(script: str) -> list[dict[str, Any]]:
+    """What the collector stores for a script: the likely secrets' kind, line and fingerprint."""
+    return scan(script)
+
 
 FOREIGN = "999988887777"
 
@@ -52,10 +58,6 @@ def patch_state(bad_fields: dict[str, Any], good_fields: dict[str, Any]) -> Call
         e.put(m.PatchState(id="i-1", **(bad_fields if bad else good_fields)), task="patch")
 
     return build
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def build_spr06(e: Estate, bad: bool) -> None:
@@ -170,10 +172,12 @@ CASES: dict[str, Case] = {
         inst(
             {
                 "extra": {
-                    "user_data": b64("#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n")
+                    "user_data_secrets": scan_script(
+                        "#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n"
+                    )
                 }
             },
-            {"extra": {"user_data": b64("#!/bin/sh\necho hello\n")}},
+            {"extra": {"user_data_secrets": scan_script("#!/bin/sh\necho hello\n")}},
         ),
         "i-1",
     ),
@@ -307,4 +311,8 @@ def test_user_data_secret_is_never_copied_into_the_finding(
     CASES["CFG-03"].build(e, True)
     (row,) = evaluate(e.cache, get_check("CFG-03"), now=NOW)
     assert "AKIA" not in repr(row.evidence) + row.reason
-    assert row.evidence == {"matches": [{"kind": "aws_access_key_id", "line": 2}]}
+    (match,) = row.evidence["matches"]
+    assert match["kind"] == "aws_access_key_id" and match["line"] == 2
+    # A known placeholder is ignored by its fingerprint, never by its text.
+    params = {"ignore_fingerprints": [match["fingerprint"]]}
+    assert evaluate(e.cache, get_check("CFG-03"), params=params, now=NOW) == []

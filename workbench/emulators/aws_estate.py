@@ -56,6 +56,9 @@ class Manifest:
         return len(self.uids.get(kind, ()))
 
 
+DEV_BOX_USER_DATA = "#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n/opt/app/start\n"
+
+
 def _tags(kind: str, **tags: str) -> list[dict[str, Any]]:
     return [{"ResourceType": kind, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
 
@@ -73,6 +76,7 @@ class _Seeder:
 
     def instance(self, name: str, *, tokens: str = "optional", subnet: str | None = None,
                  groups: Iterable[str] = (), profile: str | None = None, stop: bool = False,
+                 user_data: str | None = None, protected: bool = False,
                  **tags: str) -> str:  # fmt: skip
         kwargs: dict[str, Any] = {
             "ImageId": _FAKE_AMI, "MinCount": 1, "MaxCount": 1, "InstanceType": "t3.micro",
@@ -85,7 +89,15 @@ class _Seeder:
             kwargs["SecurityGroupIds"] = list(groups)
         if profile:
             kwargs["IamInstanceProfile"] = {"Arn": profile}
+        if user_data:
+            kwargs["UserData"] = user_data
         iid = self.ec2.run_instances(**kwargs)["Instances"][0]["InstanceId"]
+        if (
+            protected
+        ):  # moto ignores DisableApiTermination on RunInstances; the attribute call works
+            self.ec2.modify_instance_attribute(
+                InstanceId=iid, DisableApiTermination={"Value": True}
+            )
         if stop:
             self.ec2.stop_instances(InstanceIds=[iid])
         item = self.ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
@@ -95,6 +107,8 @@ class _Seeder:
         cats += [] if "Environment" in tags else ["missing_environment_tag"]
         cats += ["public_ip_instances"] if item.get("PublicIpAddress") else []
         cats += ["profile_instances"] if profile else []
+        cats += ["user_data_secret_instances"] if user_data and "AKIA" in user_data else []
+        cats += ["termination_protected"] if protected else []
         uid = self.add("instance", iid, *cats)
         self.m.names[uid] = name
         for bdm in item.get("BlockDeviceMappings") or []:
@@ -306,7 +320,8 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
 
     s = _Seeder(session, endpoint, MAIN_ACCOUNT, other, m)
     s.ec2.enable_ebs_encryption_by_default()
-    api = s.instance("api-1", tokens="required", Owner="api-team", Environment="prod")
+    api = s.instance("api-1", tokens="required", Owner="api-team", Environment="prod",
+                     protected=True)  # fmt: skip
     vol = s.volume("api-spare", encrypted=True)
     s.snapshot(vol, "api-backup", encrypted=True)
     s.record_defaults()
@@ -323,7 +338,8 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
     s = _Seeder(second, endpoint, SECOND_ACCOUNT, home, m)
     dev_vpc = next(v["VpcId"] for v in s.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))
     ssh2 = s.group("ssh-open", dev_vpc, [(22, world[:1])], "world_ssh_groups")
-    s.instance("dev-box", groups=[ssh2])
+    # AWS's documented example key: a planted secret in user data (CFG-03).
+    s.instance("dev-box", groups=[ssh2], user_data=DEV_BOX_USER_DATA)
     loose2 = s.volume("dev-scratch", encrypted=False)
     s.snapshot(loose2, "dev-dump", public=True, encrypted=False)
     s.record_defaults()

@@ -1,9 +1,9 @@
--- Candidates only: instances whose collector stored user data (extra.user_data, base64 or plain text).
--- The Python step in checks/logic.py looks for secrets and keeps only the instances that have some.
+-- Candidates: instances whose collector found likely secrets in their user data (extra.user_data_secrets:
+-- kind, line and fingerprint only; the script itself is never stored). The Python step drops ignored ones.
 SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
        i.name AS resource_name, i.provider, i.account, i.region, i.tags,
-       'user data present' AS reason,
-       json_object('user_data', json_extract(i.extra, '$.user_data')) AS evidence
+       'user data holds likely secrets' AS reason,
+       json_object('matches', json_extract(i.extra, '$.user_data_secrets')) AS evidence
 FROM instances AS i
 WHERE i.provider = 'aws' AND i.state <> 'terminated'
-  AND json_extract(i.extra, '$.user_data') IS NOT NULL
+  AND json_array_length(i.extra, '$.user_data_secrets') > 0

@@ -1,8 +1,11 @@
+-- Tag keys compare case-insensitively: AWS estates say "Environment", GCP labels say "env".
 SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
        i.name AS resource_name, i.provider, i.account, i.region, i.tags,
-       'tagged ' || :prod_tag || '=' || json_extract(i.tags, '$."' || :prod_tag || '"') || ' but termination protection is off' AS reason,
+       'tagged ' || t.key || '=' || t.value || ' but termination protection is off' AS reason,
        json_object('deletion_protection', i.deletion_protection) AS evidence
-FROM instances AS i
+FROM instances AS i, json_each(i.tags) AS t
 WHERE i.provider IN ('aws', 'gcp') AND i.state <> 'terminated'
   AND i.deletion_protection = 0
-  AND lower(json_extract(i.tags, '$."' || :prod_tag || '"')) IN (SELECT lower(value) FROM json_each(:prod_values))
+  AND lower(t.key) IN (SELECT lower(value) FROM json_each(:prod_tags))
+  AND lower(t.value) IN (SELECT lower(value) FROM json_each(:prod_values))
+GROUP BY i.uid

@@ -6,6 +6,7 @@ import concurrent.futures as cf
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from workbench import secret_scan
 from workbench.cache.store import TaskOutput
 from workbench.model import Grant, Image, Instance, Snapshot, Volume
 from workbench.providers.aws.util import iso, jsonable, pages, tag_dict, transition_time
@@ -23,19 +24,51 @@ def _platform(item: dict[str, Any]) -> str:
     return "windows" if "windows" in details else "linux"
 
 
+def _instance_attributes(ec2: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """Termination protection, and what user data holds (scanned here: the script itself is never stored)."""
+    iid = item["InstanceId"]
+    found: dict[str, Any] = {}
+    prot = ec2.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")
+    found["deletion_protection"] = (prot.get("DisableApiTermination") or {}).get("Value")
+    data = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")
+    script = (data.get("UserData") or {}).get("Value")
+    found["user_data_present"] = bool(script)
+    found["user_data_secrets"] = (
+        secret_scan.scan(secret_scan.decode_user_data(script)) if script else []
+    )
+    return found
+
+
 def collect_instances(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
-    for reservation in pages(ec2, "describe_instances", ctx, "Reservations"):
-        for item in reservation.get("Instances") or []:
-            out.add(instance_record(item))
-            iid = item["InstanceId"]
-            for vol in _instance_volumes(item):
-                out.relate("instance", iid, "attached", "volume", vol)
-            if item.get("ImageId"):
-                out.relate("instance", iid, "launched_from", "image", item["ImageId"])
-            for sg in item.get("SecurityGroups") or []:
-                out.relate("instance", iid, "protected_by", "firewall_group", sg["GroupId"])
-            if item.get("SubnetId"):
-                out.relate("instance", iid, "in_network", "subnet", item["SubnetId"])
+    items = [
+        item
+        for reservation in pages(ec2, "describe_instances", ctx, "Reservations")
+        for item in reservation.get("Instances") or []
+    ]
+    live = [i for i in items if (i.get("State") or {}).get("Name") != "terminated"]
+    attributes = dict(
+        zip(
+            (i["InstanceId"] for i in live),
+            _bounded_map(lambda i: _instance_attributes(ec2, i), live, ctx),
+            strict=True,
+        )
+    )
+    for item in items:
+        record = instance_record(item)
+        attrs = attributes.get(item["InstanceId"])
+        if attrs is not None:
+            record.deletion_protection = attrs.pop("deletion_protection")
+            record.extra.update(attrs)
+        out.add(record)
+        iid = item["InstanceId"]
+        for vol in _instance_volumes(item):
+            out.relate("instance", iid, "attached", "volume", vol)
+        if item.get("ImageId"):
+            out.relate("instance", iid, "launched_from", "image", item["ImageId"])
+        for sg in item.get("SecurityGroups") or []:
+            out.relate("instance", iid, "protected_by", "firewall_group", sg["GroupId"])
+        if item.get("SubnetId"):
+            out.relate("instance", iid, "in_network", "subnet", item["SubnetId"])
 
 
 def _instance_volumes(item: dict[str, Any]) -> list[str]:
