@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.console import Console
 from posture_estate import build_posture_cache, findings_count
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 from tui_estate import NOW

@@ -20,6 +20,8 @@ UID = "aws:111122223333:eu-west-1:instance:i-0000"
 async def test_inventory_renders_hostile_names_inert(cache_path: Path) -> None:
     app = make_app(cache_path)
     async with app.run_test(size=SIZE) as pilot:
+        app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
+        await pilot.pause()
         await pilot.pause()
         assert isinstance(app.screen, InventoryScreen)
         table = app.screen.query_one(VirtualTable)
@@ -41,6 +43,8 @@ async def test_inventory_renders_hostile_names_inert(cache_path: Path) -> None:
 async def test_filter_as_you_type_and_command_arguments(cache_path: Path) -> None:
     app = make_app(cache_path)
     async with app.run_test(size=SIZE) as pilot:
+        app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
+        await pilot.pause()
         await pilot.press("slash", *"db-1")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -68,6 +72,8 @@ async def test_filter_as_you_type_and_command_arguments(cache_path: Path) -> Non
 async def test_sort_and_open_detail_then_follow_relation(cache_path: Path) -> None:
     app = make_app(cache_path)
     async with app.run_test(size=SIZE) as pilot:
+        app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
+        await pilot.pause()
         table = app.screen.query_one(VirtualTable)
         table.set_sort("name", descending=False)
         await pilot.pause()
@@ -184,6 +190,8 @@ async def test_settings_read_only_forced_and_secrets(cache_path: Path, memory_ke
 async def test_help_and_palette_search(cache_path: Path) -> None:
     app = make_app(cache_path)
     async with app.run_test(size=SIZE) as pilot:
+        app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
+        await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
         shot = app.export_screenshot()
@@ -206,6 +214,8 @@ def test_hostile_fixture_covers_the_brief() -> None:
 async def test_choose_columns_rebuilds_the_table(cache_path: Path) -> None:
     app = make_app(cache_path)
     async with app.run_test(size=SIZE) as pilot:
+        app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
+        await pilot.pause()
         screen = app.screen
         assert isinstance(screen, InventoryScreen)
         await screen._set_columns(["id", "name", "private_ip"])

@@ -32,11 +32,11 @@ def open_view(name: str, then: tuple[str, ...] = ()):  # type: ignore[no-untyped
 
 
 def test_inventory(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(cache_path), terminal_size=(120, 40), run_before=settle)
+    assert snap_compare(make_app(cache_path), terminal_size=(120, 40), run_before=open_view("vm"))
 
 
 def test_inventory_80x24(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(cache_path), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(make_app(cache_path), terminal_size=(80, 24), run_before=open_view("vm"))
 
 
 def test_inventory_filtered(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -77,4 +77,6 @@ def test_settings(snap_compare, cache_path: Path) -> None:  # type: ignore[no-un
 
 
 def test_help(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(cache_path), terminal_size=(120, 40), press=["question_mark"])
+    assert snap_compare(
+        make_app(cache_path), terminal_size=(120, 40), run_before=open_view("vm", ("question_mark",))
+    )
