@@ -78,5 +78,7 @@ def test_settings(snap_compare, cache_path: Path) -> None:  # type: ignore[no-un
 
 def test_help(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(
-        make_app(cache_path), terminal_size=(120, 40), run_before=open_view("vm", ("question_mark",))
+        make_app(cache_path),
+        terminal_size=(120, 40),
+        run_before=open_view("vm", ("question_mark",)),
     )
