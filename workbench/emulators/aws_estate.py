@@ -74,6 +74,9 @@ class _Seeder:
     def add(self, kind: str, rid: str, *categories: str) -> str:
         return self.m.add(self.account, self.region, kind, rid, *categories)
 
+    def uid(self, kind: str, rid: str) -> str:
+        return make_uid("aws", self.account, self.region, kind, rid)
+
     def instance(self, name: str, *, tokens: str = "optional", subnet: str | None = None,
                  groups: Iterable[str] = (), profile: str | None = None, stop: bool = False,
                  user_data: str | None = None, protected: bool = False,
@@ -109,6 +112,10 @@ class _Seeder:
         cats += ["profile_instances"] if profile else []
         cats += ["user_data_secret_instances"] if user_data and "AKIA" in user_data else []
         cats += ["termination_protected"] if protected else []
+        cats += ["prod_instances"] if tags.get("Environment") == "prod" else []
+        world_ssh = self.m.categories.get("world_ssh_groups", set())
+        if any(self.uid("firewall_group", g) in world_ssh for g in groups):
+            cats.append("world_ssh_instances")
         uid = self.add("instance", iid, *cats)
         self.m.names[uid] = name
         for bdm in item.get("BlockDeviceMappings") or []:
@@ -236,6 +243,8 @@ class _Seeder:
                            "FailedCount": 0, "CriticalNonCompliantCount": 2 if n == 0 else 0,
                            "SecurityNonCompliantCount": 3 if n == 0 else 0})  # fmt: skip
             self.add("patch_state", iid, "managed_instances")
+            if n == 0:  # the first managed instance is offline and misses patches
+                self.add("instance", iid, "agent_offline", "missing_patches")
         from workbench.emulators.aws import register_ssm
 
         register_ssm(self.account, self.region, info, states)
