@@ -1,30 +1,35 @@
 """AMI launch permissions: make an image private, remove accounts outside the allowlist.
 
 Calls use the flat ``UserGroups`` / ``UserIds`` form of ModifyImageAttribute (valid on AWS, and the form moto
-honours). Undo adds back exactly the grants removed, from the journal's before-state.
+honours). Undo adds back exactly the grants removed, from the journal's before-state (see ``sharing``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from workbench.fixes.aws.common import AwsFix, is_not_found
-from workbench.fixes.aws.snapshots import EXPOSURE_NOTE
-from workbench.fixes.base import REVERSIBLE, FixContext, FixInput, PlanItem, Target
-from workbench.fixes.journal import JournalEntry
+from workbench.fixes.aws.common import is_not_found
+from workbench.fixes.aws.sharing import (
+    RevokeForeignSharing,
+    RevokePublicSharing,
+    SharingFix,
+    grants_state,
+)
+from workbench.fixes.base import FixContext, Target
 
-ATTR = "launchPermission"
 
-
-class _ImageSharing(AwsFix):
+class _ImageSharing(SharingFix):
     resource_kind: ClassVar[str] = "image"
-    safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeImages", "ec2:DescribeImageAttribute", "ec2:ModifyImageAttribute",
         "ec2:DescribeInstances",
     )  # fmt: skip
-    notes: ClassVar[tuple[str, ...]] = (EXPOSURE_NOTE,)
     noun: ClassVar[str] = "images"
+    operation: ClassVar[str] = "ModifyImageAttribute"
+    id_param: ClassVar[str] = "ImageId"
+    attribute: ClassVar[str] = "launchPermission"
+    groups_param: ClassVar[str] = "UserGroups"
+    restore_description: ClassVar[str] = "restore the launch permissions"
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         from botocore.exceptions import ClientError
@@ -34,16 +39,16 @@ class _ImageSharing(AwsFix):
             # DescribeImageAttribute on a deregistered image is not reliably a NotFound; ask first.
             if not ec2.describe_images(ImageIds=[target.resource_id]).get("Images"):
                 return {"exists": False}
-            resp = ec2.describe_image_attribute(ImageId=target.resource_id, Attribute=ATTR)
+            resp = ec2.describe_image_attribute(
+                ImageId=target.resource_id, Attribute=self.attribute
+            )
         except ClientError as exc:
             if is_not_found(exc):
                 return {"exists": False}
             raise
         perms = resp.get("LaunchPermissions", [])
         return {
-            "exists": True,
-            "public": any(p.get("Group") == "all" for p in perms),
-            "accounts": sorted({p["UserId"] for p in perms if p.get("UserId")}),
+            **grants_state(perms),
             "organizations": sorted(
                 {p.get("OrganizationArn") or p.get("OrganizationalUnitArn") or "" for p in perms}
                 - {""}
@@ -68,69 +73,21 @@ class _ImageSharing(AwsFix):
             f"instances of this account launched from it (they keep running): {shown or 'none'}"
         ]
 
-    def undo(self, entry: JournalEntry) -> list[PlanItem]:
-        item, target, before = entry.item, entry.target, entry.before or {}
-        if item.operation != "ModifyImageAttribute" or item.params.get("OperationType") != "remove":
-            return []
-        params: dict[str, Any] = {
-            "ImageId": item.params["ImageId"], "Attribute": ATTR, "OperationType": "add",
-        }  # fmt: skip
-        if "all" in item.params.get("UserGroups", []) and before.get("public"):
-            params["UserGroups"] = ["all"]
-        restored = [a for a in item.params.get("UserIds", []) if a in before.get("accounts", [])]
-        if restored:
-            params["UserIds"] = restored
-        if len(params) == 3:
-            return []
-        return [self.call(target, "ModifyImageAttribute", params, "restore the launch permissions")]
 
-
-class MakeImagePrivate(_ImageSharing):
+class MakeImagePrivate(_ImageSharing, RevokePublicSharing):
     id: ClassVar[str] = "aws.image.make_private"
     title: ClassVar[str] = "Make an AMI private"
     check_ids: ClassVar[tuple[str, ...]] = ("IMG-01",)
-    verb: ClassVar[str] = "make private"
-
-    def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
-        if not live.get("exists") or not live.get("public"):
-            return []
-        params = {"ImageId": target.resource_id, "Attribute": ATTR, "OperationType": "remove",
-                  "UserGroups": ["all"]}  # fmt: skip
-        return [self.call(target, "ModifyImageAttribute", params,
-                          "remove the public (all) launch permission")]  # fmt: skip
-
-    def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        return not live.get("exists") or not live.get("public")
+    public_description: ClassVar[str] = "remove the public (all) launch permission"
 
 
-class RevokeForeignLaunch(_ImageSharing):
+class RevokeForeignLaunch(_ImageSharing, RevokeForeignSharing):
     id: ClassVar[str] = "aws.image.revoke_foreign_launch"
     title: ClassVar[str] = "Remove AMI launch permissions of accounts outside the allowlist"
     check_ids: ClassVar[tuple[str, ...]] = ("IMG-07",)
-    inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("allowlist", "accounts that keep access (comma-separated ids)", kind="accounts",
-                 default=(), config_key="allowed_accounts"),
-    )  # fmt: skip
-    verb: ClassVar[str] = "unshare"
-
-    @staticmethod
-    def foreign(target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
-        allowed = set(inputs.get("allowlist") or ()) | {target.account}
-        return [a for a in live.get("accounts", []) if a not in allowed]
-
-    def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
-        foreign = self.foreign(target, live, inputs) if live.get("exists") else []
-        if not foreign:
-            return []
-        params = {"ImageId": target.resource_id, "Attribute": ATTR, "OperationType": "remove",
-                  "UserIds": foreign}  # fmt: skip
-        return [self.call(target, "ModifyImageAttribute", params,
-                          f"remove launch permission of {len(foreign)} account(s) "
-                          "outside the allowlist")]  # fmt: skip
-
-    def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        allowed = set(inputs.get("allowlist") or ())
-        return not live.get("exists") or all(a in allowed for a in live.get("accounts", []))
+    foreign_description: ClassVar[str] = (
+        "remove launch permission of {count} account(s) outside the allowlist"
+    )
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]

@@ -2,51 +2,48 @@
 
 Calls use the flat ``GroupNames`` / ``UserIds`` form of ModifySnapshotAttribute (moto ignores the structured
 ``CreateVolumePermission={"Add"/"Remove": ...}`` form; both are valid on AWS). Undo adds back exactly the grants
-the call removed, taken from the journal's before-state.
+the call removed, taken from the journal's before-state (see ``sharing``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from workbench.fixes.aws.common import AwsFix, is_not_found
-from workbench.fixes.base import REVERSIBLE, FixContext, FixInput, PlanItem, Target
-from workbench.fixes.journal import JournalEntry
-
-EXPOSURE_NOTE = (
-    "Exposure is never reversible: while it was shared, anyone allowed could have copied it. "
-    "Open an incident to find out who did."
+from workbench.fixes.aws.common import is_not_found
+from workbench.fixes.aws.sharing import (
+    RevokeForeignSharing,
+    RevokePublicSharing,
+    SharingFix,
+    grants_state,
 )
-ATTR = "createVolumePermission"
+from workbench.fixes.base import FixContext, Target
 
 
-class _SnapshotSharing(AwsFix):
+class _SnapshotSharing(SharingFix):
     resource_kind: ClassVar[str] = "snapshot"
-    safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeSnapshotAttribute", "ec2:ModifySnapshotAttribute", "ec2:DescribeSnapshots",
         "ec2:DescribeVolumes",
     )  # fmt: skip
-    notes: ClassVar[tuple[str, ...]] = (EXPOSURE_NOTE,)
     noun: ClassVar[str] = "snapshots"
+    operation: ClassVar[str] = "ModifySnapshotAttribute"
+    id_param: ClassVar[str] = "SnapshotId"
+    attribute: ClassVar[str] = "createVolumePermission"
+    groups_param: ClassVar[str] = "GroupNames"
+    restore_description: ClassVar[str] = "restore the sharing removed"
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         from botocore.exceptions import ClientError
 
         try:
             resp = self.ec2(ctx, target).describe_snapshot_attribute(
-                SnapshotId=target.resource_id, Attribute=ATTR
+                SnapshotId=target.resource_id, Attribute=self.attribute
             )
         except ClientError as exc:
             if is_not_found(exc):
                 return {"exists": False}
             raise
-        perms = resp.get("CreateVolumePermissions", [])
-        return {
-            "exists": True,
-            "public": any(p.get("Group") == "all" for p in perms),
-            "accounts": sorted({p["UserId"] for p in perms if p.get("UserId")}),
-        }
+        return grants_state(resp.get("CreateVolumePermissions", []))
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
@@ -71,42 +68,12 @@ class _SnapshotSharing(AwsFix):
             lines.append(f"related resources unknown: {exc}")
         return lines
 
-    def undo(self, entry: JournalEntry) -> list[PlanItem]:
-        item, target, before = entry.item, entry.target, entry.before or {}
-        if (
-            item.operation != "ModifySnapshotAttribute"
-            or item.params.get("OperationType") != "remove"
-        ):
-            return []
-        params: dict[str, Any] = {
-            "SnapshotId": item.params["SnapshotId"], "Attribute": ATTR, "OperationType": "add",
-        }  # fmt: skip
-        if "all" in item.params.get("GroupNames", []) and before.get("public"):
-            params["GroupNames"] = ["all"]
-        restored = [a for a in item.params.get("UserIds", []) if a in before.get("accounts", [])]
-        if restored:
-            params["UserIds"] = restored
-        if len(params) == 3:
-            return []
-        return [self.call(target, "ModifySnapshotAttribute", params, "restore the sharing removed")]
 
-
-class RevokePublicSnapshot(_SnapshotSharing):
+class RevokePublicSnapshot(_SnapshotSharing, RevokePublicSharing):
     id: ClassVar[str] = "aws.snapshot.revoke_public"
     title: ClassVar[str] = "Revoke public snapshot sharing"
     check_ids: ClassVar[tuple[str, ...]] = ("SNP-01",)
-    verb: ClassVar[str] = "make private"
-
-    def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
-        if not live.get("exists") or not live.get("public"):
-            return []
-        params = {"SnapshotId": target.resource_id, "Attribute": ATTR, "OperationType": "remove",
-                  "GroupNames": ["all"]}  # fmt: skip
-        return [self.call(target, "ModifySnapshotAttribute", params,
-                          "remove public (all) create-volume permission")]  # fmt: skip
-
-    def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        return not live.get("exists") or not live.get("public")
+    public_description: ClassVar[str] = "remove public (all) create-volume permission"
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
@@ -115,35 +82,13 @@ class RevokePublicSnapshot(_SnapshotSharing):
         return ["every AWS account loses create-volume access", *lines]
 
 
-class RevokeForeignSnapshotShares(_SnapshotSharing):
+class RevokeForeignSnapshotShares(_SnapshotSharing, RevokeForeignSharing):
     id: ClassVar[str] = "aws.snapshot.revoke_foreign_shares"
     title: ClassVar[str] = "Revoke snapshot sharing with accounts outside the allowlist"
     check_ids: ClassVar[tuple[str, ...]] = ("SNP-03",)
-    inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("allowlist", "accounts that keep access (comma-separated ids)", kind="accounts",
-                 default=(), config_key="allowed_accounts"),
-    )  # fmt: skip
-    verb: ClassVar[str] = "unshare"
-
-    @staticmethod
-    def foreign(target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
-        allowed = set(inputs.get("allowlist") or ()) | {target.account}
-        return [a for a in live.get("accounts", []) if a not in allowed]
-
-    def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
-        foreign = self.foreign(target, live, inputs) if live.get("exists") else []
-        if not foreign:
-            return []
-        params = {"SnapshotId": target.resource_id, "Attribute": ATTR, "OperationType": "remove",
-                  "UserIds": foreign}  # fmt: skip
-        return [self.call(target, "ModifySnapshotAttribute", params,
-                          f"remove create-volume permission of {len(foreign)} account(s) "
-                          "outside the allowlist")]  # fmt: skip
-
-    def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        # The owner is never in the grants, so only the allowlist matters here.
-        allowed = set(inputs.get("allowlist") or ())
-        return not live.get("exists") or all(a in allowed for a in live.get("accounts", []))
+    foreign_description: ClassVar[str] = (
+        "remove create-volume permission of {count} account(s) outside the allowlist"
+    )
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
