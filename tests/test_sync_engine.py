@@ -108,3 +108,33 @@ def test_cancel_stops_the_run(tmp_path: Path) -> None:
     cancel.set()
     _, result = _run(tmp_path, FakeProvider(), cancel=cancel)
     assert result.status == "cancelled"
+
+
+class CountingProvider(FakeProvider):
+    """Records the most tasks of one scope that ran at once."""
+
+    def __init__(self, regions: int) -> None:
+        super().__init__(regions=regions)
+        self.running: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+
+    def tasks(self, scope: ScopeRef) -> list[str]:
+        return ["a", "b", "c", "d"]
+
+    def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
+        with self.lock:
+            self.running[scope.scope_id] = now = self.running.get(scope.scope_id, 0) + 1
+            self.peak[scope.scope_id] = max(self.peak.get(scope.scope_id, 0), now)
+        try:
+            super().collect(scope, task, out, ctx)
+        finally:
+            with self.lock:
+                self.running[scope.scope_id] -= 1
+
+
+def test_per_scope_cap_spreads_workers_over_scopes(tmp_path: Path) -> None:
+    provider = CountingProvider(regions=4)
+    cache, result = _run(tmp_path, provider, max_workers=8, per_scope=2)
+    assert result.status == "ok" and len(result.outcomes) == 16
+    assert cache.count("instance") == 48  # 4 scopes x 4 tasks x 3
+    assert provider.peak == {s: 2 for s in provider.peak} and len(provider.peak) == 4

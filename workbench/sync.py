@@ -8,18 +8,29 @@ the other tasks go on. Progress is reported as :class:`SyncEvent` values that a 
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
+import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.cache.store import Cache, TaskOutput, utcnow
+from workbench.cache.store import Cache, PreparedTask, TaskOutput, prepare, utcnow
 from workbench.model import ScopeRef
 from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
 
 DISCOVER_TASK = "discover"
+
+# Collectors wait on the network almost all the time (a thread costs ~8 MB of address space and little
+# else), so the pool is far wider than the CPU count: 64 keeps a large estate's scopes all in flight.
+DEFAULT_WORKERS = 64
+# Cloud APIs meter requests per account and region (AWS: a token bucket per account, region and action
+# family; a throttled call costs a back-off), so at most this many tasks of one scope run at once and the
+# pool takes scopes round-robin, instead of one region holding every worker. 8 is above any provider's task
+# count today: alone, a scope runs all its tasks at once.
+PER_SCOPE_TASKS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +85,8 @@ class SyncEngine:
         cache: Cache,
         providers: Sequence[Provider],
         *,
-        max_workers: int = 16,
+        max_workers: int = DEFAULT_WORKERS,
+        per_scope: int = PER_SCOPE_TASKS,
         task_timeout: float = 600.0,
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
@@ -82,6 +94,7 @@ class SyncEngine:
         self.cache = cache
         self.providers = list(providers)
         self.max_workers = max_workers
+        self.per_scope = max(1, per_scope)
         self.task_timeout = task_timeout
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
@@ -132,36 +145,55 @@ class SyncEngine:
         self, pool: cf.ThreadPoolExecutor, scopes: list[ScopeRef], result: SyncResult
     ) -> None:
         by_name = {p.name: p for p in self.providers}
-        jobs: list[tuple[ScopeRef, str]] = [
-            (scope, task) for scope in scopes for task in by_name[scope.provider].tasks(scope)
+        queues = [
+            collections.deque((scope, task) for task in by_name[scope.provider].tasks(scope))
+            for scope in scopes
         ]
-        total = len(jobs) + len(result.outcomes)
+        total = sum(len(q) for q in queues) + len(result.outcomes)
         done = len(result.outcomes)
         self.on_event(SyncEvent("discovered", done, total))
         # Keyed by job number, not by future: a worker can start before submit() has returned its future.
         started_at: dict[int, float] = {}
         lock = threading.Lock()
 
-        def work(n: int, scope: ScopeRef, task: str, ctx: TaskContext) -> TaskOutput:
+        def work(n: int, scope: ScopeRef, task: str, ctx: TaskContext) -> PreparedTask:
             with lock:
                 started_at[n] = time.monotonic()
             ctx.deadline = time.monotonic() + self.task_timeout
             out = TaskOutput()
             by_name[scope.provider].collect(scope, task, out, ctx)
             ctx.checkpoint()  # a task that overran its deadline is not written
-            return out
+            return prepare(scope, task, out)  # rows are built here, off the writer's thread
 
-        pending: dict[cf.Future[TaskOutput], tuple[int, ScopeRef, str, str]] = {}
-        for n, (scope, task) in enumerate(jobs):
-            ctx = TaskContext(cancel=self.cancel, timeout=self.task_timeout)
-            fut = pool.submit(work, n, scope, task, ctx)
-            pending[fut] = (n, scope, task, utcnow())
+        pending: dict[cf.Future[PreparedTask], tuple[int, ScopeRef, str, str]] = {}
+        running: collections.Counter[str] = collections.Counter()  # tasks in flight per scope
+        numbers = itertools.count()
+
+        def submit_more() -> None:
+            """Fill the pool round-robin over scopes, at most ``per_scope`` tasks of each at once."""
+            progress = True
+            while progress and len(pending) < self.max_workers and not self.cancel.is_set():
+                progress = False
+                for queue in queues:
+                    if not queue or len(pending) >= self.max_workers:
+                        continue
+                    scope, task = queue[0]
+                    if running[scope.scope_id] >= self.per_scope:
+                        continue
+                    queue.popleft()
+                    running[scope.scope_id] += 1
+                    ctx = TaskContext(cancel=self.cancel, timeout=self.task_timeout)
+                    n = next(numbers)
+                    pending[pool.submit(work, n, scope, task, ctx)] = (n, scope, task, utcnow())
+                    progress = True
 
         seen = sum(o.resources for o in result.outcomes)
         errors = len(result.failed)
-        while pending:
+        submit_more()
+        while pending or any(queues):  # (queues left over only when cancelled)
             finished, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             now = time.monotonic()
+            settled: list[TaskOutcome] = []
             for fut, (n, scope, task, started_iso) in list(pending.items()):
                 with lock:
                     t0 = started_at.get(n)
@@ -172,19 +204,32 @@ class SyncEngine:
                 if fut not in finished and not overdue and not cancelled:
                     continue
                 del pending[fut]
-                outcome = self._settle(fut, scope, task, started_iso, result.run_id,
-                                       overdue, cancelled, now - (t0 or now))  # fmt: skip
+                running[scope.scope_id] -= 1
+                settled.append(self._settle(fut, scope, task, started_iso, result.run_id,
+                                            overdue, cancelled, now - (t0 or now)))  # fmt: skip
+            if self.cancel.is_set():  # what was never submitted is cancelled too
+                for queue in queues:
+                    while queue:
+                        scope, task = queue.popleft()
+                        error = "cancelled before it started"
+                        self.cache.record_failure(result.run_id, scope, task, error)
+                        settled.append(TaskOutcome(scope.scope_id, scope.label, task, "cancelled",
+                                                   error, 0, 0.0))  # fmt: skip
+            else:
+                submit_more()
+            for outcome in settled:
                 result.outcomes.append(outcome)
                 done += 1
                 seen += outcome.resources
                 errors += outcome.status != "ok"
                 kind = "task_done" if outcome.status == "ok" else "task_failed"
-                self.on_event(SyncEvent(kind, done, total, scope.scope_id, scope.label, task,
-                                        outcome.resources, outcome.error, seen, errors))  # fmt: skip
+                self.on_event(SyncEvent(kind, done, total, outcome.scope_id, outcome.label,
+                                        outcome.task, outcome.resources, outcome.error, seen,
+                                        errors))  # fmt: skip
 
     def _settle(
         self,
-        fut: cf.Future[TaskOutput],
+        fut: cf.Future[PreparedTask],
         scope: ScopeRef,
         task: str,
         started_iso: str,

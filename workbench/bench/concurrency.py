@@ -2,7 +2,9 @@
 should take no longer than 1.5 × its slowest single scope (issue target): scopes and tasks overlap, so
 wall time is bounded by the slowest scope, not by the sum.
 
-The latency is a botocore ``before-send`` hook (it delays every HTTP attempt, retries included).
+The latency is a botocore ``before-send`` hook (it delays every HTTP attempt, retries included). moto runs
+in a separate process, as a real endpoint would: in this one it would take the GIL from the collectors.
+Every scope alone is synced the same way (same engine settings, same latency) to find the slowest.
 """
 
 from __future__ import annotations
@@ -47,25 +49,35 @@ def _seed(endpoint: str, regions: list[str]) -> None:
 
 
 def _sync(db: Path, section: dict[str, Any], latency: float, workers: int) -> tuple[float, Any]:
+    """One sync into a fresh cache file; the seconds are the engine's run only."""
     from workbench.cache.store import Cache
     from workbench.providers.aws.provider import AwsProvider
     from workbench.sync import SyncEngine
 
     provider = AwsProvider.from_config(section, hooks=[("before-send", _latency(latency))])
+    db.unlink(missing_ok=True)
     with Cache.open(db) as cache:
         t0 = time.perf_counter()
         result = SyncEngine(cache, [provider], max_workers=workers, task_timeout=120).run()
         return time.perf_counter() - t0, result
 
 
-def bench_concurrency(size: int = 16, latency: float = 0.1, workers: int = 128) -> dict[str, Any]:
+def bench_concurrency(
+    size: int = 16, latency: float = 0.1, workers: int | None = None
+) -> dict[str, Any]:
     """``size`` regions × 3 accounts; every scope is also synced alone to find the slowest one."""
     from workbench.emulators.aws import start_moto_server
+    from workbench.sync import DEFAULT_WORKERS
+
+    workers = workers or DEFAULT_WORKERS
 
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
     try:
-        with start_moto_server() as server, tempfile.TemporaryDirectory() as tmp:
+        with (
+            start_moto_server(separate_process=True) as server,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             import boto3
 
             ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=server.endpoint)

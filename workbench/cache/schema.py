@@ -449,8 +449,28 @@ def _migration_3(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+# Single-column indexes of migration 1 that no check, view filter or join uses, each costing ~1 µs of
+# every ingested row (``vmwb bench ingest``): scope_id is the prefix of (scope_id, task); nothing filters
+# or sorts on first_seen; provider is one or two values per table (only the on-prem checks read hosts by
+# it); created_at is read by the age checks of images, instances and snapshots only. Sorting the UI by a
+# column without an index still works (a scan with a top-N sort).
+_CREATED_AT_KINDS = ("image", "instance", "snapshot")
+
+
+def _migration_4(db: sqlite3.Connection) -> None:
+    """Drop the indexes nothing reads (see above)."""
+    for kind, table in TABLES.items():
+        dropped = ["scope_id", "first_seen"]
+        if kind != "host":
+            dropped.append("provider")
+        if kind not in _CREATED_AT_KINDS:
+            dropped.append("created_at")
+        for col in dropped:
+            db.execute(f"DROP INDEX IF EXISTS idx_{table}_{col}")
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
-MIGRATIONS: list[Migration] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Migration] = [_migration_1, _migration_2, _migration_3, _migration_4]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import operator
 import os
@@ -20,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
+
+import orjson
 
 from workbench import model
 from workbench.cache import schema
@@ -54,12 +57,29 @@ def _make_encoder() -> Callable[[Any], str]:
 _encode = _make_encoder()
 
 
+# orjson is ~5x faster than the stdlib encoder on API-sized items. Datetimes and dataclasses go through
+# ``default=str`` as before, so the stored text (and the content hash over it) stays what it was for
+# ASCII data; non-ASCII is stored as UTF-8 instead of \\u escapes.
+_ORJSON_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_dumps = orjson.dumps
+
+
 def _json(value: Any) -> str | None:
     if value is None:
         return None
-    if not value and isinstance(value, dict):
-        return "{}"
-    return _encode(value)
+    try:
+        return _dumps(value, default=str, option=_ORJSON_OPTS).decode()
+    except orjson.JSONEncodeError:
+        return _json_rare(value)
+
+
+def _json_rare(value: Any) -> str:
+    """Non-string keys (slower in orjson, so only on demand), then what orjson refuses at all (integers
+    beyond 64 bits, lone surrogates, nesting deeper than 255): the stdlib encoder takes those."""
+    try:
+        return _dumps(value, default=str, option=_ORJSON_OPTS | orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return _encode(value)
 
 
 @dataclass(slots=True)
@@ -207,25 +227,27 @@ class Cache:
         run_id: int,
         scope: model.ScopeRef,
         task: str,
-        output: TaskOutput,
+        output: TaskOutput | PreparedTask,
         *,
         started_at: str | None = None,
         now: str | None = None,
     ) -> IngestStats:
-        """Atomically replace what ``task`` knows of ``scope`` with ``output``."""
+        """Atomically replace what ``task`` knows of ``scope`` with ``output``.
+
+        ``output`` may be :func:`prepare`'d already (in a collector thread, so that building rows overlaps
+        the writer's SQLite work).
+        """
         now = now or utcnow()
-        by_kind: dict[str, list[model.Record]] = {}
-        for rec in output.records:
-            by_kind.setdefault(rec.KIND, []).append(rec)
+        prepared = output if isinstance(output, PreparedTask) else prepare(scope, task, output)
         stats = IngestStats()
+        consts = _scope_literals(scope, task, now)
         with self.transaction():
             had_rows = self._task_had_rows(scope.scope_id, task)
             for kind in schema.TABLES:
-                self._replace_kind(
-                    run_id, scope, task, kind, by_kind.get(kind, []), now, stats, had_rows
-                )
-            self._replace_relations(scope, task, output.relations)
-            self._record_patch_history(run_id, scope, by_kind.get("patch_state", []), now)
+                self._replace_kind(run_id, scope, task, kind, prepared.rows.get(kind, []),
+                                   now, consts, stats, had_rows)  # fmt: skip
+            self._replace_relations(scope, task, prepared.relations)
+            self._record_patch_history(run_id, scope, prepared.patch_states, now)
             self._set_status(run_id, scope, task, "ok", None, stats.seen, started_at or now, now)
         return stats
 
@@ -242,47 +264,55 @@ class Cache:
         scope: model.ScopeRef,
         task: str,
         kind: str,
-        records: Sequence[model.Record],
+        rows: Sequence[tuple[Any, ...]],
         now: str,
+        consts: tuple[str, ...],
         stats: IngestStats,
         log_changes: bool,
     ) -> None:
         table = schema.TABLES[kind]
-        old: dict[str, str] = dict(
-            self.db.execute(
-                f"SELECT uid, hash FROM {table} WHERE scope_id=? AND task=?",
+        old: dict[str, tuple[str, str]] = {
+            rid: (uid, digest)
+            for rid, uid, digest in self.db.execute(
+                f"SELECT id, uid, hash FROM {table} WHERE scope_id=? AND task=?",
                 (scope.scope_id, task),
-            ).fetchall()
-        )
-        if not records and not old:
+            )
+        }
+        if not rows and not old:
             return
-        columns = schema.resource_columns(kind)
-        rows = build_rows(scope, task, kind, records, now)
+        prefix = model.make_uid(scope.provider, scope.account, scope.region, kind, "")
         changes: list[tuple[int, str, str, str, str]] = []
-        seen: set[str] = set()
-        write: list[tuple[Any, ...]] = []
-        unchanged: list[tuple[str, str]] = []
-        for row in rows:
-            uid, digest = row[0], row[13]
-            seen.add(uid)
-            prev = old.get(uid)
-            if prev is None:
-                stats.added += 1
-                write.append(row)
-                if log_changes:
-                    changes.append((run_id, uid, kind, "added", now))
-            elif prev != digest:
-                stats.changed += 1
-                write.append(row)
-                changes.append((run_id, uid, kind, "changed", now))
-            else:
-                unchanged.append((now, uid))
         stats.seen += len(rows)
+        if not old:  # a first load: every row is new, nothing to compare
+            stats.added += len(rows)
+            write = rows
+            if log_changes:
+                changes = [(run_id, prefix + row[0], kind, "added", now) for row in rows]
+            gone: list[str] = []
+        else:
+            seen: set[str] = set()
+            write = []
+            unchanged: list[tuple[str, str]] = []
+            for row in rows:
+                rid, digest = row[0], row[HASH_AT]
+                seen.add(rid)
+                prev = old.get(rid)
+                if prev is None:
+                    stats.added += 1
+                    write.append(row)
+                    if log_changes:
+                        changes.append((run_id, prefix + rid, kind, "added", now))
+                elif prev[1] != digest:
+                    stats.changed += 1
+                    write.append(row)
+                    changes.append((run_id, prev[0], kind, "changed", now))
+                else:
+                    unchanged.append((now, prev[0]))
+            if unchanged:  # seen again as it was: touching last_seen rewrites no index
+                self.db.executemany(f"UPDATE {table} SET last_seen=? WHERE uid=?", unchanged)
+            gone = [uid for rid, (uid, _) in old.items() if rid not in seen]
         if write:
-            self.db.executemany(upsert_sql(kind, columns), write)
-        if unchanged:  # seen again as it was: touching last_seen rewrites no index
-            self.db.executemany(f"UPDATE {table} SET last_seen=? WHERE uid=?", unchanged)
-        gone = [uid for uid in old if uid not in seen]
+            self._write_rows(kind, write, _literal(prefix), consts)
         if gone:
             stats.removed += len(gone)
             self.db.executemany(f"DELETE FROM {table} WHERE uid=?", [(u,) for u in gone])
@@ -294,23 +324,36 @@ class Cache:
             )
         self._dirty_search.add(kind)
 
+    def _write_rows(
+        self, kind: str, rows: Sequence[tuple[Any, ...]], uid_prefix: str, consts: tuple[str, ...]
+    ) -> None:
+        """Upsert ``rows``, grouped by which of their values are None.
+
+        CPython's sqlite3 binds None through its adapter lookup (~1 µs, as much as the rest of a small
+        row), so each group's statement leaves its None columns out instead: they are NULL either way.
+        """
+        groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
+        is_, nones = operator.is_, itertools.repeat(None)
+        for row in rows:
+            mask = tuple(map(is_, row, nones))
+            group = groups.get(mask)
+            if group is None:
+                groups[mask] = group = []
+            group.append(row)
+        for mask, group in groups.items():
+            keep = tuple(i for i, none in enumerate(mask) if not none)
+            if not keep or keep[0] != 0:
+                raise ValueError(f"a {kind} record without an id")
+            sql = _upsert_sql(kind, keep, uid_prefix, consts)
+            self.db.executemany(sql, map(operator.itemgetter(*keep), group))
+
     def _replace_relations(
-        self, scope: model.ScopeRef, task: str, relations: Sequence[model.Relation]
+        self, scope: model.ScopeRef, task: str, rows: list[tuple[str, str, str, str, str]]
     ) -> None:
         self.db.execute("DELETE FROM relations WHERE scope_id=? AND task=?", (scope.scope_id, task))
-        p, a, r = scope.provider, scope.account, scope.region
         self.db.executemany(
             "INSERT INTO relations (scope_id, task, src_uid, kind, dst_uid) VALUES (?,?,?,?,?)",
-            [
-                (
-                    scope.scope_id,
-                    task,
-                    model.make_uid(p, a, r, rel.src_kind, rel.src_id),
-                    rel.kind,
-                    model.make_uid(p, a, r, rel.dst_kind, rel.dst_id),
-                )
-                for rel in relations
-            ],
+            rows,
         )
 
     def _record_patch_history(
@@ -416,28 +459,71 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return db
 
 
-_UPSERT_CACHE: dict[str, str] = {}
+@dataclass(slots=True)
+class PreparedTask:
+    """A task's output as rows, ready for :meth:`Cache.replace_task`: the CPU-bound half of an ingest,
+    which needs no connection and so can run in the collector's thread."""
+
+    rows: dict[str, list[tuple[Any, ...]]]  # kind → rows in ``row_columns(kind)`` order
+    relations: list[tuple[str, str, str, str, str]]
+    patch_states: list[model.Record]
 
 
-def upsert_sql(kind: str, columns: Sequence[str]) -> str:
-    sql = _UPSERT_CACHE.get(kind)
-    if sql is None:
-        table = schema.TABLES[kind]
-        placeholders = ",".join("?" * len(columns))
-        updates = ",".join(f"{c}=excluded.{c}" for c in columns if c not in ("uid", "first_seen"))
-        sql = (
-            f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders}) "
-            f"ON CONFLICT(uid) DO UPDATE SET {updates}"
-        )
-        _UPSERT_CACHE[kind] = sql
-    return sql
+def prepare(scope: model.ScopeRef, task: str, output: TaskOutput) -> PreparedTask:
+    by_kind: dict[str, list[model.Record]] = {}
+    for rec in output.records:
+        by_kind.setdefault(rec.KIND, []).append(rec)
+    p, a, r, sid = scope.provider, scope.account, scope.region, scope.scope_id
+    relations = [
+        (sid, task, model.make_uid(p, a, r, rel.src_kind, rel.src_id), rel.kind,
+         model.make_uid(p, a, r, rel.dst_kind, rel.dst_id))
+        for rel in output.relations
+    ]  # fmt: skip
+    return PreparedTask(
+        {kind: build_rows(scope, kind, recs) for kind, recs in by_kind.items()},
+        relations,
+        by_kind.get("patch_state", []),
+    )
 
 
-def _search_text(rec: model.Record) -> str:
-    parts = [rec.id, rec.name or ""]
-    for k, v in rec.tags.items():
-        parts.append(f"{k}={v}")
-    return " ".join(parts)
+# A row holds what varies per resource; the columns that are the same for a whole task (uid prefix, scope,
+# task, seen times) are SQL literals of the task's statement, since binding a text value costs ~0.2 µs.
+ROW_BASE = ("id", "name", "created_at", "tags", "extra", "raw", "search", "hash")
+HASH_AT = ROW_BASE.index("hash")
+_CONST_COLUMNS = ("scope_id", "task", "provider", "account", "region", "first_seen", "last_seen")
+
+
+def row_columns(kind: str) -> list[str]:
+    return [*ROW_BASE, *(name for name, _ in schema.kind_columns(kind))]
+
+
+def _literal(text: str) -> str:
+    """An SQL string literal (the sqlite3 module refuses NUL in SQL text: that goes as a hex blob)."""
+    if "\x00" in text:
+        return f"CAST(X'{text.encode().hex()}' AS TEXT)"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _scope_literals(scope: model.ScopeRef, task: str, now: str) -> tuple[str, ...]:
+    values = (scope.scope_id, task, scope.provider, scope.account, scope.region, now, now)
+    return tuple(_literal(v) for v in values)
+
+
+def _upsert_sql(kind: str, keep: tuple[int, ...], uid_prefix: str, consts: tuple[str, ...]) -> str:
+    """Insert-or-update of rows holding the ``keep`` positions of ``row_columns(kind)``.
+
+    A column left out is NULL in ``excluded``, so an update clears it as it should.
+    """
+    table = schema.TABLES[kind]
+    names = row_columns(kind)
+    uid = f"{uid_prefix}||?1"  # model.make_uid: the prefix is the task's, the id the row's
+    cols = ["uid", *_CONST_COLUMNS, *(names[i] for i in keep)]
+    values = [uid, *consts, *(f"?{n + 1}" for n in range(len(keep)))]
+    updates = ",".join(f"{c}=excluded.{c}" for c in cols if c not in ("uid", "first_seen"))
+    return (
+        f"INSERT INTO {table} ({','.join(cols)}) VALUES ({','.join(values)}) "
+        f"ON CONFLICT(uid) DO UPDATE SET {updates}"
+    )
 
 
 def _cell(value: Any) -> Any:
@@ -479,19 +565,16 @@ def _kind_plan(kind: str) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[int, 
 
 
 def build_rows(
-    scope: model.ScopeRef,
-    task: str,
-    kind: str,
-    records: Sequence[model.Record],
-    now: str,
+    scope: model.ScopeRef, kind: str, records: Sequence[model.Record]
 ) -> list[tuple[Any, ...]]:
-    """Rows in ``schema.resource_columns(kind)`` order. Column 13 (0-based) is the content hash."""
-    p, a, r, sid = scope.provider, scope.account, scope.region, scope.scope_id
+    """Rows in ``row_columns(kind)`` order (``HASH_AT`` is the content hash)."""
+    p, a, r = scope.provider, scope.account, scope.region
     get, convert = _kind_plan(kind)
-    prefix = f"{p}:{a}:{r}:{kind}:"  # model.make_uid, inlined
     needs_derived = kind in schema.DERIVED_COLUMNS
     rows: list[tuple[Any, ...]] = []
+    append = rows.append
     blake = hashlib.blake2b
+    dumps, opts, encode_error = _dumps, _ORJSON_OPTS, orjson.JSONEncodeError
     for rec in records:
         values = get(rec)
         if convert:
@@ -501,16 +584,21 @@ def build_rows(
             values = tuple(cells)
         if needs_derived:
             values += _derived(kind, p, a, r, rec)
-        tags, extra, raw = _json(rec.tags), _json(rec.extra), _json(rec.raw)
+        rec_tags, raw_value = rec.tags, rec.raw
+        try:  # _json, inlined: three calls per resource
+            tags: str | None = dumps(rec_tags, default=str, option=opts).decode()
+            extra: str | None = dumps(rec.extra, default=str, option=opts).decode()
+            raw = None if raw_value is None else dumps(raw_value, default=str, option=opts).decode()
+        except encode_error:
+            tags, extra, raw = _json(rec_tags), _json(rec.extra), _json(raw_value)
+        name = rec.name
         # Hash the encoded text: stable across processes (unlike hash()) and cheap to feed.
         digest = blake(
-            f"{rec.name}\x1f{rec.created_at}\x1f{tags}\x1f{extra}\x1f{raw}\x1f{values!r}".encode(),
+            f"{name}\x1f{rec.created_at}\x1f{tags}\x1f{extra}\x1f{raw}\x1f{values!r}".encode(),
             digest_size=8,
         ).hexdigest()
-        rows.append(
-            (prefix + rec.id, sid, task, p, a, r, rec.id, rec.name, rec.created_at, tags, extra,
-             raw, _search_text(rec), digest, now, now) + values
-        )  # fmt: skip
+        search = " ".join([rec.id, name or "", *[f"{k}={v}" for k, v in rec_tags.items()]])
+        append((rec.id, name, rec.created_at, tags, extra, raw, search, digest) + values)
     return rows
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -52,11 +54,22 @@ _SSM_LOCK = threading.Lock()
 
 @dataclass(slots=True)
 class MotoServer:
-    server: Any
+    server: Any  # a ThreadedMotoServer, or the subprocess.Popen of a separate server
     endpoint: str
 
     def stop(self) -> None:
-        self.server.stop()
+        if isinstance(self.server, subprocess.Popen):
+            for pipe in (self.server.stdin, self.server.stdout):
+                if pipe:
+                    pipe.close()
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait(timeout=10)
+        else:
+            self.server.stop()
 
     def __enter__(self) -> Self:
         return self
@@ -65,12 +78,18 @@ class MotoServer:
         self.stop()
 
 
-def start_moto_server(*, reset: bool = True) -> MotoServer:
+def start_moto_server(*, reset: bool = True, separate_process: bool = False) -> MotoServer:
     """Start moto on 127.0.0.1 and a free port, quietly, with no default AMIs (see testing.md §5).
 
     moto's backends are global to the process: every server (and ``mock_aws``) in one process shares them.
     ``reset`` empties them so a new estate can be seeded; it also wipes what another server holds.
+
+    ``separate_process`` runs it in a child process instead (stopped by :meth:`MotoServer.stop`): moto's
+    request handling then does not compete with the caller for the GIL, as a real endpoint would not.
+    Its SSM fake serves no registered data (``register_ssm`` fills this process's).
     """
+    if separate_process:
+        return _start_subprocess()
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # read when a region backend is first built
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # verbose=False does not silence it
     from moto.server import ThreadedMotoServer
@@ -87,6 +106,37 @@ def start_moto_server(*, reset: bool = True) -> MotoServer:
         with _SSM_LOCK:
             _SSM_DATA.clear()
     return MotoServer(server, endpoint)
+
+
+_SERVE = """
+import sys
+from workbench.emulators.aws import start_moto_server
+server = start_moto_server(reset=False)
+print(server.endpoint, flush=True)
+sys.stdin.read()  # until the parent closes the pipe (or exits)
+server.stop()
+"""
+
+
+def _start_subprocess(timeout: float = 60.0) -> MotoServer:
+    """moto in a child that prints its endpoint, then serves until stdin closes or it is terminated."""
+    env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVE],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+    found: list[str] = []
+    reader = threading.Thread(
+        target=lambda: found.append(proc.stdout.readline() if proc.stdout else "")
+    )
+    reader.start()
+    reader.join(timeout)  # bounded: a child that hangs on import must not hang the caller
+    endpoint = found[0].strip() if found else ""
+    if not endpoint.startswith("http://"):
+        proc.kill()
+        proc.wait(timeout=10)
+        raise RuntimeError(f"the moto server process did not start within {timeout:g} s")
+    return MotoServer(proc, endpoint)
 
 
 def install_ssm_fake() -> None:
