@@ -8,11 +8,9 @@ state lives per connection, so the change, the verification and the next sync mu
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.fixes.base import (
-    IRREVERSIBLE,
     REVERSIBLE,
     DryRunOutcome,
     Fix,
@@ -22,6 +20,7 @@ from workbench.fixes.base import (
     PlanItem,
     Target,
 )
+from workbench.fixes.onprem_common import DeleteOldSnapshotFix, host_item, retention_input
 from workbench.providers.libvirt import domain_xml
 from workbench.providers.libvirt.collect import iso_epoch
 from workbench.providers.libvirt.connection import import_libvirt
@@ -39,26 +38,18 @@ def _domain(ctx: FixContext, host: str, uuid: str) -> Any | None:
         return None
 
 
-class DeleteOldSnapshot(Fix):
+class DeleteOldSnapshot(DeleteOldSnapshotFix):
     id: ClassVar[str] = "libvirt.snapshot.delete_old"
     title: ClassVar[str] = "Delete a libvirt domain snapshot older than the retention"
     provider: ClassVar[str] = "libvirt"
-    safety: ClassVar[str] = IRREVERSIBLE
-    resource_kind: ClassVar[str] = "snapshot"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-08",)
     permissions: ClassVar[tuple[str, ...]] = ("libvirt read-write connection (domain:snapshot)",)
-    inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("retention_hours", "only snapshots older than this many hours are deleted", "int", 72,
-                 config_key="libvirt_snapshot_retention_hours"),
-    )  # fmt: skip
+    inputs: ClassVar[tuple[FixInput, ...]] = (retention_input("libvirt_snapshot_retention_hours"),)
     notes: ClassVar[tuple[str, ...]] = (
         (
             "The snapshot's disk and memory state are gone for good; child snapshots are re-parented onto "
             "its parent (libvirt merges the data, the guest keeps running)."
         ),
     )
-    verb: ClassVar[str] = "delete"
-    noun: ClassVar[str] = "snapshots"
 
     @staticmethod
     def _split(target: Target) -> tuple[str, str]:
@@ -88,24 +79,13 @@ class DeleteOldSnapshot(Fix):
             "children": int(snap.numChildren()),
         }
 
-    def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
-        if not live.get("exists"):
-            return []
-        cutoff = datetime.now(UTC) - timedelta(hours=int(inputs["retention_hours"]))
-        if live["created_at"] and live["created_at"] > cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"):
-            return []  # younger than the retention: not this fix's business
+    def delete_item(self, target: Target, live: dict[str, Any]) -> PlanItem:
         uuid, name = self._split(target)
-        return [
-            PlanItem(
-                target_uid=target.resource_uid, service="libvirt", operation="virDomainSnapshotDelete",
-                params={"host": target.account, "domain_uuid": uuid, "snapshot": name, "flags": 0},
-                description=f"delete snapshot {name} of {live['domain']} (created {live['created_at']})",
-                region=target.region, account=target.account,
-            )
-        ]  # fmt: skip
-
-    def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        return not live.get("exists")
+        return host_item(
+            target, "libvirt", "virDomainSnapshotDelete",
+            {"host": target.account, "domain_uuid": uuid, "snapshot": name, "flags": 0},
+            f"delete snapshot {name} of {live['domain']} (created {live['created_at']})",
+        )  # fmt: skip
 
     def apply_item(self, ctx: FixContext, item: PlanItem) -> dict[str, Any]:
         p = item.params
@@ -190,11 +170,12 @@ class GraphicsListenLocalhost(Fix):
         return [self._item(target, wanted, f"consoles of {live['domain']} listen on {address}")]
 
     def _item(self, target: Target, listen: list[str | None], description: str) -> PlanItem:
-        return PlanItem(
-            target_uid=target.resource_uid, service="libvirt", operation="virDomainDefineXML",
-            params={"host": target.account, "domain_uuid": target.resource_id, "graphics_listen": listen},
-            description=description, region=target.region, account=target.account,
-        )  # fmt: skip
+        params = {
+            "host": target.account,
+            "domain_uuid": target.resource_id,
+            "graphics_listen": listen,
+        }
+        return host_item(target, "libvirt", "virDomainDefineXML", params, description)
 
     def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
         return all(domain_xml.is_local_listen(v) for v in live.get("listen", []))

@@ -6,11 +6,9 @@ server (``VsphereClients``). Live state is read with the PropertyCollector (see 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workbench.fixes.base import (
-    IRREVERSIBLE,
     REVERSIBLE,
     DryRunOutcome,
     Fix,
@@ -20,6 +18,7 @@ from workbench.fixes.base import (
     PlanItem,
     Target,
 )
+from workbench.fixes.onprem_common import DeleteOldSnapshotFix, host_item, retention_input
 from workbench.providers.aws.util import iso
 from workbench.providers.vsphere.collect import legacy_devices
 from workbench.providers.vsphere.connection import import_pyvmomi, retrieve
@@ -58,8 +57,7 @@ def _reconfig(ctx: FixContext, account: str, vm_id: str, spec: Any) -> None:
 
 
 def _item(target: Target, operation: str, params: dict[str, Any], description: str) -> PlanItem:
-    return PlanItem(target_uid=target.resource_uid, service="vim", operation=operation, params=params,
-                    description=description, region=target.region, account=target.account)  # fmt: skip
+    return host_item(target, "vim", operation, params, description)
 
 
 class SetIsolation(Fix):
@@ -248,24 +246,16 @@ class RemoveLegacyDevices(Fix):
                       "add the removed devices back")] if devices else []  # fmt: skip
 
 
-class DeleteOldSnapshot(Fix):
+class DeleteOldSnapshot(DeleteOldSnapshotFix):
     id: ClassVar[str] = "vsphere.snapshot.delete_old"
     title: ClassVar[str] = "Delete a VM snapshot older than the retention (default 72 hours)"
     provider: ClassVar[str] = "vsphere"
-    safety: ClassVar[str] = IRREVERSIBLE
-    resource_kind: ClassVar[str] = "snapshot"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-08",)
     permissions: ClassVar[tuple[str, ...]] = ("VirtualMachine.State.RemoveSnapshot",)
-    inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("retention_hours", "only snapshots older than this many hours are deleted", "int", 72,
-                 config_key="vsphere_snapshot_retention_hours"),
-    )  # fmt: skip
+    inputs: ClassVar[tuple[FixInput, ...]] = (retention_input("vsphere_snapshot_retention_hours"),)
     notes: ClassVar[tuple[str, ...]] = (
         "The snapshot's delta disk is consolidated into its parent; its point in time is gone for good.",
         "Consolidating a large, old delta generates heavy datastore I/O: prefer a quiet hour.",
     )
-    verb: ClassVar[str] = "delete"
-    noun: ClassVar[str] = "snapshots"
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         vim, _ = import_pyvmomi()
@@ -283,24 +273,14 @@ class DeleteOldSnapshot(Fix):
                         "created_at": iso(node.createTime)}  # fmt: skip
         return {"exists": False}
 
-    def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
-        if not live.get("exists"):
-            return []
-        cutoff = datetime.now(UTC) - timedelta(hours=int(inputs["retention_hours"]))
-        if live["created_at"] and live["created_at"] > cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"):
-            return []
+    def delete_item(self, target: Target, live: dict[str, Any]) -> PlanItem:
         params = {"snapshot": target.resource_id, "removeChildren": False, "consolidate": True}
-        return [
-            _item(
-                target,
-                "RemoveSnapshot_Task",
-                params,
-                f"delete snapshot {live['snapshot']} of {live['vm']} (created {live['created_at']})",
-            )
-        ]
-
-    def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
-        return not live.get("exists")
+        return _item(
+            target,
+            "RemoveSnapshot_Task",
+            params,
+            f"delete snapshot {live['snapshot']} of {live['vm']} (created {live['created_at']})",
+        )
 
     def apply_item(self, ctx: FixContext, item: PlanItem) -> dict[str, Any]:
         vim, _ = import_pyvmomi()
