@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from workbench import secret_scan
@@ -11,6 +10,7 @@ from workbench.cache.store import TaskOutput
 from workbench.model import Grant, Image, Instance, Snapshot, Volume
 from workbench.providers.aws.util import iso, jsonable, pages, tag_dict, transition_time
 from workbench.providers.base import TaskContext
+from workbench.providers.parallel import bounded_map
 
 # Attribute calls are one per snapshot/image; a few in flight hide the latency without tripping the
 # API's request-rate limits (adaptive retries slow the client down further if they do).
@@ -49,7 +49,7 @@ def collect_instances(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
     attributes = dict(
         zip(
             (i["InstanceId"] for i in live),
-            _bounded_map(lambda i: _instance_attributes(ec2, i), live, ctx),
+            bounded_map(lambda i: _instance_attributes(ec2, i), live, ctx, ATTRIBUTE_WORKERS),
             strict=True,
         )
     )
@@ -190,26 +190,6 @@ def _grants(
     return grants
 
 
-def _bounded_map(
-    fn: Callable[[dict[str, Any]], Any], items: list[dict[str, Any]], ctx: TaskContext
-) -> list[Any]:
-    """``fn`` over ``items`` with at most ATTRIBUTE_WORKERS in flight, checkpointing between results."""
-    if not items:
-        return []
-    results: list[Any] = [None] * len(items)
-    with cf.ThreadPoolExecutor(min(ATTRIBUTE_WORKERS, len(items))) as pool:
-        futures = {pool.submit(fn, item): n for n, item in enumerate(items)}
-        try:
-            for fut in cf.as_completed(futures):
-                ctx.checkpoint()
-                results[futures[fut]] = fut.result()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
-    return results
-
-
 def collect_snapshots(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
     items = list(pages(ec2, "describe_snapshots", ctx, "Snapshots", OwnerIds=["self"]))
 
@@ -219,7 +199,8 @@ def collect_snapshots(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
         )
         return list(resp.get("CreateVolumePermissions") or [])
 
-    for item, perms in zip(items, _bounded_map(permissions, items, ctx), strict=True):
+    attributes = bounded_map(permissions, items, ctx, ATTRIBUTE_WORKERS)
+    for item, perms in zip(items, attributes, strict=True):
         sid = item["SnapshotId"]
         grants = _grants("snapshot", sid, "createVolumePermission", perms)
         tags = tag_dict(item)
@@ -265,7 +246,8 @@ def collect_images(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
         resp = ec2.describe_image_attribute(ImageId=item["ImageId"], Attribute="launchPermission")
         return list(resp.get("LaunchPermissions") or [])
 
-    for item, perms in zip(items, _bounded_map(permissions, items, ctx), strict=True):
+    attributes = bounded_map(permissions, items, ctx, ATTRIBUTE_WORKERS)
+    for item, perms in zip(items, attributes, strict=True):
         iid = item["ImageId"]
         grants = _grants("image", iid, "launchPermission", perms)
         tags = tag_dict(item)

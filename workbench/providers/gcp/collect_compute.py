@@ -11,7 +11,6 @@ from workbench.providers.gcp.util import (
     Json,
     aggregated,
     as_dict,
-    bounded_map,
     image_ref,
     iso,
     items,
@@ -20,6 +19,7 @@ from workbench.providers.gcp.util import (
     truthy,
     zonal_id,
 )
+from workbench.providers.parallel import bounded_map
 
 # Compute Engine status → the model's lower-case states.
 STATES = {

@@ -100,27 +100,3 @@ def aggregated(pager: Any, ctx: TaskContext, field: str) -> Iterator[Json]:
         for scoped in page.items.values():
             for item in getattr(scoped, field):
                 yield as_dict(item)
-
-
-def bounded_map(fn: Any, inputs: list[Any], ctx: TaskContext, workers: int = 8) -> list[Any]:
-    """``fn`` over ``inputs`` with at most ``workers`` calls in flight, checkpointing between results.
-
-    Per-resource calls (one getIamPolicy per snapshot) are latency-bound; a few in flight hide that without
-    tripping the API's per-minute read quota (the retry policy backs off if it does).
-    """
-    import concurrent.futures as cf
-
-    if not inputs:
-        return []
-    results: list[Any] = [None] * len(inputs)
-    with cf.ThreadPoolExecutor(min(workers, len(inputs))) as pool:
-        futures = {pool.submit(fn, item): n for n, item in enumerate(inputs)}
-        try:
-            for fut in cf.as_completed(futures):
-                ctx.checkpoint()
-                results[futures[fut]] = fut.result()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
-    return results
