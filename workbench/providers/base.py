@@ -20,11 +20,12 @@ from __future__ import annotations
 import abc
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from workbench.cache.store import TaskOutput
+from workbench.errors import ProviderError
 from workbench.model import ScopeRef
 
 
@@ -78,6 +79,32 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
         """Collect one task of one scope into ``out``; raise on failure."""
+
+
+H = TypeVar("H")
+
+
+def select_tasks(
+    provider: str,
+    wanted: Iterable[str] | None,
+    known: Mapping[str, Any],
+    default: Iterable[str] | None = None,
+) -> tuple[str, ...]:
+    """The configured task names (when none are: ``default``, else every known task), all in ``known``."""
+    tasks = tuple(wanted or (known if default is None else default))
+    unknown = [t for t in tasks if t not in known]
+    if unknown:
+        raise ProviderError(
+            f"[{provider}] tasks: unknown task {unknown[0]!r} (known: {', '.join(known)})"
+        )
+    return tasks
+
+
+def scope_handle(scope: ScopeRef, kind: type[H]) -> H:
+    """The scope's handle, which must be the ``kind`` this provider's ``discover`` puts there."""
+    if not isinstance(scope.handle, kind):
+        raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+    return scope.handle
 
 
 def describe_error(exc: BaseException) -> str:

@@ -11,11 +11,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from workbench.cache.store import TaskOutput
-from workbench.errors import ProviderError
 from workbench.model import ScopeRef
 from workbench.providers.aws import collect_compute, collect_network, collect_patch
 from workbench.providers.aws.sessions import AwsHandle, AwsSettings, discover_scopes
-from workbench.providers.base import Provider, ScopeFailure, TaskContext
+from workbench.providers.base import Provider, ScopeFailure, TaskContext, scope_handle, select_tasks
 
 Collector = Callable[[Any, TaskOutput, TaskContext], None]
 
@@ -46,13 +45,7 @@ class AwsProvider(Provider):
     @classmethod
     def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> AwsProvider:
         settings = AwsSettings.from_section(section, **overrides)
-        tasks = tuple(section.get("tasks") or TASKS)
-        unknown = [t for t in tasks if t not in TASKS]
-        if unknown:
-            raise ProviderError(
-                f"[aws] tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})"
-            )
-        return cls(settings, tasks)
+        return cls(settings, select_tasks("aws", section.get("tasks"), TASKS))
 
     def discover(self) -> list[ScopeRef | ScopeFailure]:
         return discover_scopes(self.settings)
@@ -61,9 +54,7 @@ class AwsProvider(Provider):
         return list(self.task_names)
 
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
-        handle = scope.handle
-        if not isinstance(handle, AwsHandle):
-            raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+        handle = scope_handle(scope, AwsHandle)
         service, collector = TASKS[task]
         attempts = SETTINGS_MAX_ATTEMPTS if task == "settings" else None
         ctx.checkpoint()

@@ -15,11 +15,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from workbench.cache.store import TaskOutput
-from workbench.errors import ProviderError
 from workbench.model import ScopeRef
 from workbench.providers.azure import collect_network, collect_storage, collect_vms
 from workbench.providers.azure.settings import AzureClients, AzureSettings
-from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
+from workbench.providers.base import (
+    Provider,
+    ScopeFailure,
+    TaskContext,
+    describe_error,
+    scope_handle,
+    select_tasks,
+)
 
 Collector = Callable[[Any, str, TaskOutput, TaskContext], None]
 
@@ -53,13 +59,7 @@ class AzureProvider(Provider):
         # module docstring), so the flag does not apply here rather than being an unknown key.
         overrides = {k: v for k, v in overrides.items() if k != "regions"}
         settings = AzureSettings.from_section(section, **overrides)
-        tasks = tuple(section.get("tasks") or TASKS)
-        unknown = [t for t in tasks if t not in TASKS]
-        if unknown:
-            raise ProviderError(
-                f"[azure] tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})"
-            )
-        return cls(settings, tasks)
+        return cls(settings, select_tasks("azure", section.get("tasks"), TASKS))
 
     def discover(self) -> list[ScopeRef | ScopeFailure]:
         """The configured subscriptions (no call is made), or every subscription the identity can see."""
@@ -107,7 +107,6 @@ class AzureProvider(Provider):
         return list(self.task_names)
 
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
-        if not isinstance(scope.handle, AzureClients):
-            raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+        handle = scope_handle(scope, AzureClients)
         ctx.checkpoint()
-        TASKS[task](scope.handle, scope.account, out, ctx)
+        TASKS[task](handle, scope.account, out, ctx)

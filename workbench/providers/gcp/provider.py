@@ -21,7 +21,14 @@ from typing import Any, ClassVar
 from workbench.cache.store import TaskOutput
 from workbench.errors import ProviderError
 from workbench.model import ScopeRef
-from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
+from workbench.providers.base import (
+    Provider,
+    ScopeFailure,
+    TaskContext,
+    describe_error,
+    scope_handle,
+    select_tasks,
+)
 from workbench.providers.gcp import collect_compute, collect_network, collect_patch
 from workbench.providers.gcp.clients import GcpClients, GcpSettings, load_credentials
 
@@ -59,13 +66,7 @@ class GcpProvider(Provider):
     def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> GcpProvider:
         settings = GcpSettings.from_section(section, **overrides)
         default = tuple(t for t in TASKS if settings.patch or t != "patch")
-        tasks = tuple(section.get("tasks") or default)
-        unknown = [t for t in tasks if t not in TASKS]
-        if unknown:
-            raise ProviderError(
-                f"[gcp] tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})"
-            )
-        return cls(settings, tasks)
+        return cls(settings, select_tasks("gcp", section.get("tasks"), TASKS, default))
 
     def discover(self) -> list[ScopeRef | ScopeFailure]:
         """One scope per project that answers ``projects.get``; the others are ScopeFailures."""
@@ -91,8 +92,6 @@ class GcpProvider(Provider):
         return list(self.task_names)
 
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
-        handle = scope.handle
-        if not isinstance(handle, GcpHandle):
-            raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+        handle = scope_handle(scope, GcpHandle)
         ctx.checkpoint()
         TASKS[task](handle, out, ctx)

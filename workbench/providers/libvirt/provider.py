@@ -19,7 +19,14 @@ from typing import Any, ClassVar
 from workbench.cache.store import TaskOutput
 from workbench.errors import ProviderError
 from workbench.model import ScopeRef
-from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
+from workbench.providers.base import (
+    Provider,
+    ScopeFailure,
+    TaskContext,
+    describe_error,
+    scope_handle,
+    select_tasks,
+)
 from workbench.providers.libvirt import collect
 from workbench.providers.libvirt.collect import LibvirtHandle
 from workbench.providers.libvirt.connection import (
@@ -52,11 +59,7 @@ class LibvirtProvider(Provider):
     @classmethod
     def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> LibvirtProvider:
         settings = LibvirtSettings.from_section(section)
-        unknown = [t for t in settings.tasks if t not in TASKS]
-        if unknown:
-            raise ProviderError(
-                f"[libvirt] tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})"
-            )
+        select_tasks("libvirt", settings.tasks, TASKS)  # checked here; __init__ fills the default
         import_libvirt()  # fail here, with the install command, rather than once per host
         return cls(settings, overrides.get("pool"))
 
@@ -81,9 +84,7 @@ class LibvirtProvider(Provider):
         return list(self.task_names)
 
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
-        handle = scope.handle
-        if not isinstance(handle, LibvirtHandle):
-            raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+        handle = scope_handle(scope, LibvirtHandle)
         libvirt = import_libvirt()
         ctx.checkpoint()
         try:

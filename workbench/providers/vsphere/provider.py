@@ -16,9 +16,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from workbench.cache.store import TaskOutput
-from workbench.errors import ProviderError
 from workbench.model import ScopeRef
-from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
+from workbench.providers.base import (
+    Provider,
+    ScopeFailure,
+    TaskContext,
+    describe_error,
+    scope_handle,
+    select_tasks,
+)
 from workbench.providers.vsphere import collect
 from workbench.providers.vsphere.collect import VsphereHandle
 from workbench.providers.vsphere.connection import (
@@ -53,12 +59,7 @@ class VsphereProvider(Provider):
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], **overrides: Any) -> VsphereProvider:
-        tasks = tuple(section.get("tasks") or TASKS)
-        unknown = [t for t in tasks if t not in TASKS]
-        if unknown:
-            raise ProviderError(
-                f"[vsphere] tasks: unknown task {unknown[0]!r} (known: {', '.join(TASKS)})"
-            )
+        tasks = select_tasks("vsphere", section.get("tasks"), TASKS)
         return cls(servers_from_section(section), tasks, overrides.get("pool"))
 
     def discover(self) -> list[ScopeRef | ScopeFailure]:
@@ -95,8 +96,6 @@ class VsphereProvider(Provider):
         return list(self.task_names)
 
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
-        handle = scope.handle
-        if not isinstance(handle, VsphereHandle):
-            raise ProviderError(f"scope {scope.scope_id} was not discovered by this provider")
+        handle = scope_handle(scope, VsphereHandle)
         ctx.checkpoint()
         TASKS[task](handle, out, ctx)
