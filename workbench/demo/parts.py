@@ -27,6 +27,9 @@ class DemoPart:
         [Any, Any], dict[str, Any]
     ]  # (handle, planted) -> the provider's config section
     stop: Callable[[Any], None]
+    # Modules its provider imports lazily: the demo imports them in the background while the emulators
+    # start (google-cloud-compute alone takes seconds), so the sync does not wait for them.
+    warm: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------- AWS (moto)
@@ -60,9 +63,8 @@ def _aws_config(server: Any, manifest: Any) -> dict[str, Any]:
     }
 
 
-AWS = DemoPart(
-    "aws", "AWS (moto)", _aws_start, _aws_seed, _aws_config, lambda server: server.stop()
-)
+AWS = DemoPart("aws", "AWS (moto)", _aws_start, _aws_seed, _aws_config, lambda server: server.stop(),
+               ("workbench.providers.aws.provider",))  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ Azure (ARM fixture)
@@ -90,9 +92,8 @@ def _azure_config(server: Any, subscriptions: Any) -> dict[str, Any]:
     }
 
 
-AZURE = DemoPart(
-    "azure", "Azure (ARM fixture)", _azure_start, _azure_seed, _azure_config, lambda s: s.stop()
-)
+AZURE = DemoPart("azure", "Azure (ARM fixture)", _azure_start, _azure_seed, _azure_config,
+                 lambda s: s.stop(), ("azure.identity", "azure.mgmt.compute", "azure.mgmt.network"))  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ GCP (Compute fixture)
@@ -115,16 +116,15 @@ def _gcp_config(server: Any, projects: Any) -> dict[str, Any]:
     }
 
 
-GCP = DemoPart(
-    "gcp", "Google Cloud (Compute fixture)", _gcp_start, _gcp_seed, _gcp_config, lambda s: s.stop()
-)
+GCP = DemoPart("gcp", "Google Cloud (Compute fixture)", _gcp_start, _gcp_seed, _gcp_config,
+               lambda s: s.stop(), ("google.cloud.compute_v1", "google.cloud.osconfig_v1"))  # fmt: skip
 
 # ---------------------------------------------------------------------------------- on-prem (onprem_parts)
 from workbench.demo import onprem_parts as _onprem  # no cycle: onprem_parts imports parts lazily
 
 LIBVIRT = DemoPart("libvirt", "libvirt / KVM (test driver)", _onprem.libvirt_start, _onprem.libvirt_seed,
-                   _onprem.libvirt_config, _onprem.libvirt_stop)  # fmt: skip
+                   _onprem.libvirt_config, _onprem.libvirt_stop, ("libvirt",))  # fmt: skip
 VSPHERE = DemoPart("vsphere", "VMware vSphere (vcsim)", _onprem.vsphere_start, _onprem.vsphere_seed,
-                   _onprem.vsphere_config, _onprem.vsphere_stop)  # fmt: skip
+                   _onprem.vsphere_config, _onprem.vsphere_stop, ("pyVmomi", "pyVim.connect"))  # fmt: skip
 
 PARTS: list[DemoPart] = [AWS, AZURE, GCP, LIBVIRT, VSPHERE]

@@ -70,6 +70,10 @@ class _Seeder:
                  manifest: Manifest) -> None:  # fmt: skip
         self.ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint)
         self.account, self.region, self.m = account, region, manifest
+        # Looked up together in finish(): every round trip to moto costs ~30 ms of the demo's start-up.
+        self._instances: list[str] = []
+        self._images: list[str] = []
+        self._volumes: set[str] = set()
 
     def add(self, kind: str, rid: str, *categories: str) -> str:
         return self.m.add(self.account, self.region, kind, rid, *categories)
@@ -103,12 +107,10 @@ class _Seeder:
             )
         if stop:
             self.ec2.stop_instances(InstanceIds=[iid])
-        item = self.ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
         cats = ["imdsv2_instances" if tokens == "required" else "imdsv1_instances"]
         cats += ["stopped_instances"] if stop else ["running_instances"]
         cats += [] if "Owner" in tags else ["missing_owner_tag"]
         cats += [] if "Environment" in tags else ["missing_environment_tag"]
-        cats += ["public_ip_instances"] if item.get("PublicIpAddress") else []
         cats += ["profile_instances"] if profile else []
         cats += ["user_data_secret_instances"] if user_data and "AKIA" in user_data else []
         cats += ["termination_protected"] if protected else []
@@ -118,8 +120,7 @@ class _Seeder:
             cats.append("world_ssh_instances")
         uid = self.add("instance", iid, *cats)
         self.m.names[uid] = name
-        for bdm in item.get("BlockDeviceMappings") or []:
-            self.add("volume", bdm["Ebs"]["VolumeId"], "root_volumes")
+        self._instances.append(iid)  # public IP and root volume: one describe for all, in finish()
         return iid
 
     def volume(self, name: str, *, encrypted: bool, attach_to: str | None = None) -> str:
@@ -133,6 +134,7 @@ class _Seeder:
         else:
             cats.append("unattached_volumes")
         self.add("volume", vid, *cats)
+        self._volumes.add(vid)
         return vid
 
     def snapshot(self, volume: str, name: str, *, public: bool = False,
@@ -179,11 +181,7 @@ class _Seeder:
         if perms["Add"]:
             self.ec2.modify_image_attribute(ImageId=aid, LaunchPermission=perms)
         self.add("image", aid, *cats)
-        # moto backs every registered image with a snapshot of its own, owned by the account.
-        image = self.ec2.describe_images(ImageIds=[aid])["Images"][0]
-        for bdm in image.get("BlockDeviceMappings") or []:
-            if bdm.get("Ebs", {}).get("SnapshotId"):
-                self.add("snapshot", bdm["Ebs"]["SnapshotId"], "image_snapshots")
+        self._images.append(aid)  # its backing snapshot is recorded in finish()
         return aid
 
     def group(self, name: str, vpc: str, rules: list[tuple[int, list[str]]], *cats: str) -> str:
@@ -217,8 +215,23 @@ class _Seeder:
         self.add("subnet", sub["SubnetId"])
         return vpc_id, sub["SubnetId"]
 
-    def record_defaults(self) -> None:
-        """moto's own default VPC, subnets and security groups are part of the estate too."""
+    def finish(self) -> None:
+        """What moto decided for the planted instances and images, and its own defaults (VPC, subnets,
+        security groups), which are part of the estate too."""
+        if self._instances:
+            reservations = self.ec2.describe_instances(InstanceIds=self._instances)["Reservations"]
+            for item in (i for r in reservations for i in r["Instances"]):
+                if item.get("PublicIpAddress"):
+                    self.add("instance", item["InstanceId"], "public_ip_instances")
+                for bdm in item.get("BlockDeviceMappings") or []:
+                    if bdm["Ebs"]["VolumeId"] not in self._volumes:  # not a planted, attached one
+                        self.add("volume", bdm["Ebs"]["VolumeId"], "root_volumes")
+        if self._images:
+            # moto backs every registered image with a snapshot of its own, owned by the account.
+            for image in self.ec2.describe_images(ImageIds=self._images)["Images"]:
+                for bdm in image.get("BlockDeviceMappings") or []:
+                    if bdm.get("Ebs", {}).get("SnapshotId"):
+                        self.add("snapshot", bdm["Ebs"]["SnapshotId"], "image_snapshots")
         for vpc in self.ec2.describe_vpcs()["Vpcs"]:
             cats = ["vpcs_without_flow_logs", "default_vpcs"] if vpc.get("IsDefault") else []
             if cats:
@@ -250,14 +263,19 @@ class _Seeder:
         register_ssm(self.account, self.region, info, states)
 
 
-def _session_for(target: Any, region: str) -> tuple[Any, str | None]:
-    import boto3
+def _session(**kwargs: Any) -> Any:
+    # The provider's own session factory: the seed and the collectors then parse botocore's service models
+    # (EC2's is large) once per process, not once per session.
+    from workbench.providers.aws.sessions import AwsSettings
 
+    return AwsSettings().session(**kwargs)
+
+
+def _session_for(target: Any, region: str) -> tuple[Any, str | None]:
     if isinstance(target, str):
         # moto accepts any credentials; explicit ones keep the seed independent of the caller's chain.
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name=region)  # fmt: skip
-        return session, target
+        return _session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                        region_name=region), target  # fmt: skip
     return target, None
 
 
@@ -324,7 +342,7 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
     s.image("golden-private", encrypted=True)
     s.ssm({hostile: HOSTILE_NAME, app: "app-1", web: "web-1"})
     m.categories["hostile_names"].add(make_uid("aws", MAIN_ACCOUNT, home, "patch_state", hostile))
-    s.record_defaults()
+    s.finish()
     m.settings[(MAIN_ACCOUNT, home)] = False
 
     s = _Seeder(session, endpoint, MAIN_ACCOUNT, other, m)
@@ -333,17 +351,15 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
                      protected=True)  # fmt: skip
     vol = s.volume("api-spare", encrypted=True)
     s.snapshot(vol, "api-backup", encrypted=True)
-    s.record_defaults()
+    s.finish()
     m.settings[(MAIN_ACCOUNT, other)] = True
     del api
 
     sts = session.client("sts", region_name=home, endpoint_url=endpoint)
     creds = sts.assume_role(RoleArn=SECOND_ROLE_ARN, RoleSessionName="vmwb-seed")["Credentials"]
-    import boto3
-
-    second = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                           aws_secret_access_key=creds["SecretAccessKey"],
-                           aws_session_token=creds["SessionToken"], region_name=home)  # fmt: skip
+    second = _session(aws_access_key_id=creds["AccessKeyId"],
+                      aws_secret_access_key=creds["SecretAccessKey"],
+                      aws_session_token=creds["SessionToken"], region_name=home)  # fmt: skip
     s = _Seeder(second, endpoint, SECOND_ACCOUNT, home, m)
     dev_vpc = next(v["VpcId"] for v in s.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))
     ssh2 = s.group("ssh-open", dev_vpc, [(22, world[:1])], "world_ssh_groups")
@@ -351,9 +367,9 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
     s.instance("dev-box", groups=[ssh2], user_data=DEV_BOX_USER_DATA)
     loose2 = s.volume("dev-scratch", encrypted=False)
     s.snapshot(loose2, "dev-dump", public=True, encrypted=False)
-    s.record_defaults()
+    s.finish()
     m.settings[(SECOND_ACCOUNT, home)] = False
     s = _Seeder(second, endpoint, SECOND_ACCOUNT, other, m)
-    s.record_defaults()
+    s.finish()
     m.settings[(SECOND_ACCOUNT, other)] = False
     return m
