@@ -59,6 +59,8 @@ def _aws_config(server: Any, manifest: Any) -> dict[str, Any]:
         "endpoint_url": server.endpoint,
         "regions": list(manifest.regions),
         "role_arns": [manifest.role_arn],
+        # Fixes use their own identity, one role per target account (the scanning one stays read-only).
+        "fix_role_arn": "arn:aws:iam::{account}:role/VmwbRemediate",
         "max_attempts": 2,  # a local emulator either answers or does not: no long retry budget
     }
 
