@@ -12,14 +12,24 @@ of rows.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from workbench import audit
 from workbench.cache.store import Cache
+from workbench.images.keys import Signer
 
 NOW = "2026-11-26T12:00:00Z"
+# What the synthetic data looks like, printed with the figures (so a fast check is not mistaken for a fast query
+# over a pathological estate, nor the other way round).
+ESTATE = (
+    "aws only, 10 accounts x 4 regions; VMs run 2,000 in-house AMIs; the signed image registry approves 90 % "
+    "of them (1,800 entries, 20 revoked, one audit record each), so ~10 % of VMs are on unapproved images; "
+    "1-10 % of each kind fails some check; ANALYZE has run on the cache"
+)
 # Share of the resources per table (sums to 1.0).
 MIX: dict[str, float] = {
     "instances": 0.22, "volumes": 0.22, "snapshots": 0.25, "images": 0.02, "firewall_groups": 0.03,
@@ -174,7 +184,7 @@ def _split_assignments(text: str) -> list[str]:
     return parts
 
 
-def build_cache(path: Path, size: int) -> dict[str, int]:
+def build_cache(path: Path, size: int, signer: Signer) -> dict[str, int]:
     counts = {t: int(size * share) for t, share in MIX.items()}
     with Cache.open(path) as cache, cache.transaction():
         for table, count in counts.items():
@@ -214,19 +224,63 @@ def build_cache(path: Path, size: int) -> dict[str, int]:
             "failed_count, critical_missing) SELECT 1, instance_uid, '2026-11-01T00:00:00Z', "
             "last_install_at, missing_count, failed_count, critical_missing FROM patch_states"
         )
+        _approve_images(cache, counts["images"], signer)
     with Cache.open(path) as cache:
+        audit.anchor(cache)  # the approvals were appended inside the one transaction above
         cache.db.execute("ANALYZE")
     return counts
 
 
+def _approve_images(cache: Cache, images: int, signer: Signer) -> None:
+    """Signed approvals (with their audit records) for 90 % of the 2,000 AMIs the VMs run, 1 % then revoked.
+
+    So IMG-10 flags the VMs of the unapproved tenth, IMG-17 those of the revoked ones, and IMG-11 verifies
+    the signature behind every other VM.
+    """
+    from workbench.images import registry
+
+    for x in range(min(images, 2000)):
+        if x % 10 == 0:
+            continue
+        acct = f"{100000000000 + x % 10:012d}"
+        region = ("eu-west-1", "us-east-1", "ap-south-1", "sa-east-1")[(x // 10) % 4]
+        iid = f"ami-{x:017x}"
+        ref = registry.ImageRef(
+            "aws", acct, iid, f"aws:{acct}:{region}:image:{iid}", f"image-{x}",
+            f"2026-{8 + x % 4:02d}-01T00:00:00Z", None,
+        )  # fmt: skip
+        entry = registry.approve(cache, ref, "bench golden image", signer, actor="bench", role="admin",
+                                 now=NOW)  # fmt: skip
+        if x % 100 == 1:
+            registry.revoke(cache, str(entry.entry_id), "bench: superseded", signer, actor="bench",
+                            role="admin", now=NOW)  # fmt: skip
+
+
 def bench_checks(size: int = 1_000_000) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from workbench import config
+    from workbench.images import check_logic, keys
+
+    # A throwaway signing key, pinned as the only trusted key for this run (the user's keyring is not read).
+    signer = keys.Signer(Ed25519PrivateKey.generate(), "bench")
+    pinned = {"trusted_keys": [keys.public_b64(signer.public)], "trust_local_key": False}
+    previous = check_logic._SESSION_CONFIG[0]
+    check_logic.use_config(config.parse({"images": pinned}))
+    try:
+        return _run(size, signer)
+    finally:
+        check_logic.use_config(previous)
+
+
+def _run(size: int, signer: Signer) -> dict[str, Any]:
     from workbench.scan.engine import MMAP_BYTES, evaluate, evaluate_many, run_scan
     from workbench.scan.loader import load_catalogue
 
     with tempfile.TemporaryDirectory(prefix="vmwb-bench-checks-") as tmp:
         path = Path(tmp) / "cache.db"
         t0 = time.perf_counter()
-        counts = build_cache(path, size)
+        counts = build_cache(path, size, signer)
         built = time.perf_counter() - t0
         checks = load_catalogue()
         per_check: dict[str, float] = {}
@@ -249,6 +303,8 @@ def bench_checks(size: int = 1_000_000) -> dict[str, Any]:
             scanned = time.perf_counter() - t2
         by_time = dict(sorted(per_check.items(), key=lambda kv: -kv[1]))
         return {
+            "estate": ESTATE,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "resources": sum(counts.values()),
             "by_table": counts,
             "checks": len(checks),

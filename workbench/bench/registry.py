@@ -17,6 +17,7 @@ BENCHES: dict[str, str] = {
     "ingest": "workbench.bench.ingest:bench_ingest",
     "concurrency": "workbench.bench.concurrency:bench_concurrency",
     "tui": "workbench.screens.bench_tui:bench_virtual_table",
+    "checks": "workbench.bench.checks:bench_checks",
     "demo": "workbench.bench.demo:bench_demo",
 }
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import operator
 import sqlite3
 import threading
 import time
@@ -112,27 +113,38 @@ def evaluate(
         bound["_uids"] = json.dumps(list(resource_uids))
         # The newline ends a trailing "-- comment" in the check's SQL before the closing parenthesis.
         sql = f"SELECT * FROM ({sql}\n) WHERE resource_uid IN (SELECT value FROM json_each(:_uids))"
+    cur = db.cursor()
+    cur.row_factory = (
+        None  # plain tuples: a sqlite3.Row per row costs more than the query on big results
+    )
     try:
-        cur = db.execute(sql, bound)
+        cur.execute(sql, bound)
     except sqlite3.Error as exc:
         raise CheckError(f"check {check.id}: query failed: {exc}") from exc
     names = [d[0] for d in cur.description]
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
     if missing:
         raise CheckError(f"check {check.id}: query does not return {', '.join(missing)}")
+    # One itemgetter per query puts the columns in FindingRow order (the queries order them differently);
+    # a missing evidence / tags column reads a NULL appended to each row.
     idx = {n: i for i, n in enumerate(names)}
-    ev_i, tag_i = idx.get("evidence"), idx.get("tags")
-    cols = [idx[c] for c in REQUIRED_COLUMNS]
-    rows = []
-    for r in cur:
-        uid, kind, rid, name, prov, acct, region, reason = (r[i] for i in cols)
-        rows.append(
-            FindingRow(
-                check.id, uid, kind, rid, name or "", prov, acct, region, reason or "",
-                r[ev_i] if ev_i is not None else None,
-                r[tag_i] if tag_i is not None else None,
-            )
-        )  # fmt: skip
+    null = len(names)
+    get = operator.itemgetter(
+        *(idx[c] for c in REQUIRED_COLUMNS), idx.get("evidence", null), idx.get("tags", null)
+    )
+    cid = check.id
+    try:
+        if "evidence" in idx and "tags" in idx:
+            rows = [FindingRow(cid, *get(r)) for r in cur]
+        else:
+            rows = [FindingRow(cid, *get((*r, None))) for r in cur]
+    except sqlite3.Error as exc:
+        raise CheckError(f"check {check.id}: query failed: {exc}") from exc
+    for row in rows:  # NULL name / reason read as empty text
+        if row.resource_name is None:
+            row.resource_name = ""
+        if row.reason is None:
+            row.reason = ""
     if check.logic:
         from workbench.checks import logic
 

@@ -1,14 +1,32 @@
--- Candidates: running VMs whose image's latest approval is not revoked. checks/logic.py verifies the signature
--- (with the entry before it in the chain and the audit record, as `vmwb images verify` does).
+-- Candidates: VMs whose image's latest approval is not revoked. checks/logic.py verifies the signature (with the
+-- entry before it in the chain and the audit record, as `vmwb images verify` does). The verification inputs are
+-- built once per approval in force (`inforce`), not once per VM; every VM on one approval carries the same
+-- evidence text, which the Python step verifies once.
+-- The audit log is read once: the latest approve/revoke record per entry id (bare columns come from the
+-- MAX(seq) row), joined by entry id. vmwb writes entry ids as JSON integers; a record with any other type
+-- was not written by vmwb and counts as no record (the entry then fails verification).
+WITH audit AS MATERIALIZED (
+  SELECT CAST(json_extract(l.details, '$.entry_id') AS INTEGER) AS entry_id, MAX(l.seq) AS seq, l.action,
+         json_extract(l.details, '$.payload_sha256') AS sha
+  FROM audit_log AS l
+  WHERE l.action IN ('approve', 'revoke') AND json_type(l.details, '$.entry_id') = 'integer'
+  GROUP BY 1
+),
+inforce AS MATERIALIZED (
+  SELECT a.provider, a.image_id,
+         ',"entry":' || json_object('entry_id', a.entry_id, 'action', a.action, 'provider', a.provider, 'account', a.account, 'image_id', a.image_id, 'image_uid', a.image_uid, 'name', a.name, 'image_created_at', a.image_created_at, 'digest', a.digest, 'reason', a.reason, 'actor', a.actor, 'signed_at', a.signed_at, 'revokes', a.revokes, 'prev_hash', a.prev_hash, 'key_id', a.key_id, 'payload', a.payload, 'signature', a.signature)
+         || ',"prev":' || COALESCE((SELECT json_object('entry_id', p.entry_id, 'action', p.action, 'provider', p.provider, 'account', p.account, 'image_id', p.image_id, 'image_uid', p.image_uid, 'name', p.name, 'image_created_at', p.image_created_at, 'digest', p.digest, 'reason', p.reason, 'actor', p.actor, 'signed_at', p.signed_at, 'revokes', p.revokes, 'prev_hash', p.prev_hash, 'key_id', p.key_id, 'payload', p.payload, 'signature', p.signature) FROM image_registry AS p WHERE p.entry_id < a.entry_id ORDER BY p.entry_id DESC LIMIT 1), 'null')
+         || ',"audit":' || CASE WHEN u.seq IS NOT NULL THEN json_object('action', u.action, 'payload_sha256', u.sha) ELSE 'null' END
+         || '}' AS detail
+  FROM image_registry AS a LEFT JOIN audit AS u ON u.entry_id = a.entry_id
+  WHERE a.action = 'approve'
+    AND a.entry_id = (SELECT MAX(b.entry_id) FROM image_registry AS b
+                       WHERE b.action = 'approve' AND b.provider = a.provider AND b.image_id = a.image_id)
+    AND NOT EXISTS (SELECT 1 FROM image_registry AS x WHERE x.action = 'revoke' AND x.revokes = a.entry_id)
+)
 SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id, i.name AS resource_name,
        i.provider, i.account, i.region, i.tags,
        'launched from ' || i.image_id AS reason,
-       json_object('image_id', i.image_id, 'entry', json_object('entry_id', a.entry_id, 'action', a.action, 'provider', a.provider, 'account', a.account, 'image_id', a.image_id, 'image_uid', a.image_uid, 'name', a.name, 'image_created_at', a.image_created_at, 'digest', a.digest, 'reason', a.reason, 'actor', a.actor, 'signed_at', a.signed_at, 'revokes', a.revokes, 'prev_hash', a.prev_hash, 'key_id', a.key_id, 'payload', a.payload, 'signature', a.signature),
-                   'prev', json((SELECT json_object('entry_id', p.entry_id, 'action', p.action, 'provider', p.provider, 'account', p.account, 'image_id', p.image_id, 'image_uid', p.image_uid, 'name', p.name, 'image_created_at', p.image_created_at, 'digest', p.digest, 'reason', p.reason, 'actor', p.actor, 'signed_at', p.signed_at, 'revokes', p.revokes, 'prev_hash', p.prev_hash, 'key_id', p.key_id, 'payload', p.payload, 'signature', p.signature) FROM image_registry AS p WHERE p.entry_id < a.entry_id ORDER BY p.entry_id DESC LIMIT 1)),
-                   'audit', json((SELECT json_object('action', l.action, 'payload_sha256', json_extract(l.details, '$.payload_sha256')) FROM audit_log AS l WHERE l.action IN ('approve', 'revoke') AND json_extract(l.details, '$.entry_id') = a.entry_id ORDER BY l.seq DESC LIMIT 1))) AS evidence
-FROM instances AS i
-JOIN image_registry AS a ON a.action = 'approve' AND a.provider = i.provider AND a.image_id = i.image_id
+       '{"image_id":' || json_quote(i.image_id) || f.detail AS evidence
+FROM inforce AS f JOIN instances AS i ON i.provider = f.provider AND i.image_id = f.image_id
 WHERE i.state NOT IN ('terminated', 'shutting-down')
-  AND a.entry_id = (SELECT MAX(b.entry_id) FROM image_registry AS b
-                     WHERE b.action = 'approve' AND b.provider = a.provider AND b.image_id = a.image_id)
-  AND NOT EXISTS (SELECT 1 FROM image_registry AS x WHERE x.action = 'revoke' AND x.revokes = a.entry_id)
