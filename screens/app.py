@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+
+from workbench.config import Config
 from workbench.screens import registry
 from workbench.screens.palette import ResourceSearch, ViewCommands
 from workbench.screens.services import Services
 from workbench.screens.styles import stylesheet
 from workbench.screens.sync_runner import SyncController
-
-from workbench.config import Config
 from workbench.textsafe import safe
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}

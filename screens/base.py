@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+
 from workbench.screens.messages import SyncFinished, SyncProgress
 from workbench.screens.styles import stylesheet
 from workbench.screens.widgets.status_bar import StatusBar

@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, ProgressBar, Static
+
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.picker import PickerScreen
 from workbench.screens.posture_common import (
@@ -34,7 +35,6 @@ from workbench.screens.posture_common import (
     severity_cell,
     write_cache,
 )
-
 from workbench.textsafe import safe
 
 

@@ -21,6 +21,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
+
+from workbench.errors import WorkbenchError
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
     FRAMEWORK_SHORT,
@@ -32,8 +34,6 @@ from workbench.screens.posture_common import (
     read_cache,
     scan_params,
 )
-
-from workbench.errors import WorkbenchError
 from workbench.textsafe import safe
 
 NARROW = 100  # below this many columns the panels stack in one column

@@ -18,8 +18,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Label, Log, ProgressBar
-from workbench.screens.styles import stylesheet
 
+from workbench.screens.styles import stylesheet
 from workbench.textsafe import safe
 
 

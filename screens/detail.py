@@ -20,9 +20,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
-from workbench.screens.base import WorkbenchScreen
 
 from workbench.cache import browse
+from workbench.screens.base import WorkbenchScreen
 from workbench.textsafe import safe, safe_text
 
 NARROW = 110  # below this many columns the panes stack

@@ -24,6 +24,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
     SEVERITY_ORDER,
@@ -37,8 +39,6 @@ from workbench.screens.posture_common import (
     write_cache,
 )
 from workbench.screens.widgets.virtual_table import VirtualTable
-
-from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.textsafe import safe
 
 GROUPINGS = ("check", "severity", "area", "framework")

@@ -37,6 +37,7 @@ from textual.widgets import (
     Static,
 )
 from textual.widgets.option_list import Option
+
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
     SAFETY_STYLE,
@@ -46,7 +47,6 @@ from workbench.screens.posture_common import (
     safety_badge,
     write_cache,
 )
-
 from workbench.textsafe import safe
 
 STEPS = ("choose", "plan", "dry-run", "confirm", "apply", "verify")

@@ -18,13 +18,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
-from workbench.screens.base import WorkbenchScreen
-from workbench.screens.styles import stylesheet
-from workbench.screens.widgets.virtual_table import VirtualTable
 
 from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.errors import WorkbenchError
 from workbench.images import overview, verify
+from workbench.screens.base import WorkbenchScreen
+from workbench.screens.styles import stylesheet
+from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
 COLUMNS = [

@@ -14,13 +14,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
+
+from workbench.cache import browse, schema
+from workbench.cache.table_source import Column
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.inventory_source import MARK_COLUMN, InventorySource
 from workbench.screens.picker import PickerScreen
 from workbench.screens.widgets.virtual_table import VirtualTable
-
-from workbench.cache import browse, schema
-from workbench.cache.table_source import Column
 from workbench.textsafe import safe
 
 _SCOPE = [("provider", "Cloud", 5), ("account", "Account", 12), ("region", "Region", 10)]

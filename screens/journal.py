@@ -18,11 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, TabbedContent, TabPane
+
+from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import operator, read_cache, refresh_screens, write_cache
 from workbench.screens.widgets.virtual_table import VirtualTable
-
-from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.textsafe import safe
 
 JOURNAL_COLUMNS = [

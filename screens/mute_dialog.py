@@ -15,9 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
-from workbench.screens.styles import stylesheet
 
 from workbench.errors import WorkbenchError
+from workbench.screens.styles import stylesheet
 from workbench.textsafe import safe
 
 

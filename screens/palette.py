@@ -11,9 +11,9 @@ from functools import partial
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from workbench.screens import registry
 
 from workbench.cache import browse
+from workbench.screens import registry
 from workbench.textsafe import safe
 
 

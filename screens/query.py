@@ -20,10 +20,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, TextArea, Tree
-from workbench.screens.base import WorkbenchScreen
-from workbench.screens.widgets.virtual_table import VirtualTable
 
 from workbench.cache.table_source import Column, SqlTableSource
+from workbench.screens.base import WorkbenchScreen
+from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
 MAX_ROWS = 1_000_000

@@ -15,10 +15,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
-from workbench.screens.base import WorkbenchScreen
-from workbench.screens.posture_common import read_cache, severity_cell
 
 from workbench.errors import WorkbenchError
+from workbench.screens.base import WorkbenchScreen
+from workbench.screens.posture_common import read_cache, severity_cell
 from workbench.textsafe import safe
 
 HISTORY_LIMIT = 500

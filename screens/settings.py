@@ -15,10 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static, Switch
-from workbench.screens.base import WorkbenchScreen
 
 from workbench import secrets
 from workbench.providers import registry as providers
+from workbench.screens.base import WorkbenchScreen
 from workbench.textsafe import safe
 
 _SECRET_WORDS = ("password", "secret", "token", "key")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
-from workbench.screens.messages import SyncFinished, SyncProgress
 
+from workbench.screens.messages import SyncFinished, SyncProgress
 from workbench.sync import SyncEvent
 from workbench.textsafe import safe
 

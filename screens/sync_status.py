@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Log, ProgressBar, Static, TabbedContent, TabPane
+
+from workbench.cache.table_source import Column, SqlTableSource
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.messages import SyncFinished, SyncProgress
 from workbench.screens.widgets.virtual_table import VirtualTable
-
-from workbench.cache.table_source import Column, SqlTableSource
 from workbench.textsafe import safe
 
 SCOPE_COLUMNS = [

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from workbench.checks import logic
 
+from workbench.checks import logic
 from workbench.scan import loader
 from workbench.scan.engine import bind
 

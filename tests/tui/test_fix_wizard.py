@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, RichLog
+
 from workbench.screens.app import create_app
 from workbench.screens.findings import FindingsScreen
 from workbench.screens.fix_wizard import FixWizardScreen

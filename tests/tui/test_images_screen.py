@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.widgets import Input, Static
-from workbench.screens.images import ImagesScreen, ReasonPrompt
-from workbench.screens.widgets.virtual_table import VirtualTable
 
 from workbench import audit, model
 from workbench.cache.store import Cache, TaskOutput
 from workbench.config import Config
+from workbench.screens.images import ImagesScreen, ReasonPrompt
+from workbench.screens.widgets.virtual_table import VirtualTable
 
 SIZE = (170, 40)
 HOSTILE = "[@click=app.quit]x\x1b]0;pwned\x07"

@@ -14,6 +14,8 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 from tui_estate import NOW
+
+from workbench.config import Config
 from workbench.screens.app import create_app
 from workbench.screens.checks import ChecksScreen
 from workbench.screens.dashboard import DashboardScreen
@@ -22,8 +24,6 @@ from workbench.screens.findings import FindingsScreen
 from workbench.screens.journal import JournalScreen
 from workbench.screens.mute_dialog import MuteDialog
 from workbench.screens.scans import ScansScreen
-
-from workbench.config import Config
 
 SIZE = (120, 40)
 

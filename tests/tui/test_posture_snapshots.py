@@ -10,10 +10,10 @@ from posture_estate import build_posture_cache
 from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_estate import NOW
-from workbench.screens.app import create_app
-from workbench.screens.fix_wizard import FixWizardScreen
 
 from workbench.config import Config
+from workbench.screens.app import create_app
+from workbench.screens.fix_wizard import FixWizardScreen
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.widgets import OptionList, Static, TextArea
 from tui_estate import HOSTILE, make_app
+
 from workbench.screens.detail import DetailScreen
 from workbench.screens.inventory import InventoryScreen
 from workbench.screens.query import QueryScreen

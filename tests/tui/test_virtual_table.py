@@ -11,9 +11,9 @@ import pytest
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.widgets import Input
-from workbench.screens.widgets.virtual_table import VirtualTable, fit_widths
 
 from workbench.cache.table_source import Column, SqlTableSource
+from workbench.screens.widgets.virtual_table import VirtualTable, fit_widths
 from workbench.textsafe import safe
 
 ROWS = 10_000
