@@ -2,56 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from workbench.emulators.azure import AzureFixtureServer
-from workbench.emulators.http_fixture import load_demo_estate
+from fixture_servers import azure_clients as clients
+from fixture_servers import azure_server_fixtures
 
 SUB = "00000000-0000-0000-0000-00000000d3m0"
 SUB2 = "11111111-2222-3333-4444-555555555555"
 
-
-class FakeCredential:
-    """Duck-typed TokenCredential: all the ARM pipeline needs is get_token."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        return AccessToken("fixture-token", int(time.time()) + 3600)
-
-
-@pytest.fixture(scope="module")
-def estate() -> dict[str, Any]:
-    return load_demo_estate("azure")
-
-
-@pytest.fixture(scope="module")
-def server(estate: dict[str, Any]) -> Iterator[AzureFixtureServer]:
-    with AzureFixtureServer(estate, page_size=2) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(server: AzureFixtureServer, estate: dict[str, Any]) -> None:
-    server.load_estate(copy.deepcopy(estate))
-    server.clear_faults()
-    server.requests.clear()
-
-
-def clients(server: AzureFixtureServer, sub: str = SUB, **kw: Any) -> tuple[Any, Any]:
-    from azure.mgmt.compute import ComputeManagementClient
-    from azure.mgmt.network import NetworkManagementClient
-
-    common = {"base_url": server.endpoint, "connection_verify": server.ca_path, **kw}
-    return (
-        ComputeManagementClient(FakeCredential(), sub, **common),
-        NetworkManagementClient(FakeCredential(), sub, **common),
-    )
+estate, server, _fresh = azure_server_fixtures(page_size=2)
 
 
 def ids(items: Any) -> list[str]:

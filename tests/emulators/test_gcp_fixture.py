@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fixture_servers import gcp_client_kwargs as kw
+from fixture_servers import gcp_server_fixtures
 
-from workbench.emulators.gcp import GcpFixtureServer, load_demo_estate
+from workbench.emulators.gcp import GcpFixtureServer
 
 PROJECT = "demo-prod"
 
 
-@pytest.fixture(scope="module")
-def estate() -> dict[str, Any]:
-    return load_demo_estate("gcp")
-
-
-@pytest.fixture(scope="module")
-def server(estate: dict[str, Any]) -> Iterator[GcpFixtureServer]:
-    with GcpFixtureServer(estate) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(server: GcpFixtureServer, estate: dict[str, Any]) -> None:
-    # One server for the module (the SDK import is slow); each test gets the pristine estate.
-    server.load_estate(copy.deepcopy(estate))
-    server.clear_faults()
-    server.requests.clear()
+# One server for the module (the SDK import is slow); each test gets the pristine estate.
+estate, server, _fresh = gcp_server_fixtures()
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +22,6 @@ def compute(server: GcpFixtureServer) -> Any:
     from google.cloud import compute_v1
 
     return compute_v1
-
-
-def kw(server: GcpFixtureServer) -> dict[str, Any]:
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-
-    return {
-        "credentials": AnonymousCredentials(),
-        "transport": "rest",
-        "client_options": ClientOptions(api_endpoint=server.endpoint),
-    }
 
 
 def names(items: Any) -> list[str]:
@@ -264,15 +238,9 @@ def test_project_metadata_and_subnet_flow_logs(server, compute) -> None:
 
 
 def test_osconfig_vulnerability_reports_and_inventory(server, estate) -> None:
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
     from google.cloud import osconfig_v1
 
-    client = osconfig_v1.OsConfigZonalServiceClient(
-        credentials=AnonymousCredentials(),
-        transport="rest",
-        client_options=ClientOptions(api_endpoint=server.endpoint),
-    )
+    client = osconfig_v1.OsConfigZonalServiceClient(**kw(server))
     parent = f"projects/{PROJECT}/locations/us-central1-a/instances/-"
     reports = list(
         client.list_vulnerability_reports(

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixture_servers import azure_server_fixtures
 
 from workbench.cache.store import Cache
 from workbench.config import Config, parse
 from workbench.emulators.azure import AzureFixtureServer
-from workbench.emulators.http_fixture import load_demo_estate
 from workbench.errors import PermissionDenied
 from workbench.fixes import targets
 from workbench.fixes.base import NotUndoable
@@ -27,21 +27,7 @@ SUB2 = "11111111-2222-3333-4444-555555555555"
 NOW = "2026-11-26T12:00:00Z"
 
 
-@pytest.fixture(scope="module")
-def estate() -> dict[str, Any]:
-    return load_demo_estate("azure")
-
-
-@pytest.fixture(scope="module")
-def server(estate: dict[str, Any]) -> Iterator[AzureFixtureServer]:
-    with AzureFixtureServer(estate) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh(server: AzureFixtureServer, estate: dict[str, Any]) -> None:
-    server.load_estate(copy.deepcopy(estate))
-    server.clear_faults()
+estate, server, _fresh = azure_server_fixtures()
 
 
 @pytest.fixture

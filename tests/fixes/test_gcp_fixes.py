@@ -8,16 +8,17 @@ the resource exactly as it was.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixture_servers import gcp_server_fixtures
 
 from workbench.cache.store import Cache
 from workbench.config import Config
-from workbench.emulators.gcp import GcpFixtureServer, load_demo_estate
+from workbench.emulators.gcp import GcpFixtureServer
 from workbench.fixes.base import Target
 from workbench.fixes.engine import FixEngine
 from workbench.fixes.gcp_common import gcp_clients
@@ -29,21 +30,7 @@ NOW = "2026-11-26T12:00:00Z"
 PROJECT = "demo-prod"
 
 
-@pytest.fixture(scope="module")
-def estate() -> dict[str, Any]:
-    return load_demo_estate("gcp")
-
-
-@pytest.fixture(scope="module")
-def server(estate: dict[str, Any]) -> Iterator[GcpFixtureServer]:
-    with GcpFixtureServer(estate) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh(server: GcpFixtureServer, estate: dict[str, Any]) -> None:
-    server.load_estate(copy.deepcopy(estate))
-    server.clear_faults()
+estate, server, _fresh = gcp_server_fixtures()
 
 
 def section(server: GcpFixtureServer) -> dict[str, Any]:

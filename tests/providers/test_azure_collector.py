@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Iterator
@@ -10,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixture_servers import azure_server_fixtures
 
 from workbench.cache.store import Cache
 from workbench.emulators.azure import AzureFixtureServer
-from workbench.emulators.http_fixture import load_demo_estate
 from workbench.errors import ProviderError
 from workbench.providers.azure.provider import AzureProvider
 from workbench.providers.azure.settings import AzureSettings, build_credential, secret_name
@@ -23,24 +22,9 @@ SUB = "00000000-0000-0000-0000-00000000d3m0"
 SUB2 = "11111111-2222-3333-4444-555555555555"
 
 
-@pytest.fixture(scope="module")
-def estate() -> dict[str, Any]:
-    return load_demo_estate("azure")
-
-
-@pytest.fixture(scope="module")
-def server(estate: dict[str, Any]) -> Iterator[AzureFixtureServer]:
-    # Small pages: every list is paged, and the instance-view listing's later pages lose statusOnly
-    # (the fixture drops it from nextLink), which exercises the per-VM instanceView fallback too.
-    with AzureFixtureServer(estate, page_size=3) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh(server: AzureFixtureServer, estate: dict[str, Any]) -> None:
-    server.load_estate(copy.deepcopy(estate))
-    server.clear_faults()
-    server.requests.clear()
+# Small pages: every list is paged, and the instance-view listing's later pages lose statusOnly
+# (the fixture drops it from nextLink), which exercises the per-VM instanceView fallback too.
+estate, server, _fresh = azure_server_fixtures(page_size=3)
 
 
 @pytest.fixture

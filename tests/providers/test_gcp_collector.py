@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixture_servers import gcp_server_fixtures
 
 from workbench.cache.store import Cache
-from workbench.emulators.gcp import GcpFixtureServer, load_demo_estate
+from workbench.emulators.gcp import GcpFixtureServer
 from workbench.providers import registry
 from workbench.providers.gcp.provider import GcpProvider
 from workbench.sync import SyncEngine, SyncResult
@@ -19,22 +20,7 @@ from workbench.sync import SyncEngine, SyncResult
 PROJECTS = ["demo-prod", "demo-dev"]
 
 
-@pytest.fixture(scope="module")
-def estate() -> dict[str, Any]:
-    return load_demo_estate("gcp")
-
-
-@pytest.fixture(scope="module")
-def server(estate: dict[str, Any]) -> Iterator[GcpFixtureServer]:
-    with GcpFixtureServer(estate) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _fresh(server: GcpFixtureServer, estate: dict[str, Any]) -> None:
-    server.load_estate(copy.deepcopy(estate))
-    server.clear_faults()
-    server.requests.clear()
+estate, server, _fresh = gcp_server_fixtures()
 
 
 @pytest.fixture
