@@ -1,5 +1,12 @@
 """Shared fixtures. Keep this file generic; area-specific fixtures live in their folder's conftest.
 
+``memory_keyring`` (autouse): every test runs against a fresh in-memory keyring (:class:`MemoryKeyring`; the
+fixture yields it, ``memory_keyring.store`` holds the secrets), so no test ever touches the user's keyring.
+A test that wants keyring's fail backend sets it itself. Session- and module-scoped fixtures get one too.
+
+``fixture_servers`` (a module in this folder, importable from any test) gives a test module the GCP or Azure
+fixture server and SDK clients pointed at it.
+
 ``aws_estate`` (session scope): a moto server on 127.0.0.1 with the seeded two-account estate
 (``workbench.emulators.aws.seed_estate``) and a cache synced from it by the real AWS collector. It is an
 :class:`AwsEstate`:
@@ -22,7 +29,56 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real keyring backend holding secrets in a dict: tests never touch the user's keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.store.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@contextlib.contextmanager
+def _installed(backend: KeyringBackend) -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_keyring() -> Iterator[None]:
+    # Session- and module-scoped fixtures are set up before any test's own keyring.
+    with _installed(MemoryKeyring()):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(_session_keyring: None) -> Iterator[MemoryKeyring]:
+    backend = MemoryKeyring()
+    with _installed(backend):
+        yield backend
+
 
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

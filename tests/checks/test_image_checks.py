@@ -9,10 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from keyring.backend import KeyringBackend
 
 from workbench import config, model
 from workbench.cache.store import Cache, TaskOutput
@@ -25,34 +23,14 @@ ACCOUNT = "111122223333"
 DATA = Path(__file__).parent.parent / "images" / "data"
 
 
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
 @pytest.fixture(autouse=True)
 def session() -> Iterator[None]:
-    """In-memory keyring, and an empty config as the session's (so no user config leaks in)."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
+    """An empty config as the session's (so no user config leaks in)."""
     check_logic.use_config(config.Config())
     try:
         yield
     finally:
         check_logic.use_config(None)
-        keyring.set_keyring(previous)
 
 
 class Estate:

@@ -1,4 +1,4 @@
-"""A small image-factory estate written through the real cache API, plus an in-memory keyring backend.
+"""A small image-factory estate written through the real cache API.
 
 AWS account 111122223333 owns a golden AMI (approved in most tests), an old deprecated one, a public
 unencrypted one; account 444455556666 runs instances launched from the shared golden AMI and from a
@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from keyring.backend import KeyringBackend
-
 from workbench import model
 from workbench.cache.store import Cache, TaskOutput
 
@@ -24,28 +22,6 @@ MARKETPLACE_OWNER = "679593333241"
 GOLDEN = "ami-golden"
 GOLDEN_UID = model.make_uid("aws", "111122223333", "eu-west-1", "image", GOLDEN)
 DATA = Path(__file__).parent / "data"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A real keyring backend holding secrets in a dict: tests never touch the user's keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.store.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
 
 
 def _img(iid: str, **kw: Any) -> model.Image:

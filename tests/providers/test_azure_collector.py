@@ -227,32 +227,11 @@ def test_settings_validate_and_derive_the_sovereign_cloud_scope() -> None:
 
 
 def test_service_principal_secret_comes_from_the_keyring() -> None:
-    import keyring
-    from keyring.backend import KeyringBackend
+    import keyring  # the root conftest's in-memory backend
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        settings = AzureSettings.from_section({"tenant_id": "tid", "client_id": "cid"})
-        with pytest.raises(ProviderError, match="no client secret"):
-            build_credential(settings)
-        keyring.set_password("vmwb", secret_name("tid", "cid"), "s3cret")
-        credential = build_credential(settings)
-        assert type(credential).__name__ == "ClientSecretCredential"
-    finally:
-        keyring.set_keyring(previous)
+    settings = AzureSettings.from_section({"tenant_id": "tid", "client_id": "cid"})
+    with pytest.raises(ProviderError, match="no client secret"):
+        build_credential(settings)
+    keyring.set_password("vmwb", secret_name("tid", "cid"), "s3cret")
+    credential = build_credential(settings)
+    assert type(credential).__name__ == "ClientSecretCredential"

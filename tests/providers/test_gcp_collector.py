@@ -221,31 +221,6 @@ def _service_account_key() -> str:
     })  # fmt: skip
 
 
-@pytest.fixture
-def memory_keyring() -> Iterator[dict[tuple[str, str], str]]:
-    import keyring
-    from keyring.backend import KeyringBackend
-
-    store: dict[tuple[str, str], str] = {}
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            store.pop((service, username), None)
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield store
-    keyring.set_keyring(previous)
-
-
 def test_key_file_inline_key_and_keyring_secret(tmp_path: Path, memory_keyring) -> None:
     from workbench.providers.gcp.clients import GcpSettings, load_credentials
 
@@ -258,7 +233,7 @@ def test_key_file_inline_key_and_keyring_secret(tmp_path: Path, memory_keyring) 
     # An inline key is moved to the keyring; the config can then name it instead of holding it.
     creds, _ = load_credentials(GcpSettings(credentials_json=key))
     name = "gcp:audit@key-proj.iam.gserviceaccount.com"
-    assert memory_keyring[("vmwb", name)] == key
+    assert memory_keyring.store[("vmwb", name)] == key
     creds, project = load_credentials(GcpSettings(credentials_secret=name))
     assert creds.service_account_email.startswith("audit@") and project == "key-proj"
     from workbench.errors import ProviderError
