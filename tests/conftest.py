@@ -4,6 +4,9 @@
 fixture yields it, ``memory_keyring.store`` holds the secrets), so no test ever touches the user's keyring.
 A test that wants keyring's fail backend sets it itself. Session- and module-scoped fixtures get one too.
 
+``open_cache`` : ``open_cache(name)`` opens a new cache ``<tmp_path>/<name>.db`` (several side by side in one
+test), all closed after the test.
+
 ``fixture_servers`` (a module in this folder, importable from any test) gives a test module the GCP or Azure
 fixture server and SDK clients pointed at it.
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,22 @@ def memory_keyring(_session_keyring: None) -> Iterator[MemoryKeyring]:
     backend = MemoryKeyring()
     with _installed(backend):
         yield backend
+
+
+@pytest.fixture
+def open_cache(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+    from workbench.cache.store import Cache
+
+    opened: list[Cache] = []
+
+    def open_(name: str) -> Cache:
+        cache = Cache.open(tmp_path / f"{name}.db")
+        opened.append(cache)
+        return cache
+
+    yield open_
+    for cache in opened:
+        cache.close()
 
 
 AWS_TEST_ENV = {

@@ -147,17 +147,8 @@ CASES: dict[str, tuple[Callable[[Estate, bool], None], str]] = {
 
 
 @pytest.fixture
-def make_estate(tmp_path: Path) -> Iterator[Callable[[str], Estate]]:
-    opened: list[Cache] = []
-
-    def make(name: str) -> Estate:
-        cache = Cache.open(tmp_path / f"{name}.db")
-        opened.append(cache)
-        return Estate(cache)
-
-    yield make
-    for cache in opened:
-        cache.close()
+def make_estate(open_cache: Callable[[str], Cache]) -> Callable[[str], Estate]:
+    return lambda name: Estate(open_cache(name))
 
 
 @pytest.mark.parametrize("check_id", sorted(CASES))

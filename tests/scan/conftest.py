@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -38,21 +37,11 @@ class Estate:
 
 
 @pytest.fixture
-def estate(tmp_path: Path) -> Iterator[Estate]:
-    with Cache.open(tmp_path / "cache.db") as cache:
-        yield Estate(cache)
+def estate(open_cache: Callable[[str], Cache]) -> Estate:
+    return Estate(open_cache("cache"))
 
 
 @pytest.fixture
-def make_estate(tmp_path: Path) -> Iterator[Callable[[str], Estate]]:
+def make_estate(open_cache: Callable[[str], Cache]) -> Callable[[str], Estate]:
     """Several independent caches in one test (failing and passing fixtures side by side)."""
-    opened: list[Cache] = []
-
-    def make(name: str) -> Estate:
-        cache = Cache.open(tmp_path / f"{name}.db")
-        opened.append(cache)
-        return Estate(cache)
-
-    yield make
-    for cache in opened:
-        cache.close()
+    return lambda name: Estate(open_cache(name))
