@@ -159,8 +159,7 @@ def _findings(cache: Cache) -> None:
 
 def make_app(path: Path, *, read_only: bool = False, role: str = "operator"):  # type: ignore[no-untyped-def]
     """The app exactly as the CLI builds it, over ``path``."""
-    from workbench.screens.app import create_app
-
     from workbench.config import Config
+    from workbench.screens.app import create_app
 
     return create_app(path, Config(), read_only=read_only, role=role)
