@@ -13,6 +13,7 @@ IMG-14 works out an image's publisher from the instance's image reference (GCP `
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -108,27 +109,29 @@ class _MemoRoot(keys.TrustRoot):
 
 
 def instances_on_unverified_approval(rows: list[Any], params: dict[str, Any]) -> list[Any]:
-    """IMG-11: keep instances whose image's approval in force does not verify."""
+    """IMG-11: the VMs whose image's approval in force does not verify.
+
+    Each row is one approval (``registry_entry``) with its verification inputs and the VMs launched from its
+    image (``vms``: uid, id, name, account, region, tags); a failing approval yields one finding per VM."""
     root = _MemoRoot(_root())
     failing = []
-    # Every VM on one approval carries the same evidence text: verify each distinct text once (one signature
-    # check per VM would cost seconds on a large estate).
-    seen: dict[str, tuple[dict[str, Any], tuple[str, str, Entry | None]]] = {}
     for row in rows:
-        text = row.evidence if isinstance(row.evidence, str) else None
-        known = seen.get(text) if text is not None else None
-        if known is None:
-            ev = _evidence(row)
-            known = (ev, _verdict(ev, root))
-            if text is not None:
-                seen[text] = known
-        ev, (status, message, entry) = known
+        ev = _evidence(row)
+        status, message, entry = _verdict(ev, root)
         if status == verify.OK:
             continue
-        row.reason = f"launched from {ev.get('image_id')}, whose approval {status}: {message}"
-        row.evidence = {"image_id": ev.get("image_id"), "status": status,
-                        "entry_id": entry.entry_id if entry else None}  # fmt: skip
-        failing.append(row)
+        image_id = ev.get("image_id")
+        evidence = {"image_id": image_id, "status": status,
+                    "entry_id": entry.entry_id if entry else None}  # fmt: skip
+        for uid, rid, name, account, region, tags in ev.get("vms") or []:
+            failing.append(
+                dataclasses.replace(
+                    row, resource_uid=uid, resource_kind="instance", resource_id=rid,
+                    resource_name=name or "", account=account, region=region, tags=tags,
+                    reason=f"launched from {image_id}, whose approval {status}: {message}",
+                    evidence=dict(evidence),
+                )
+            )  # fmt: skip
     return failing
 
 

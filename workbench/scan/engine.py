@@ -109,7 +109,10 @@ def evaluate(
     db = cache.db if isinstance(cache, Cache) else cache
     bound = bind(check, params, now or utcnow())
     sql = check.query.strip().rstrip(";")
-    if resource_uids is not None:
+    # A logic check's query rows may stand for several resources (IMG-11: one row per approval, expanded to
+    # its VMs in Python), so its uid filter applies to what the Python step returns.
+    wanted = set(resource_uids) if resource_uids is not None and check.logic else None
+    if resource_uids is not None and not check.logic:
         bound["_uids"] = json.dumps(list(resource_uids))
         # The newline ends a trailing "-- comment" in the check's SQL before the closing parenthesis.
         sql = f"SELECT * FROM ({sql}\n) WHERE resource_uid IN (SELECT value FROM json_each(:_uids))"
@@ -149,6 +152,8 @@ def evaluate(
         from workbench.checks import logic
 
         rows = logic.apply(check.id, rows, check.resolve_params(params))
+        if wanted is not None:
+            rows = [r for r in rows if r.resource_uid in wanted]
     return rows
 
 
@@ -188,19 +193,31 @@ def evaluate_many(
         except CheckError as exc:
             return check.id, None, str(exc)
 
-    results: dict[str, list[FindingRow]] = {}
-    errors: dict[str, str] = {}
+    done: dict[str, tuple[list[FindingRow] | None, str | None]] = {}
     try:
         with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
-            for cid, rows, error in pool.map(one, checks):
-                if rows is None:
-                    errors[cid] = error or "failed"
-                else:
-                    results[cid] = rows
+            # Longest first, so no long check starts last while the other thread idles.
+            for cid, rows, error in pool.map(one, sorted(checks, key=_cost_rank)):
+                done[cid] = (rows, error)
     finally:
         for db in opened:
             db.close()
+    results: dict[str, list[FindingRow]] = {}
+    errors: dict[str, str] = {}
+    for check in checks:  # catalogue order, whatever order they ran in
+        rows, error = done[check.id]
+        if rows is None:
+            errors[check.id] = error or "failed"
+        else:
+            results[check.id] = rows
     return results, errors
+
+
+def _cost_rank(check: Check) -> int:
+    """A rough order of cost: Python post-filters, then queries over the VMs, then the rest."""
+    if check.logic:
+        return 0
+    return 1 if "instances AS" in check.query else 2
 
 
 def _matches_framework(check: Check, framework: str) -> bool:

@@ -1,7 +1,8 @@
--- Candidates: VMs whose image's latest approval is not revoked. checks/logic.py verifies the signature (with the
--- entry before it in the chain and the audit record, as `vmwb images verify` does). The verification inputs are
--- built once per approval in force (`inforce`), not once per VM; every VM on one approval carries the same
--- evidence text, which the Python step verifies once.
+-- VMs whose image's latest approval is not revoked, checked by checks/logic.py (signature, the entry before it
+-- in the chain, the audit record, as `vmwb images verify` does). One row per approval in force that some VM
+-- uses: resource_kind 'registry_entry', evidence = the verification inputs plus the VMs (uid, id, name,
+-- account, region, tags). Python verifies each approval once and turns the VMs of a failing one into findings;
+-- most approvals verify, so most VMs never cross into Python.
 -- The audit log is read once: the latest approve/revoke record per entry id (bare columns come from the
 -- MAX(seq) row), joined by entry id. vmwb writes entry ids as JSON integers; a record with any other type
 -- was not written by vmwb and counts as no record (the entry then fails verification).
@@ -13,7 +14,7 @@ WITH audit AS MATERIALIZED (
   GROUP BY 1
 ),
 inforce AS MATERIALIZED (
-  SELECT a.provider, a.image_id,
+  SELECT a.provider, a.image_id, a.entry_id,
          ',"entry":' || json_object('entry_id', a.entry_id, 'action', a.action, 'provider', a.provider, 'account', a.account, 'image_id', a.image_id, 'image_uid', a.image_uid, 'name', a.name, 'image_created_at', a.image_created_at, 'digest', a.digest, 'reason', a.reason, 'actor', a.actor, 'signed_at', a.signed_at, 'revokes', a.revokes, 'prev_hash', a.prev_hash, 'key_id', a.key_id, 'payload', a.payload, 'signature', a.signature)
          || ',"prev":' || COALESCE((SELECT json_object('entry_id', p.entry_id, 'action', p.action, 'provider', p.provider, 'account', p.account, 'image_id', p.image_id, 'image_uid', p.image_uid, 'name', p.name, 'image_created_at', p.image_created_at, 'digest', p.digest, 'reason', p.reason, 'actor', p.actor, 'signed_at', p.signed_at, 'revokes', p.revokes, 'prev_hash', p.prev_hash, 'key_id', p.key_id, 'payload', p.payload, 'signature', p.signature) FROM image_registry AS p WHERE p.entry_id < a.entry_id ORDER BY p.entry_id DESC LIMIT 1), 'null')
          || ',"audit":' || CASE WHEN u.seq IS NOT NULL THEN json_object('action', u.action, 'payload_sha256', u.sha) ELSE 'null' END
@@ -23,10 +24,15 @@ inforce AS MATERIALIZED (
     AND a.entry_id = (SELECT MAX(b.entry_id) FROM image_registry AS b
                        WHERE b.action = 'approve' AND b.provider = a.provider AND b.image_id = a.image_id)
     AND NOT EXISTS (SELECT 1 FROM image_registry AS x WHERE x.action = 'revoke' AND x.revokes = a.entry_id)
+),
+vms AS (
+  SELECT f.entry_id, json_group_array(json_array(i.uid, i.id, i.name, i.account, i.region, i.tags)) AS list
+  FROM inforce AS f JOIN instances AS i ON i.provider = f.provider AND i.image_id = f.image_id
+  WHERE i.state NOT IN ('terminated', 'shutting-down')
+  GROUP BY f.entry_id
 )
-SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id, i.name AS resource_name,
-       i.provider, i.account, i.region, i.tags,
-       'launched from ' || i.image_id AS reason,
-       '{"image_id":' || json_quote(i.image_id) || f.detail AS evidence
-FROM inforce AS f JOIN instances AS i ON i.provider = f.provider AND i.image_id = f.image_id
-WHERE i.state NOT IN ('terminated', 'shutting-down')
+SELECT 'registry_entry:' || f.entry_id AS resource_uid, 'registry_entry' AS resource_kind,
+       f.image_id AS resource_id, NULL AS resource_name, f.provider, '' AS account, '' AS region,
+       'launched from ' || f.image_id AS reason,
+       '{"image_id":' || json_quote(f.image_id) || ',"vms":' || v.list || f.detail AS evidence
+FROM inforce AS f JOIN vms AS v ON v.entry_id = f.entry_id

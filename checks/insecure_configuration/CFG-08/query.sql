@@ -8,4 +8,5 @@ WHERE i.provider IN ('aws', 'gcp') AND i.state <> 'terminated'
   AND i.deletion_protection = 0
   AND lower(t.key) IN (SELECT lower(value) FROM json_each(:prod_tags))
   AND lower(t.value) IN (SELECT lower(value) FROM json_each(:prod_values))
-GROUP BY i.uid
+-- By row_id, not uid: the VMs are read in table order (by uid, one random table read per VM).
+GROUP BY i.row_id
