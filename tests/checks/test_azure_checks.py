@@ -37,6 +37,7 @@ CASES: dict[str, tuple[str, str]] = {
     "PAT-04": ("web-02", "web-01"),  # ImageDefault / AutomaticByPlatform
     "NET-01": ("nsg-mgmt-open", "nsg-data"),  # SSH from 0.0.0.0/0 / RDP from a bastion subnet
     "IMG-15": ("galCommunityShared", "galPrivate"),  # community gallery / private gallery
+    "LOG-01": ("nsg-data", "nsg-web"),  # flow logs kept 7 days / 90 days
 }
 
 
@@ -110,6 +111,19 @@ def test_world_open_admin_ports_per_nsg(cache: Cache) -> None:
     if isinstance(evidence, str):  # the engine may hand evidence back as JSON text
         evidence = json.loads(evidence)
     assert sorted(evidence["ports"]) == [22, 3389]
+
+
+def test_nsg_flow_logs_missing_off_or_kept_under_90_days(cache: Cache) -> None:
+    rows = failing(cache, "LOG-01")
+    assert {name: row.reason for name, row in rows.items()} == {
+        "nsg-data": "NSG flow logs are kept 7 days, under 90",
+        "nsg-mgmt-open": "NSG flow log is disabled",
+        "nsg-dev": "NSG has no flow log",
+    }
+    assert {row.resource_kind for row in rows.values()} == {"firewall_group"}
+    # The threshold is a parameter.
+    relaxed = evaluate(cache, get_check("LOG-01"), params={"min_retention_days": 7}, now=NOW)
+    assert {r.resource_name for r in relaxed} == {"nsg-mgmt-open", "nsg-dev"}
 
 
 def test_higher_priority_deny_shadows_a_world_open_allow(server, tmp_path) -> None:

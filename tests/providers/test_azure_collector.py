@@ -149,10 +149,58 @@ def test_normalized_fields(server, cache) -> None:
     ).fetchone()
     assert (patch["critical_missing"], patch["missing_count"], patch["auto_patch"]) == (2, 7, 0)
     assert patch["last_scan_at"] == "2025-06-01T04:14:31Z"
-    flow = cache.db.execute("SELECT value, extra FROM settings WHERE id = 'flow_logs'").fetchone()
-    assert flow["value"] is None and "Network Watcher" in json.loads(flow["extra"])["note"]
+    flow = cache.db.execute(
+        "SELECT value FROM settings WHERE id = 'flow_logs' AND account = ?", (SUB,)
+    )
+    assert json.loads(flow.fetchone()["value"]) == {"watchers": 2, "flow_logs": 3}
     kinds = dict(cache.db.execute("SELECT kind, COUNT(*) FROM relations GROUP BY kind").fetchall())
     assert kinds["protected_by"] == 10 and kinds["attached"] == 11 and kinds["snapshot_of"] == 4
+
+
+def test_nsg_flow_logs_from_network_watcher(server, estate, cache) -> None:
+    assert sync(cache, provider(server)).status == "ok"
+    got = {
+        r["name"]: (r["fl"], r["days"], r["fid"] is not None)
+        for r in cache.db.execute(
+            "SELECT name, json_extract(extra, '$.flow_logs') AS fl, "
+            "json_extract(extra, '$.flow_log_retention_days') AS days, "
+            "json_extract(extra, '$.flow_log_id') AS fid FROM firewall_groups"
+        )
+    }
+    assert got == {
+        "nsg-web": (1, 90, True),
+        "nsg-data": (1, 7, True),
+        "nsg-mgmt-open": (0, 30, True),  # a flow log that is switched off
+        "nsg-dev": (0, None, False),  # SUB2 has a Network Watcher but no flow log
+    }
+    # No Network Watcher at all: nothing was looked at, so unknown rather than off.
+    del estate["subscriptions"][SUB2]["networkWatchers"]
+    server.load_estate(estate)
+    assert sync(cache, provider(server)).status == "ok"
+    dev = cache.db.execute("SELECT extra FROM firewall_groups WHERE name = 'nsg-dev'").fetchone()
+    assert json.loads(dev["extra"])["flow_logs"] is None
+
+
+def test_subnet_flow_logs_follow_the_vnet_subnet_or_nsg_flow_log(server, estate, cache) -> None:
+    rg = f"/subscriptions/{SUB}/resourceGroups/rg-web-prod/providers/Microsoft.Network"
+    subnets = [
+        {"name": name, "id": f"{rg}/virtualNetworks/vnet-web/subnets/{name}",
+         "properties": {"addressPrefix": cidr, **nsg}}
+        for name, cidr, nsg in (
+            ("web", "10.1.1.0/24", {"networkSecurityGroup": {"id": f"{rg}/networkSecurityGroups/nsg-web"}}),
+            ("spare", "10.1.2.0/24", {}),
+        )
+    ]  # fmt: skip
+    estate["subscriptions"][SUB]["virtualNetworks"] = [
+        {"name": "vnet-web", "id": f"{rg}/virtualNetworks/vnet-web", "location": "westeurope",
+         "type": "Microsoft.Network/virtualNetworks",
+         "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}, "subnets": subnets}}
+    ]  # fmt: skip
+    server.load_estate(estate)
+    assert sync(cache, provider(server)).status == "ok"
+    flows = dict(cache.db.execute("SELECT name, flow_logs FROM subnets").fetchall())
+    assert flows == {"web": 1, "spare": 0}  # the web subnet's NSG is flow-logged
+    assert column(cache, "SELECT flow_logs FROM networks WHERE name = 'vnet-web'") == [0]
 
 
 def test_429_with_retry_after_recovers(server, cache) -> None:

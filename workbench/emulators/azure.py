@@ -41,6 +41,9 @@ _ERROR_CODES = {
 }
 # Child collections stored inside their parent's properties (ARM exposes them as sub-resources).
 _CHILDREN = {("networksecuritygroups", "securityrules"): "securityRules"}
+# Nested resource types that ARM tracks as resources of their own (own id, location, tags), listed under
+# their parent: a Network Watcher's flow logs.
+_NESTED = {("networkwatchers", "flowlogs")}
 
 
 def _now() -> str:
@@ -129,6 +132,12 @@ class AzureFixtureServer(FixtureServer):
             return self._resource(request, res_id, raw)
         if (segs[6], segs[8]) in _CHILDREN:
             return self._child(request, res_id, _CHILDREN[(segs[6], segs[8])], raw[9:])
+        if (segs[6], segs[8]) in _NESTED and len(segs) in (9, 10):
+            self._find(res_id)  # a missing parent is a 404, as in ARM
+            if len(segs) == 10:
+                return self._resource(request, "/" + "/".join(raw), raw)
+            if method == "GET":
+                return self._list(request, f"{res_id.lower()}/{segs[8]}/", f"{rtype}/{segs[8]}")
         if len(segs) == 9 and method == "GET" and segs[8] == "instanceview":
             view = self._find(res_id).get("properties", {}).get("instanceView", {})
             return Response(200, view)
@@ -193,8 +202,9 @@ class AzureFixtureServer(FixtureServer):
                 return Response(200, self._view(_merge(existing, request.json()), False))
             res = {
                 "id": res_id,
-                "name": raw[7],
-                "type": f"{raw[5]}/{raw[6]}",
+                "name": raw[-1],
+                # Microsoft.Network/networkWatchers, or .../networkWatchers/flowLogs for a nested one.
+                "type": "/".join([raw[5], *raw[6::2]]),
                 **request.json(),
             }
             props = res.setdefault("properties", {})

@@ -93,7 +93,7 @@ def _local(p: Json, direction: str) -> list[str]:
 
 
 def _flow_logs(network: Any, ctx: TaskContext) -> tuple[dict[str, Json], int]:
-    """Flow logs by target (NSG or VNet id), and how many Network Watchers were found."""
+    """Flow logs by target (an NSG, or a VNet / subnet / NIC for VNet flow logs), and the Network Watcher count."""
     by_target: dict[str, Json] = {}
     watchers = list(paged(network.network_watchers.list_all(), ctx))
     for watcher in watchers:
@@ -102,9 +102,12 @@ def _flow_logs(network: Any, ctx: TaskContext) -> tuple[dict[str, Json], int]:
             p = props(log)
             target = arm_id(p.get("targetResourceId"))
             if target:
+                policy = p.get("retentionPolicy") or {}
+                days = int(policy.get("days") or 0)
                 by_target[target] = {
                     "enabled": bool(p.get("enabled")),
-                    "retention_days": (p.get("retentionPolicy") or {}).get("days"),
+                    # 0 = kept indefinitely, Azure's own convention: a policy that is off, or 0 days, deletes nothing.
+                    "retention_days": days if policy.get("enabled") else 0,
                     "flow_log_id": arm_id(log.get("id")),
                 }
     return by_target, len(watchers)
@@ -114,11 +117,12 @@ def collect_network(clients: Any, subscription: str, out: TaskOutput, ctx: TaskC
     network = clients.network(subscription)
     logs, watchers = _flow_logs(network, ctx)
 
-    def flow(target: str) -> bool | None:
+    def flow(*targets: str | None) -> bool | None:
+        """Whether an enabled flow log covers any of ``targets``."""
         # No Network Watcher at all: flow logs were not looked at (or cannot exist); say unknown, not off.
         if not watchers:
             return None
-        return bool(logs.get(target, {}).get("enabled"))
+        return any(logs.get(t or "", {}).get("enabled") for t in targets)
 
     for nsg in paged(network.network_security_groups.list_all(), ctx):
         nsg_id = arm_id(nsg["id"]) or ""
@@ -137,6 +141,7 @@ def collect_network(clients: Any, subscription: str, out: TaskOutput, ctx: TaskC
                     "subnet_ids": ids_of(p.get("subnets") or []),
                     "flow_logs": flow(nsg_id),
                     "flow_log_retention_days": logs.get(nsg_id, {}).get("retention_days"),
+                    "flow_log_id": logs.get(nsg_id, {}).get("flow_log_id"),
                 },
             )
         )
@@ -165,6 +170,7 @@ def collect_network(clients: Any, subscription: str, out: TaskOutput, ctx: TaskC
         for subnet in vp.get("subnets") or []:
             sp = props(subnet)
             sid = arm_id(subnet["id"]) or ""
+            nsg_ref = arm_id((sp.get("networkSecurityGroup") or {}).get("id"))
             out.add(
                 Subnet(
                     id=sid,
@@ -172,8 +178,9 @@ def collect_network(clients: Any, subscription: str, out: TaskOutput, ctx: TaskC
                     raw=subnet,
                     network_id=vnet_id,
                     cidr=sp.get("addressPrefix"),
-                    flow_logs=flow(vnet_id),
-                    firewall_group_id=arm_id((sp.get("networkSecurityGroup") or {}).get("id")),
+                    # Logged by a VNet flow log on the VNet or the subnet, or an NSG flow log on its NSG.
+                    flow_logs=flow(vnet_id, sid, nsg_ref),
+                    firewall_group_id=nsg_ref,
                 )
             )
 
