@@ -137,6 +137,38 @@ def test_grants_rules_settings_and_patch_states(server, cache) -> None:
     assert uid == "gcp:demo-prod:global:instance:us-central1-a/legacy-billing"
 
 
+def test_patch_jobs_give_last_install_and_failures_for_the_kpi(server, cache) -> None:
+    assert sync(server, cache).status == "ok"
+    got = {r[0]: (r[1], r[2], r[3]) for r in cache.db.execute(
+        "SELECT id, last_install_at, failed_count, critical_missing FROM patch_states")}  # fmt: skip
+    week_ago, old = "2025-06-01T02:47:12Z", "2025-04-09T02:41:05Z"
+    assert got == {
+        "us-central1-a/web-frontend-1": (week_ago, 0, 0),
+        "us-central1-b/web-frontend-2": (week_ago, 0, 0),  # succeeded, reboot required
+        "us-central1-a/api-server-1": (week_ago, 0, 0),
+        "europe-west1-b/db-primary": (week_ago, 0, 0),
+        # Failed last week; the dry run since installed nothing, so its last install is the old job.
+        "us-central1-a/legacy-billing": (old, 1, 0),
+    }
+    extra = json.loads(cache.db.execute(
+        "SELECT extra FROM patch_states WHERE id='us-central1-a/legacy-billing'").fetchone()[0])  # fmt: skip
+    assert extra["last_patch_job"]["state"] == "FAILED"
+    assert "dpkg was interrupted" in extra["last_patch_job"]["failure_reason"]
+    from workbench.scan.kpi import patch_kpis
+
+    kpi = patch_kpis(cache, "2025-06-08T12:00:00Z")
+    assert kpi["patched_within_30d"] | {"definition": ""} == {
+        "value": 80.0, "count": 4, "total": 5, "definition": ""}  # fmt: skip
+    assert kpi["auto_deploy_success"]["value"] == 80.0
+
+
+def test_unreadable_patch_jobs_keep_the_reports(server, cache) -> None:
+    server.add_fault("forbidden", r"/patchJobs$", times=None)
+    assert sync(server, cache).status == "ok"
+    rows = cache.db.execute("SELECT last_install_at, failed_count, last_scan_at FROM patch_states")
+    assert {tuple(r) for r in rows} == {(None, None, "2025-01-10T08:05:00Z")}
+
+
 def test_throttled_call_is_retried_after_retry_after(server, cache) -> None:
     server.add_fault("throttle", r"/demo-prod/global/snapshots$", "GET", times=1, retry_after=1)
     result = sync(server, cache)

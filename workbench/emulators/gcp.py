@@ -5,7 +5,8 @@ Point a client at it with
 ``AnonymousCredentials()`` and ``transport="rest"``. State is an in-memory copy of a JSON estate
 in the REST API's own shapes (camelCase fields, int64 as strings); mutations change it, so
 apply -> re-list -> undo works end to end. Mutations return DONE Operations that can be
-fetched or waited on through zone/region/global operations.
+fetched or waited on through zone/region/global operations. OS Config serves VM Manager's
+vulnerability reports and inventories (zonal) and patch jobs with their per-instance details.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class GcpFixtureServer(FixtureServer):
         inst = z + r"/instances/(?P<n>[^/]+)"
         ops = p + r"/(?:zones/[^/]+|regions/[^/]+|global)/operations/(?P<op>[^/]+)"
         oc = r"/v1/projects/(?P<p>[^/]+)/locations/(?P<z>[^/]+)/instances/(?P<n>[^/]+)"
+        job = r"/v1/projects/(?P<p>[^/]+)/patchJobs"
         return [
             ("GET", p, self._get_project),
             ("POST", p + "/setCommonInstanceMetadata", self._set_common_metadata),
@@ -146,6 +148,9 @@ class GcpFixtureServer(FixtureServer):
             ("POST", ops + "/wait", self._get_operation),
             ("GET", oc + r"/(?P<kind>vulnerabilityReports|inventories)", self._osconfig_list),
             ("GET", oc + r"/(?P<kind>vulnerabilityReport|inventory)", self._osconfig_get),
+            ("GET", job, self._patch_jobs),
+            ("GET", job + r"/(?P<j>[^/:]+)", self._patch_job),
+            ("GET", job + r"/(?P<j>[^/:]+)/instanceDetails", self._patch_job_details),
         ]
 
     def route(self, request: Request) -> Response:
@@ -434,3 +439,27 @@ class GcpFixtureServer(FixtureServer):
         if not found:
             raise HttpError(404, f"Resource not found: {req.path}")
         return Response(200, found[0])
+
+    # --- OS Config patch jobs (project-level OsConfigService) ----------------------------------
+    # Estate: osconfig.patchJobs (PatchJob JSON) and osconfig.patchJobInstanceDetails {job id: [details]}.
+    def _patch_job(self, req: Request, p: str, j: str) -> Response:
+        for job in self._project(p)["osconfig"].get("patchJobs", []):
+            if _last(job["name"]) == j:
+                return Response(200, job)
+        raise HttpError(404, f"Resource not found: projects/{p}/patchJobs/{j}")
+
+    def _patch_jobs(self, req: Request, p: str) -> Response:
+        page, token = _page(self._project(p)["osconfig"].get("patchJobs", []), req.query)
+        body: Json = {"patchJobs": page}
+        if token:
+            body["nextPageToken"] = token
+        return Response(200, body)
+
+    def _patch_job_details(self, req: Request, p: str, j: str) -> Response:
+        self._patch_job(req, p, j)  # 404 for an unknown job
+        details = self._project(p)["osconfig"].get("patchJobInstanceDetails", {}).get(j, [])
+        page, token = _page(details, req.query)
+        body: Json = {"patchJobInstanceDetails": page}
+        if token:
+            body["nextPageToken"] = token
+        return Response(200, body)

@@ -234,14 +234,15 @@ class GcpClients:
                 self._clients[kind] = found
             return found
 
-    def osconfig(self) -> Any:
+    def osconfig(self, kind: str = "OsConfigZonalServiceClient") -> Any:
+        """An osconfig_v1 client: the zonal one (inventories, reports) or ``OsConfigServiceClient`` (patch jobs)."""
         with self._lock:
-            found = self._clients.get("osconfig")
+            found = self._clients.get(kind)
             if found is None:
                 from google.cloud import osconfig_v1
 
-                found = osconfig_v1.OsConfigZonalServiceClient(**self._options())
-                self._clients["osconfig"] = found
+                found = getattr(osconfig_v1, kind)(**self._options())
+                self._clients[kind] = found
             return found
 
     @property

@@ -1,20 +1,38 @@
-"""OS Config (VM Manager) collector: per-instance inventory and vulnerability reports as PatchState rows.
+"""OS Config (VM Manager) collector: per-instance inventory, vulnerability reports and patch jobs as PatchState rows.
 
-Only instances whose agent has reported (an inventory or a vulnerability report exists) get a row, as for AWS
-where only SSM-managed instances do: a VM with no row is not under VM Manager.
+Only instances whose agent has reported (an inventory, a vulnerability report or a patch job outcome exists) get a
+row, as for AWS where only SSM-managed instances do: a VM with no row is not under VM Manager.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 
 from workbench.cache.store import TaskOutput
 from workbench.model import PatchState
 from workbench.providers.base import TaskContext
-from workbench.providers.gcp.util import Json, aggregated, as_dict, iso, last, pages, zonal_id
+from workbench.providers.gcp.util import (
+    Json,
+    aggregated,
+    as_dict,
+    iso,
+    last,
+    link_parts,
+    pages,
+    zonal_id,
+)
+
+log = logging.getLogger(__name__)
 
 MAX_CVES = 50  # CVE ids kept per instance in extra; the full report stays in raw
+# Newest finished patch jobs read per project (one instanceDetails list each): a weekly deployment makes ~50 a
+# year, so this covers every instance patched in the last year or more.
+MAX_JOBS = 100
+_DONE_JOBS = {"SUCCEEDED", "COMPLETED_WITH_ERRORS", "CANCELED", "TIMED_OUT"}
+_INSTALLED = {"SUCCEEDED", "SUCCEEDED_REBOOT_REQUIRED"}
+_FAILED = {"FAILED", "TIMED_OUT", "NO_AGENT_DETECTED"}
 
 
 def _instances(handle: Any, ctx: TaskContext) -> dict[tuple[str, str], tuple[str, str]]:
@@ -54,6 +72,51 @@ def _owner(name: str) -> tuple[str, str]:
     return (parts[3], parts[5]) if len(parts) > 5 else ("", "")
 
 
+def _patch_jobs(
+    handle: Any, instances: dict[tuple[str, str], tuple[str, str]], ctx: TaskContext
+) -> dict[tuple[str, str], Json]:
+    """Per instance: its newest install time and whether its newest outcome failed, from finished patch jobs."""
+    from google.api_core.exceptions import Forbidden, PermissionDenied
+
+    client = handle.clients.osconfig("OsConfigServiceClient")
+    kw = handle.clients.call_kwargs
+    try:
+        pager = client.list_patch_jobs(parent=f"projects/{handle.project}", **kw)
+        jobs = [as_dict(j) for page in pages(pager, ctx) for j in page.patch_jobs]
+    except (Forbidden, PermissionDenied) as exc:  # REST answers Forbidden, gRPC PermissionDenied
+        # Patch jobs need roles/osconfig.patchJobViewer, which a reports-only auditor may lack: keep the rest.
+        log.warning(
+            "[gcp] %s: patch jobs not readable (%s); no last install times", handle.project, exc
+        )
+        return {}
+    # Dry runs install nothing; running jobs have no final outcome yet.
+    done = [j for j in jobs if j.get("state") in _DONE_JOBS and not j.get("dryRun")]
+    done.sort(key=lambda j: iso(j.get("createTime")) or "", reverse=True)
+    history: dict[tuple[str, str], Json] = {}
+    for job in done[:MAX_JOBS]:
+        # A PatchJob has no end time: a finished job's last update is when it finished.
+        ended = iso(job.get("updateTime"))
+        pager = client.list_patch_job_instance_details(parent=job["name"], **kw)
+        for page in pages(pager, ctx):
+            for detail in map(as_dict, page.patch_job_instance_details):
+                parts = link_parts(detail.get("name"))
+                zone, system_id = parts.get("zones", ""), str(detail.get("instanceSystemId", ""))
+                ref = instances.get((zone, system_id)) or instances.get(
+                    (zone, parts.get("instances", ""))
+                )
+                state = detail.get("state")
+                if ref is None or state not in _INSTALLED | _FAILED:
+                    continue
+                seen = history.setdefault(ref, {"last_install_at": None})
+                if "failed" not in seen:  # jobs come newest first: the first outcome is the latest
+                    seen.update(failed=state in _FAILED, job=job["name"], state=state)
+                    if state in _FAILED:
+                        seen["failure_reason"] = detail.get("failureReason")
+                if state in _INSTALLED and seen["last_install_at"] is None:
+                    seen["last_install_at"] = ended
+    return history
+
+
 def collect_patch(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     instances = _instances(handle, ctx)
     zones = sorted({zone for zone, _ in instances})
@@ -68,12 +131,15 @@ def collect_patch(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
             ref = instances.get(_owner(rep.get("name", "")))
             if ref:
                 reports[ref] = rep
-    for ref in sorted(set(inventories) | set(reports)):
-        out.add(patch_state(ref, inventories.get(ref), reports.get(ref)))
+    jobs = _patch_jobs(handle, instances, ctx)
+    for ref in sorted(set(inventories) | set(reports) | set(jobs)):
+        out.add(patch_state(ref, inventories.get(ref), reports.get(ref), jobs.get(ref)))
 
 
-def patch_state(ref: tuple[str, str], inventory: Json | None, report: Json | None) -> PatchState:
-    inventory, report = inventory or {}, report or {}
+def patch_state(
+    ref: tuple[str, str], inventory: Json | None, report: Json | None, jobs: Json | None = None
+) -> PatchState:
+    inventory, report, jobs = inventory or {}, report or {}, jobs or {}
     kinds = Counter(i.get("type") for i in (inventory.get("items") or {}).values())
     vulns = report.get("vulnerabilities") or []
     severity = Counter((v.get("details") or {}).get("severity", "UNSPECIFIED") for v in vulns)
@@ -95,7 +161,15 @@ def patch_state(ref: tuple[str, str], inventory: Json | None, report: Json | Non
             "vulnerabilities": dict(severity),
             "high_missing": severity.get("HIGH", 0),
             "cves": cves[:MAX_CVES],
+            # The newest job outcome: its name, the instance's state and any failure reason.
+            "last_patch_job": {
+                k: v for k, v in jobs.items() if k not in ("last_install_at", "failed")
+            }
+            or None,
         },
+        last_install_at=jobs.get("last_install_at"),
+        # As for AWS (the last operation's failed patches): 1 when the newest job failed on the VM, else 0.
+        failed_count=int(jobs["failed"]) if "failed" in jobs else None,
         last_scan_at=max(times) if times else None,
         installed_count=kinds.get("INSTALLED_PACKAGE") if inventory else None,
         missing_count=kinds.get("AVAILABLE_PACKAGE", 0) if inventory else len(fixable),
