@@ -1,9 +1,10 @@
 """The Python half of the image-factory checks (registered in ``workbench.checks.logic``).
 
-IMG-11 and IMG-12 verify Ed25519 signatures, which SQL cannot do. Their queries hand over, per candidate, the
-registry entry, the entry before it in the chain and what the audit log recorded for it, all as evidence; the
-functions here run the same per-entry verification as ``vmwb images verify``
-(:func:`workbench.images.verify.check_entry`) and keep the rows that fail. The trust root comes from the
+IMG-11 and IMG-12 verify Ed25519 signatures, which SQL cannot do. Their queries hand over, per registry entry,
+the entry, the entry before it in the chain and what the audit log recorded for it, all as evidence (IMG-11's
+row for an approval also lists the VMs launched from its image); the functions here run the same per-entry
+verification as ``vmwb images verify`` (:func:`workbench.images.verify.check_entry`), once per entry, and keep
+what fails. The trust root comes from the
 session's config (:func:`active_config`): the CLI and the TUI set it; otherwise the default config file is read.
 The finding's evidence keeps the verdict, never the payload or signature.
 
@@ -112,7 +113,7 @@ def instances_on_unverified_approval(rows: list[Any], params: dict[str, Any]) ->
     """IMG-11: the VMs whose image's approval in force does not verify.
 
     Each row is one approval (``registry_entry``) with its verification inputs and the VMs launched from its
-    image (``vms``: uid, id, name, account, region, tags); a failing approval yields one finding per VM."""
+    image (``vms``: uid, id, name, account, region); a failing approval yields one finding per VM."""
     root = _MemoRoot(_root())
     failing = []
     for row in rows:
@@ -123,11 +124,11 @@ def instances_on_unverified_approval(rows: list[Any], params: dict[str, Any]) ->
         image_id = ev.get("image_id")
         evidence = {"image_id": image_id, "status": status,
                     "entry_id": entry.entry_id if entry else None}  # fmt: skip
-        for uid, rid, name, account, region, tags in ev.get("vms") or []:
+        for uid, rid, name, account, region in ev.get("vms") or []:
             failing.append(
                 dataclasses.replace(
                     row, resource_uid=uid, resource_kind="instance", resource_id=rid,
-                    resource_name=name or "", account=account, region=region, tags=tags,
+                    resource_name=name or "", account=account, region=region, tags=None,
                     reason=f"launched from {image_id}, whose approval {status}: {message}",
                     evidence=dict(evidence),
                 )

@@ -1,8 +1,9 @@
 -- VMs whose image's latest approval is not revoked, checked by checks/logic.py (signature, the entry before it
 -- in the chain, the audit record, as `vmwb images verify` does). One row per approval in force that some VM
 -- uses: resource_kind 'registry_entry', evidence = the verification inputs plus the VMs (uid, id, name,
--- account, region, tags). Python verifies each approval once and turns the VMs of a failing one into findings;
--- most approvals verify, so most VMs never cross into Python.
+-- account, region; no tags: the mutes look them up when a rule needs them). Python verifies each approval
+-- once and turns the VMs of a failing one into findings; most approvals verify, so most VMs never cross
+-- into Python one by one.
 -- The audit log is read once: the latest approve/revoke record per entry id (bare columns come from the
 -- MAX(seq) row), joined by entry id. vmwb writes entry ids as JSON integers; a record with any other type
 -- was not written by vmwb and counts as no record (the entry then fails verification).
@@ -26,7 +27,7 @@ inforce AS MATERIALIZED (
     AND NOT EXISTS (SELECT 1 FROM image_registry AS x WHERE x.action = 'revoke' AND x.revokes = a.entry_id)
 ),
 vms AS (
-  SELECT f.entry_id, json_group_array(json_array(i.uid, i.id, i.name, i.account, i.region, i.tags)) AS list
+  SELECT f.entry_id, json_group_array(json_array(i.uid, i.id, i.name, i.account, i.region)) AS list
   FROM inforce AS f JOIN instances AS i ON i.provider = f.provider AND i.image_id = f.image_id
   WHERE i.state NOT IN ('terminated', 'shutting-down')
   GROUP BY f.entry_id
