@@ -1,39 +1,13 @@
-"""Fixture caches for the check tests, written through the real cache API from model records."""
+"""Fixture caches for the check tests (see scan_estate.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from scan_estate import Estate
 
-from workbench import model
-from workbench.cache.store import Cache, TaskOutput
-
-NOW = "2026-11-26T12:00:00Z"
-ACCOUNT = "111111111111"
-REGION = "eu-west-1"
-
-
-class Estate:
-    """A temp cache plus a way to put records into it, one collector task at a time."""
-
-    def __init__(self, cache: Cache) -> None:
-        self.cache = cache
-        self.run = cache.start_run({"fixture": True})
-
-    def put(
-        self,
-        *records: model.Record,
-        task: str = "fixture",
-        account: str = ACCOUNT,
-        region: str = REGION,
-        provider: str = "aws",
-        now: str = NOW,
-        relations: tuple[model.Relation, ...] = (),
-    ) -> None:
-        scope = model.ScopeRef(provider, account, region)
-        out = TaskOutput(records=list(records), relations=list(relations))
-        self.cache.replace_task(self.run, scope, task, out, now=now)
+from workbench.cache.store import Cache
 
 
 @pytest.fixture

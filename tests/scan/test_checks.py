@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, NOW, REGION, Estate
+from scan_estate import ACCOUNT, NOW, REGION, Estate
 
 from workbench import model as m
 from workbench.scan.engine import evaluate

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import NOW, Estate
+from scan_estate import NOW, Estate
 
 from workbench import model as m
 from workbench.cli import main

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ACCOUNT, NOW, Estate
+from scan_estate import ACCOUNT, NOW, Estate
 
 from workbench import audit
 from workbench import model as m
