@@ -3,8 +3,7 @@
 #  - libvirt-dev + pkg-config: libvirt-python (the `libvirt` extra) compiles against them.
 #  - golang-go + golang-github-vmware-govmomi-dev: vcsim built offline from Debian's govmomi
 #    sources (the package ships simulator/ but no vcsim main, so we build our own).
-# Then: build vcsim into ${VMWB_VCSIM_BIN:-$HOME/.cache/vmwb/vcsim} unless it is up to date,
-# and `uv sync --all-extras --locked` (never rewrites uv.lock) to compile libvirt-python.
+# Then: build vcsim into ${VMWB_VCSIM_BIN:-$HOME/.cache/vmwb/vcsim} unless it is up to date.
 # Under sudo, the binary and the venv belong to the invoking user and use their $HOME.
 set -euo pipefail
 
@@ -53,9 +52,4 @@ else
     install -m 0755 ${invoker:+-o "$invoker"} "$build_dir/vcsim" "$vcsim_bin"
 fi
 
-# --- Python: compile libvirt-python (and everything else) into the project venv.
-if as_user sh -c 'command -v uv' >/dev/null 2>&1; then
-    (cd "$repo_root" && as_user uv sync --all-extras --locked)
-else
-    echo "uv not found: run 'uv sync --all-extras' to build libvirt-python" >&2
-fi
+# The Python side (the libvirt extra compiled against libvirt-dev) is synced by tests/run.sh.
