@@ -27,8 +27,9 @@ NOW = "2026-11-26T12:00:00Z"
 # over a pathological estate, nor the other way round).
 ESTATE = (
     "aws only, 10 accounts x 4 regions; VMs run 2,000 in-house AMIs; the signed image registry approves 90 % "
-    "of them (1,800 entries, 20 revoked, one audit record each), so ~10 % of VMs are on unapproved images; "
-    "1-10 % of each kind fails some check; ANALYZE has run on the cache"
+    "of them (1,800 approvals, 20 later revoked: 1,820 entries, one audit record each), so ~10 % of VMs run "
+    "unapproved images and ~1 % revoked ones; 1-10 % of each kind fails some check; ANALYZE has run on the "
+    "cache. evaluate_all_s is the first pass over a freshly opened cache; per_check_s are a second pass"
 )
 # Share of the resources per table (sums to 1.0).
 MIX: dict[str, float] = {
