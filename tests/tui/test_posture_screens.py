@@ -95,7 +95,9 @@ async def test_findings_group_filter_and_open(posture_db: Path) -> None:
         assert screen.table.row_count == 2
         await pilot.press("g")  # by severity
         await settle(pilot)
-        assert screen.grouping == "severity" and screen.table.row_count == 53 + 1  # open + muted
+        assert (
+            screen.grouping == "severity" and screen.table.row_count == 54 + 1
+        )  # open (HYB-01 included) + muted
         await pilot.press("g", "g")  # area, then framework
         await settle(pilot)
         assert screen.grouping == "framework"
