@@ -99,6 +99,9 @@ class WorkbenchApp(App[int]):
     def open_resource(self, uid: str) -> None:
         from workbench.screens.detail import DetailScreen
 
+        if uid.count(":") == 2:  # a scope id (provider:account:region): its story is its sync status
+            self.open_view("sync")
+            return
         self.push_screen(DetailScreen(uid=uid))
 
     def action_back(self) -> None:
