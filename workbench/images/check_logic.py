@@ -15,9 +15,10 @@ IMG-14 works out an image's publisher from the instance's image reference (GCP `
 from __future__ import annotations
 
 import dataclasses
-import json
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from workbench.errors import WorkbenchError
 from workbench.images import keys, verify
@@ -58,15 +59,15 @@ def _evidence(row: Any) -> dict[str, Any]:
     ev = row.evidence
     if isinstance(ev, str):
         try:
-            ev = json.loads(ev)
-        except ValueError:
+            ev = orjson.loads(ev)
+        except orjson.JSONDecodeError:
             return {}
     return ev if isinstance(ev, dict) else {}
 
 
 def _entry(data: Any) -> Entry | None:
     if isinstance(data, str):
-        data = json.loads(data)
+        data = orjson.loads(data)
     if not isinstance(data, dict):
         return None
     values: dict[str, Any] = {f: data.get(f) for f in (*FIELDS, "payload", "signature")}
@@ -81,7 +82,7 @@ def _verdict(evidence: dict[str, Any], root: keys.TrustRoot) -> tuple[str, str, 
     prev_ok = prev is None or verify.check_signed(prev, root)[0] == verify.OK
     audit = evidence.get("audit")
     if isinstance(audit, str):
-        audit = json.loads(audit)
+        audit = orjson.loads(audit)
     record: tuple[str, str | None] | None = None
     if isinstance(audit, dict):
         record = (str(audit.get("action")), audit.get("payload_sha256"))

@@ -181,11 +181,26 @@ class TrustRoot:
         pub = self.keys.get(kid)
         if pub is None:
             return None
+        # A key id is the key's own fingerprint, so (kid, signature, data) always verifies the same way:
+        # scans check the same signatures in several checks (IMG-11, IMG-12) and in every scan.
+        memo_key = (kid, signature_b64, hashlib.sha256(data).digest())
+        known = _VERIFIED.get(memo_key)
+        if known is not None:
+            return known
         try:
             pub.verify(base64.b64decode(signature_b64, validate=True), data)
         except (InvalidSignature, binascii.Error, ValueError):
-            return False
-        return True
+            valid = False
+        else:
+            valid = True
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[memo_key] = valid
+        return valid
+
+
+_VERIFIED: dict[tuple[str, str, bytes], bool] = {}
+_VERIFIED_MAX = 200_000
 
 
 def images_section(config: Config | None) -> dict[str, Any]:
