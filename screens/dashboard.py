@@ -38,6 +38,7 @@ from workbench.textsafe import safe
 
 NARROW = 100  # below this many columns the panels stack in one column
 BAR = 16
+DIFF_ROWS = 4  # rows per bucket in the "since the previous scan" panel; the diff loads no more
 _STATUS_STYLE = {"ok": "green", "stale": "yellow", "failed": "bold red"}
 _FRAMEWORK_SHORT = {
     "cis_aws_foundations": "CIS AWS", "cis_aws_compute": "CIS AWS-C", "cis_gcp": "CIS GCP",
@@ -104,7 +105,7 @@ def read_posture(app: Any) -> Posture:
         except Exception as exc:
             out.errors.append(f"KPIs: {exc}")
         try:
-            out.diff = diff.diff_scans(cache)
+            out.diff = diff.diff_scans(cache, limit=DIFF_ROWS)
         except WorkbenchError:
             out.diff = None  # no scan yet
         except Exception as exc:
@@ -246,14 +247,15 @@ def sync_panel(p: Posture, limit: int = 6) -> Table | Text:
     return grid
 
 
-def diff_panel(p: Posture, limit: int = 4) -> Table | Text:
+def diff_panel(p: Posture, limit: int = DIFF_ROWS) -> Table | Text:
     if p.diff is None:
         return Text("no scan yet: run the checks (c, then r)", style="dim")
     d = p.diff
+    n = d["counts"]
     head = Text.assemble(
-        (f"+{len(d['new'])} new", "bold red" if d["new"] else "dim"), "   ",
-        (f"-{len(d['resolved'])} resolved", "bold green" if d["resolved"] else "dim"), "   ",
-        (f"~{len(d['changed'])} changed", "bold yellow" if d["changed"] else "dim"), "   ",
+        (f"+{n['new']} new", "bold red" if n["new"] else "dim"), "   ",
+        (f"-{n['resolved']} resolved", "bold green" if n["resolved"] else "dim"), "   ",
+        (f"~{n['changed']} changed", "bold yellow" if n["changed"] else "dim"), "   ",
         (f"scan {d['from_scan']} → {d['to_scan']}", "dim"),
     )  # fmt: skip
     grid = Table.grid(padding=(0, 1))

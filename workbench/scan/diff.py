@@ -1,10 +1,11 @@
 """What changed between two scans: new, resolved and changed findings.
 
-Public API: :func:`diff_scans` ``(cache, a=None, b=None) -> dict``. ``b`` defaults to the latest scan and ``a``
+Public API: :func:`diff_scans` ``(cache, a=None, b=None, limit=None) -> dict``. ``b`` defaults to the latest scan and ``a``
 to the scan before ``b`` (0 when ``b`` is the first, so everything is new). The answer comes from
 ``finding_events``: a finding whose first event in ``(a, b]`` is new/reopened and whose last is resolved came
 and went in between and is left out. Each list holds the finding's current row plus ``change`` (the last
-event).
+event); ``counts`` holds each list's full size, so a caller that only shows a few rows passes ``limit`` and
+never loads the rest (after a first scan of a large estate every finding is "new").
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def _pick(ids: list[int], a: int | None, b: int | None) -> tuple[int, int]:
     return a, b
 
 
-def diff_scans(cache: Cache, a: int | None = None, b: int | None = None) -> dict[str, Any]:
+def diff_scans(
+    cache: Cache, a: int | None = None, b: int | None = None, limit: int | None = None
+) -> dict[str, Any]:
     a, b = _pick(scan_ids(cache), a, b)
     first: dict[str, str] = {}
     last: dict[str, str] = {}
@@ -61,11 +64,12 @@ def diff_scans(cache: Cache, a: int | None = None, b: int | None = None) -> dict
         else:
             buckets["changed"].append(key)
     out: dict[str, Any] = {"from_scan": a, "to_scan": b}
+    out["counts"] = {name: len(keys) for name, keys in buckets.items()}
     for name, keys in buckets.items():
         rows = cache.db.execute(
             "SELECT * FROM findings WHERE key IN (SELECT value FROM json_each(?)) "
-            "ORDER BY check_id, resource_uid",
-            (json.dumps(keys),),
+            "ORDER BY check_id, resource_uid LIMIT ?",
+            (json.dumps(keys), -1 if limit is None else limit),
         ).fetchall()
         out[name] = [dict(r) | {"change": last[r["key"]]} for r in rows]
     return out
