@@ -214,10 +214,20 @@ def evaluate_many(
 
 
 def _cost_rank(check: Check) -> int:
-    """A rough order of cost: Python post-filters, then queries over the VMs, then the rest."""
+    """A rough order of cost: Python post-filters, then queries over the VMs, then the rest.
+
+    A check that re-verifies signatures another check verifies (``reuses``) runs last, when they are
+    remembered (``workbench.images.keys``).
+    """
+    if check.id in _RUN_LAST:
+        return 3
     if check.logic:
         return 0
     return 1 if "instances AS" in check.query else 2
+
+
+# IMG-12 checks every registry entry's signature; IMG-11 checks those of the approvals in force.
+_RUN_LAST = frozenset({"IMG-12"})
 
 
 def _matches_framework(check: Check, framework: str) -> bool:
