@@ -147,50 +147,40 @@ class VirtualTable(ScrollView, can_focus=True):
     # -- messages ----------------------------------------------------------------------------
 
     @dataclass
-    class RowSelected(Message):
+    class TableMessage(Message):
+        """Base of the table's messages: ``control`` is the table, for ``@on(..., "#id")`` selectors."""
+
+        table: VirtualTable
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    @dataclass
+    class RowSelected(TableMessage):
         """Enter (or a double-click) on a row."""
 
-        table: VirtualTable
         key: Any
         row_index: int
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
     @dataclass
-    class RowHighlighted(Message):
+    class RowHighlighted(TableMessage):
         """The cursor moved to another row."""
 
-        table: VirtualTable
         key: Any
         row_index: int
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
     @dataclass
-    class CountChanged(Message):
+    class CountChanged(TableMessage):
         """The exact row count for the current filter/sort/where is known."""
 
-        table: VirtualTable
         count: int
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
     @dataclass
-    class SelectionChanged(Message):
+    class SelectionChanged(TableMessage):
         """The set of selected (space-marked) keys changed."""
 
-        table: VirtualTable
         keys: frozenset[Any]
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     @dataclass
     class _CountReady(Message, bubble=False):

@@ -48,30 +48,30 @@ def test_demo_dashboard_filter_detail_quit(tmp_path: Path) -> None:
         tmux("set-option", "-t", session, "remain-on-exit", "on")
         title = tmux("display-message", "-p", "-t", session, "#{pane_title}")
         wait_for(session, "Open findings by severity", timeout=150)
-        wait_for(session, "critical", timeout=20)  # the dashboard's worker has painted the panels
+        wait_for(session, "critical", timeout=60)  # the dashboard's worker has painted the panels
 
         tmux("send-keys", "-t", session, ":")
-        wait_for(session, "views:", timeout=10)
+        wait_for(session, "views:", timeout=45)
         tmux("send-keys", "-t", session, "-l", "snap")
         tmux("send-keys", "-t", session, "Enter")
-        wait_for(session, "Snapshots", timeout=10)
-        wait_for(session, "rows: ", timeout=10)
+        wait_for(session, "Snapshots", timeout=45)
+        wait_for(session, "rows: ", timeout=45)
 
         tmux("send-keys", "-t", session, "/")
         # Focus moves asynchronously: keys sent before the box shows would still reach the table.
-        wait_for(session, "filter: words", timeout=10)
+        wait_for(session, "filter: words", timeout=45)
         time.sleep(0.3)
         tmux("send-keys", "-t", session, "-l", "public-backup")
-        shot = wait_for(session, "rows: 1 ", timeout=10)
+        shot = wait_for(session, "rows: 1 ", timeout=45)
         assert "public-backup" in shot
         tmux("send-keys", "-t", session, "Enter")  # keeps the filter, focus back on the table
         time.sleep(0.5)
         tmux("send-keys", "-t", session, "Enter")  # opens the row
-        shot = wait_for(session, "Detail: snapshot", timeout=10)
+        shot = wait_for(session, "Detail: snapshot", timeout=45)
         assert "public-backup" in shot and "Related" in shot
 
         tmux("send-keys", "-t", session, "C-q")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while tmux("display-message", "-p", "-t", session, "#{pane_dead}").strip() != "1":
             assert time.monotonic() < deadline, "the app did not exit after Ctrl+Q"
             time.sleep(0.25)
