@@ -99,7 +99,8 @@ class WorkbenchApp(App[int]):
     def open_resource(self, uid: str) -> None:
         from workbench.screens.detail import DetailScreen
 
-        if uid.count(":") == 2:  # a scope id (provider:account:region): its story is its sync status
+        # A scope id (provider:account:region, from HYB-01): its story is its sync status.
+        if uid.count(":") == 2:
             self.open_view("sync")
             return
         self.push_screen(DetailScreen(uid=uid))
