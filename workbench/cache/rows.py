@@ -1,0 +1,241 @@
+"""Turning a collector task's records into cache rows: the CPU-bound half of an ingest.
+
+It needs no connection, so the sync engine runs it in the collector's thread (:func:`prepare`) while the single
+writer (:class:`workbench.cache.store.Cache`) only executes statements. JSON goes through orjson; the columns
+that are the same for a whole task are SQL literals of the task's statement rather than bound per row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from workbench import model
+from workbench.cache import schema
+
+
+def _make_encoder() -> Callable[[Any], str]:
+    """A compact JSON encoder built once: ``json.dumps`` builds a new encoder on every call.
+
+    Ingest encodes three values per resource, so the per-call setup dominated (see ``vmwb bench ingest``).
+    """
+    c_make = getattr(json.encoder, "c_make_encoder", None)
+    if c_make is None:  # pragma: no cover - CPython always has the C accelerator
+        return json.JSONEncoder(separators=(",", ":"), default=str).encode
+    # markers=None skips the circular-reference check: API responses are trees.
+    iterencode = c_make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",",
+                        False, False, True)  # fmt: skip
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(iterencode(value, 0))
+
+    return encode
+
+
+_encode = _make_encoder()
+
+
+# orjson is ~5x faster than the stdlib encoder on API-sized items. Datetimes and dataclasses go through
+# ``default=str`` as before, so the stored text (and the content hash over it) stays what it was for
+# ASCII data; non-ASCII is stored as UTF-8 instead of \\u escapes.
+_ORJSON_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_dumps = orjson.dumps
+
+
+def to_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return _dumps(value, default=str, option=_ORJSON_OPTS).decode()
+    except orjson.JSONEncodeError:
+        return _json_rare(value)
+
+
+def _json_rare(value: Any) -> str:
+    """Non-string keys (slower in orjson, so only on demand), then what orjson refuses at all (integers
+    beyond 64 bits, lone surrogates, nesting deeper than 255): the stdlib encoder takes those."""
+    try:
+        return _dumps(value, default=str, option=_ORJSON_OPTS | orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return _encode(value)
+
+
+@dataclass(slots=True)
+class TaskOutput:
+    """What one collector task produced for one scope."""
+
+    records: list[model.Record] = field(default_factory=list)
+    relations: list[model.Relation] = field(default_factory=list)
+
+    def add(self, record: model.Record) -> None:
+        self.records.append(record)
+
+    def relate(self, src_kind: str, src_id: str, kind: str, dst_kind: str, dst_id: str) -> None:
+        self.relations.append(model.Relation(src_kind, src_id, kind, dst_kind, dst_id))
+
+
+@dataclass(slots=True)
+class PreparedTask:
+    """A task's output as rows, ready for :meth:`Cache.replace_task`: the CPU-bound half of an ingest,
+    which needs no connection and so can run in the collector's thread."""
+
+    rows: dict[str, list[tuple[Any, ...]]]  # kind → rows in ``row_columns(kind)`` order
+    relations: list[tuple[str, str, str, str, str]]
+    patch_states: list[model.Record]
+
+
+def prepare(scope: model.ScopeRef, task: str, output: TaskOutput) -> PreparedTask:
+    by_kind: dict[str, list[model.Record]] = {}
+    for rec in output.records:
+        by_kind.setdefault(rec.KIND, []).append(rec)
+    p, a, r, sid = scope.provider, scope.account, scope.region, scope.scope_id
+    relations = [
+        (sid, task, model.make_uid(p, a, r, rel.src_kind, rel.src_id), rel.kind,
+         model.make_uid(p, a, r, rel.dst_kind, rel.dst_id))
+        for rel in output.relations
+    ]  # fmt: skip
+    return PreparedTask(
+        {kind: build_rows(scope, kind, recs) for kind, recs in by_kind.items()},
+        relations,
+        by_kind.get("patch_state", []),
+    )
+
+
+# A row holds what varies per resource; the columns that are the same for a whole task (uid prefix, scope,
+# task, seen times) are SQL literals of the task's statement, since binding a text value costs ~0.2 µs.
+ROW_BASE = ("id", "name", "created_at", "tags", "extra", "raw", "search", "hash")
+HASH_AT = ROW_BASE.index("hash")
+_CONST_COLUMNS = ("scope_id", "task", "provider", "account", "region", "first_seen", "last_seen")
+
+
+def row_columns(kind: str) -> list[str]:
+    return [*ROW_BASE, *(name for name, _ in schema.kind_columns(kind))]
+
+
+def sql_literal(text: str) -> str:
+    """An SQL string literal (the sqlite3 module refuses NUL in SQL text: that goes as a hex blob)."""
+    if "\x00" in text:
+        return f"CAST(X'{text.encode().hex()}' AS TEXT)"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def scope_literals(scope: model.ScopeRef, task: str, now: str) -> tuple[str, ...]:
+    values = (scope.scope_id, task, scope.provider, scope.account, scope.region, now, now)
+    return tuple(sql_literal(v) for v in values)
+
+
+def upsert_sql(kind: str, keep: tuple[int, ...], uid_prefix: str, consts: tuple[str, ...]) -> str:
+    """Insert-or-update of rows holding the ``keep`` positions of ``row_columns(kind)``.
+
+    A column left out is NULL in ``excluded``, so an update clears it as it should.
+    """
+    table = schema.TABLES[kind]
+    names = row_columns(kind)
+    uid = f"{uid_prefix}||?1"  # model.make_uid: the prefix is the task's, the id the row's
+    cols = ["uid", *_CONST_COLUMNS, *(names[i] for i in keep)]
+    values = [uid, *consts, *(f"?{n + 1}" for n in range(len(keep)))]
+    updates = ",".join(f"{c}=excluded.{c}" for c in cols if c not in ("uid", "first_seen"))
+    return (
+        f"INSERT INTO {table} ({','.join(cols)}) VALUES ({','.join(values)}) "
+        f"ON CONFLICT(uid) DO UPDATE SET {updates}"
+    )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, list | dict):
+        return to_json(value)
+    return value
+
+
+_KIND_PLAN: dict[str, tuple[Callable[[Any], tuple[Any, ...]], tuple[int, ...]]] = {}
+
+
+def _kind_plan(kind: str) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[int, ...]]:
+    """A C-level getter of the kind's own typed fields, and the positions that need ``_cell``.
+
+    Plain ``str``/``int``/``float`` fields go to SQLite as they are; only bool, list, dict and Any ones
+    need converting, which saves a Python call per field per resource.
+    """
+    plan = _KIND_PLAN.get(kind)
+    if plan is None:
+        derived = schema_derived(kind)
+        own = [(n, t) for n, t in schema.kind_columns(kind) if n not in derived]
+        hints = typing.get_type_hints(model.RECORD_TYPES[kind])
+        convert = tuple(
+            i for i, (n, _) in enumerate(own)
+            if not any(str(hints[n]) == t for t in ("<class 'str'>", "<class 'int'>",
+                                                    "str | None", "int | None", "float | None"))
+        )  # fmt: skip
+        names = [n for n, _ in own]
+        getter = operator.attrgetter(*names) if len(names) > 1 else None
+
+        def get(rec: Any, _g: Any = getter, _n: str = names[0] if names else "") -> tuple[Any, ...]:
+            return tuple(_g(rec)) if _g is not None else ((getattr(rec, _n),) if _n else ())
+
+        plan = (get, convert)
+        _KIND_PLAN[kind] = plan
+    return plan
+
+
+def build_rows(
+    scope: model.ScopeRef, kind: str, records: Sequence[model.Record]
+) -> list[tuple[Any, ...]]:
+    """Rows in ``row_columns(kind)`` order (``HASH_AT`` is the content hash)."""
+    p, a, r = scope.provider, scope.account, scope.region
+    get, convert = _kind_plan(kind)
+    needs_derived = kind in schema.DERIVED_COLUMNS
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    blake = hashlib.blake2b
+    dumps, opts, encode_error = _dumps, _ORJSON_OPTS, orjson.JSONEncodeError
+    for rec in records:
+        values = get(rec)
+        if convert:
+            cells = list(values)
+            for i in convert:
+                cells[i] = _cell(cells[i])
+            values = tuple(cells)
+        if needs_derived:
+            values += _derived(kind, p, a, r, rec)
+        rec_tags, raw_value = rec.tags, rec.raw
+        try:  # to_json, inlined: three calls per resource
+            tags: str | None = dumps(rec_tags, default=str, option=opts).decode()
+            extra: str | None = dumps(rec.extra, default=str, option=opts).decode()
+            raw = None if raw_value is None else dumps(raw_value, default=str, option=opts).decode()
+        except encode_error:
+            tags, extra, raw = to_json(rec_tags), to_json(rec.extra), to_json(raw_value)
+        name = rec.name
+        # Hash the encoded text: stable across processes (unlike hash()) and cheap to feed.
+        digest = blake(
+            f"{name}\x1f{rec.created_at}\x1f{tags}\x1f{extra}\x1f{raw}\x1f{values!r}".encode(),
+            digest_size=8,
+        ).hexdigest()
+        search = " ".join([rec.id, name or "", *[f"{k}={v}" for k, v in rec_tags.items()]])
+        append((rec.id, name, rec.created_at, tags, extra, raw, search, digest) + values)
+    return rows
+
+
+def schema_derived(kind: str) -> set[str]:
+    return {name for name, _ in schema.DERIVED_COLUMNS.get(kind, ())}
+
+
+def _derived(kind: str, p: str, a: str, r: str, rec: model.Record) -> tuple[Any, ...]:
+    if kind == "firewall_rule":
+        assert isinstance(rec, model.FirewallRule)
+        return (int(model.is_world(rec.source)),)
+    if kind == "grant":
+        assert isinstance(rec, model.Grant)
+        return (model.make_uid(p, a, r, rec.resource_kind, rec.resource_id),)
+    if kind == "patch_state":
+        return (model.make_uid(p, a, r, "instance", rec.id),)
+    return ()
