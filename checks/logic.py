@@ -12,22 +12,30 @@ from typing import Any
 
 Logic = Callable[[list[Any], dict[str, Any]], list[Any]]
 LOGIC: dict[str, Logic] = {}
+NEEDS_DB: set[str] = set()
 
 
-def register(check_id: str) -> Callable[[Logic], Logic]:
+def register(check_id: str, *, needs_db: bool = False) -> Callable[[Logic], Logic]:
+    """``needs_db``: the function also takes the check's read connection (``db=``), to fetch detail for the
+    few rows it keeps rather than have the query carry it for every row."""
+
     def deco(fn: Logic) -> Logic:
         LOGIC[check_id] = fn
+        if needs_db:
+            NEEDS_DB.add(check_id)
         return fn
 
     return deco
 
 
-def apply(check_id: str, rows: list[Any], params: dict[str, Any]) -> list[Any]:
+def apply(check_id: str, rows: list[Any], params: dict[str, Any], db: Any = None) -> list[Any]:
     fn = LOGIC.get(check_id)
     if fn is None:
         raise LookupError(
             f"check {check_id} declares logic = true but has no function in checks/logic.py"
         )
+    if check_id in NEEDS_DB:
+        return fn(rows, params, db=db)  # type: ignore[call-arg]
     return fn(rows, params)
 
 
@@ -52,11 +60,11 @@ def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
 
 # Image factory: Ed25519 signatures and publisher parsing live in workbench.images.check_logic (imported on
 # use: cryptography is only needed when these checks run).
-@register("IMG-11")
-def image_approval_unverified(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+@register("IMG-11", needs_db=True)
+def image_approval_unverified(rows: list[Any], params: dict[str, Any], db: Any = None) -> list[Any]:
     from workbench.images import check_logic
 
-    return check_logic.instances_on_unverified_approval(rows, params)
+    return check_logic.instances_on_unverified_approval(rows, params, db)
 
 
 @register("IMG-12")

@@ -110,11 +110,13 @@ class _MemoRoot(keys.TrustRoot):
         return self._seen[key]
 
 
-def instances_on_unverified_approval(rows: list[Any], params: dict[str, Any]) -> list[Any]:
+def instances_on_unverified_approval(
+    rows: list[Any], params: dict[str, Any], db: Any = None
+) -> list[Any]:
     """IMG-11: the VMs whose image's approval in force does not verify.
 
-    Each row is one approval (``registry_entry``) with its verification inputs and the VMs launched from its
-    image (``vms``: uid, id, name, account, region); a failing approval yields one finding per VM."""
+    Each row is one approval (``registry_entry``) with its verification inputs; a failing approval yields one
+    finding per VM launched from its image, read from ``db`` (the check's connection) only then."""
     root = _MemoRoot(_root())
     failing = []
     for row in rows:
@@ -125,7 +127,12 @@ def instances_on_unverified_approval(rows: list[Any], params: dict[str, Any]) ->
         image_id = ev.get("image_id")
         evidence = {"image_id": image_id, "status": status,
                     "entry_id": entry.entry_id if entry else None}  # fmt: skip
-        for uid, rid, name, account, region in ev.get("vms") or []:
+        vms = db.execute(
+            "SELECT uid, id, name, account, region FROM instances "
+            "WHERE provider = ? AND image_id = ? AND state NOT IN ('terminated', 'shutting-down')",
+            (row.provider, image_id),
+        ).fetchall()
+        for uid, rid, name, account, region in vms:
             failing.append(
                 dataclasses.replace(
                     row, resource_uid=uid, resource_kind="instance", resource_id=rid,

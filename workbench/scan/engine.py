@@ -151,7 +151,7 @@ def evaluate(
     if check.logic:
         from workbench.checks import logic
 
-        rows = logic.apply(check.id, rows, check.resolve_params(params))
+        rows = logic.apply(check.id, rows, check.resolve_params(params), db=db)
         if wanted is not None:
             rows = [r for r in rows if r.resource_uid in wanted]
     return rows

@@ -1,9 +1,7 @@
 -- VMs whose image's latest approval is not revoked, checked by checks/logic.py (signature, the entry before it
 -- in the chain, the audit record, as `vmwb images verify` does). One row per approval in force that some VM
--- uses: resource_kind 'registry_entry', evidence = the verification inputs plus the VMs (uid, id, name,
--- account, region; no tags: the mutes look them up when a rule needs them). Python verifies each approval
--- once and turns the VMs of a failing one into findings; most approvals verify, so most VMs never cross
--- into Python one by one.
+-- uses: resource_kind 'registry_entry', evidence = the verification inputs. Python verifies each approval
+-- once and fetches the VMs of a failing one only; most approvals verify, so most VMs are never read.
 -- The audit log is read once: the latest approve/revoke record per entry id (bare columns come from the
 -- MAX(seq) row), joined by entry id. vmwb writes entry ids as JSON integers; a record with any other type
 -- was not written by vmwb and counts as no record (the entry then fails verification).
@@ -26,14 +24,12 @@ inforce AS MATERIALIZED (
                        WHERE b.action = 'approve' AND b.provider = a.provider AND b.image_id = a.image_id)
     AND NOT EXISTS (SELECT 1 FROM image_registry AS x WHERE x.action = 'revoke' AND x.revokes = a.entry_id)
 ),
-vms AS (
-  SELECT f.entry_id, json_group_array(json_array(i.uid, i.id, i.name, i.account, i.region)) AS list
-  FROM inforce AS f JOIN instances AS i ON i.provider = f.provider AND i.image_id = f.image_id
+live AS MATERIALIZED (
+  SELECT DISTINCT i.provider, i.image_id FROM instances AS i
   WHERE i.state NOT IN ('terminated', 'shutting-down')
-  GROUP BY f.entry_id
 )
 SELECT 'registry_entry:' || f.entry_id AS resource_uid, 'registry_entry' AS resource_kind,
        f.image_id AS resource_id, NULL AS resource_name, f.provider, '' AS account, '' AS region,
        'launched from ' || f.image_id AS reason,
-       '{"image_id":' || json_quote(f.image_id) || ',"vms":' || v.list || f.detail AS evidence
-FROM inforce AS f JOIN vms AS v ON v.entry_id = f.entry_id
+       '{"image_id":' || json_quote(f.image_id) || f.detail AS evidence
+FROM inforce AS f JOIN live AS v ON v.provider = f.provider AND v.image_id = f.image_id
