@@ -62,6 +62,8 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     #: Human name for the UI.
     title: ClassVar[str]
+    #: The tasks this instance runs for every scope (chosen from config with :func:`select_tasks`).
+    task_names: tuple[str, ...] | list[str] = ()
 
     @classmethod
     @abc.abstractmethod
@@ -72,9 +74,9 @@ class Provider(abc.ABC):
     def discover(self) -> list[ScopeRef | ScopeFailure]:
         """The scopes to sync."""
 
-    @abc.abstractmethod
     def tasks(self, scope: ScopeRef) -> list[str]:
-        """The collector tasks of one scope."""
+        """The collector tasks of one scope: ``task_names`` unless a provider varies them per scope."""
+        return list(self.task_names)
 
     @abc.abstractmethod
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:

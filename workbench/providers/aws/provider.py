@@ -50,9 +50,6 @@ class AwsProvider(Provider):
     def discover(self) -> list[ScopeRef | ScopeFailure]:
         return discover_scopes(self.settings)
 
-    def tasks(self, scope: ScopeRef) -> list[str]:
-        return list(self.task_names)
-
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
         handle = scope_handle(scope, AwsHandle)
         service, collector = TASKS[task]

@@ -103,9 +103,6 @@ class AzureProvider(Provider):
             url = body.get("nextLink")
         return found
 
-    def tasks(self, scope: ScopeRef) -> list[str]:
-        return list(self.task_names)
-
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
         handle = scope_handle(scope, AzureClients)
         ctx.checkpoint()

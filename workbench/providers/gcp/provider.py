@@ -88,9 +88,6 @@ class GcpProvider(Provider):
         with cf.ThreadPoolExecutor(min(8, len(projects))) as pool:
             return list(pool.map(probe, dict.fromkeys(projects)))
 
-    def tasks(self, scope: ScopeRef) -> list[str]:
-        return list(self.task_names)
-
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
         handle = scope_handle(scope, GcpHandle)
         ctx.checkpoint()

@@ -80,9 +80,6 @@ class LibvirtProvider(Provider):
             found.append(self._scope(host, uri))
         return found
 
-    def tasks(self, scope: ScopeRef) -> list[str]:
-        return list(self.task_names)
-
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
         handle = scope_handle(scope, LibvirtHandle)
         libvirt = import_libvirt()

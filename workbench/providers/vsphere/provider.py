@@ -92,9 +92,6 @@ class VsphereProvider(Provider):
                 )
         return found
 
-    def tasks(self, scope: ScopeRef) -> list[str]:
-        return list(self.task_names)
-
     def collect(self, scope: ScopeRef, task: str, out: TaskOutput, ctx: TaskContext) -> None:
         handle = scope_handle(scope, VsphereHandle)
         ctx.checkpoint()
