@@ -72,11 +72,13 @@ def test_demo_dashboard_filter_detail_quit(tmp_path: Path) -> None:
 
         tmux("send-keys", "-t", session, "C-q")
         deadline = time.monotonic() + 60
-        while tmux("display-message", "-p", "-t", session, "#{pane_dead}").strip() != "1":
+        # tmux marks the pane dead when the pty closes and records the exit status when it reaps the
+        # process, a moment later: wait for the status (or a signal), not just for the pane to die.
+        fmt = "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"
+        while (state := tmux("display-message", "-p", "-t", session, fmt).strip()) in ("0::", "1::"):
             assert time.monotonic() < deadline, "the app did not exit after Ctrl+Q"
             time.sleep(0.25)
-        status = tmux("display-message", "-p", "-t", session, "#{pane_dead_status}").strip()
-        assert status == "0", pane(session)
+        assert state == "1:0:", pane(session)
         assert tmux("display-message", "-p", "-t", session, "#{pane_title}") == title
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
