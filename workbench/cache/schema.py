@@ -489,9 +489,19 @@ def _migration_6(db: sqlite3.Connection) -> None:
     )
 
 
+def _migration_7(db: sqlite3.Connection) -> None:
+    """The registry checks (IMG-03, IMG-10) judge each image a VM runs, not each VM: with the provider in the
+    image index, the distinct (image, provider) pairs are one walk of the index, and only the VMs of a
+    failing image are read. The new index still serves every lookup by image_id alone."""
+    db.execute("DROP INDEX IF EXISTS idx_instances_image_id")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_instances_image_provider ON instances(image_id, provider)"
+    )
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
 ]  # fmt: skip
 
 SCHEMA_VERSION = len(MIGRATIONS)
