@@ -138,3 +138,10 @@ def test_per_scope_cap_spreads_workers_over_scopes(tmp_path: Path) -> None:
     assert result.status == "ok" and len(result.outcomes) == 16
     assert cache.count("instance") == 48  # 4 scopes x 4 tasks x 3
     assert provider.peak == {s: 2 for s in provider.peak} and len(provider.peak) == 4
+
+
+def test_a_sync_leaves_planner_statistics(tmp_path: Path) -> None:
+    """The checks' plans rely on knowing which indexes are selective: each sync ends with ANALYZE."""
+    cache, _ = _run(tmp_path, FakeProvider(regions=2))
+    stats = dict(cache.db.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'instances'"))
+    assert stats["idx_instances_scope_task"].split()[0] == "12"  # 2 regions x 2 tasks x 3 VMs

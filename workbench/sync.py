@@ -111,6 +111,7 @@ class SyncEngine:
             # Never wait for a hung collector: its result is discarded anyway.
             pool.shutdown(wait=False, cancel_futures=True)
         self.cache.refresh_search()
+        self.cache.analyze()
         result.seconds = time.monotonic() - started
         result.status = _overall(result, self.cancel.is_set())
         failures = len(result.failed)
