@@ -41,11 +41,14 @@ def wait_for(session: str, text: str, timeout: float) -> str:
 
 def test_demo_dashboard_filter_detail_quit(tmp_path: Path) -> None:
     session = f"vmwb-e2e-{uuid.uuid4().hex[:8]}"
-    command = f"cd {ROOT} && {sys.executable} -m workbench demo --db {tmp_path / 'demo.db'}"
+    # The shell prints the app's exit status and stays: tmux 3.3a sometimes never fills in a dead pane's
+    # #{pane_dead_status}, and a dead pane's screen can come back blank.
+    command = (
+        f"cd {ROOT} && {sys.executable} -m workbench demo --db {tmp_path / 'demo.db'};"
+        " echo vmwb-exit=$?; sleep 30"
+    )
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command)
     try:
-        # Keep the pane after the process ends, to read its exit status.
-        tmux("set-option", "-t", session, "remain-on-exit", "on")
         title = tmux("display-message", "-p", "-t", session, "#{pane_title}")
         wait_for(session, "Open findings by severity", timeout=150)
         wait_for(session, "critical", timeout=60)  # the dashboard's worker has painted the panels
@@ -71,14 +74,8 @@ def test_demo_dashboard_filter_detail_quit(tmp_path: Path) -> None:
         assert "public-backup" in shot and "Related" in shot
 
         tmux("send-keys", "-t", session, "C-q")
-        deadline = time.monotonic() + 60
-        # tmux marks the pane dead when the pty closes and records the exit status when it reaps the
-        # process, a moment later: wait for the status (or a signal), not just for the pane to die.
-        fmt = "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"
-        while (state := tmux("display-message", "-p", "-t", session, fmt).strip()) in ("0::", "1::"):
-            assert time.monotonic() < deadline, "the app did not exit after Ctrl+Q"
-            time.sleep(0.25)
-        assert state == "1:0:", pane(session)
+        shot = wait_for(session, "vmwb-exit=", timeout=60)
+        assert "vmwb-exit=0" in shot, shot
         assert tmux("display-message", "-p", "-t", session, "#{pane_title}") == title
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)

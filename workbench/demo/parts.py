@@ -45,13 +45,13 @@ def _aws_start() -> Any:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return start_moto_server()
+    # A child process serves and seeds: moto's request handling and the seeding's boto3 calls then use the
+    # other core instead of sharing this process's GIL with the SDK imports and the other emulators.
+    return start_moto_server(separate_process=True, seed=True)
 
 
 def _aws_seed(server: Any) -> Any:
-    from workbench.emulators.aws import seed_estate
-
-    return seed_estate(server.endpoint)
+    return server.manifest  # the child seeded before it answered
 
 
 def _aws_config(server: Any, manifest: Any) -> dict[str, Any]:

@@ -20,10 +20,13 @@ What moto cannot do, and what the estate does instead:
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import pickle
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -56,6 +59,7 @@ _SSM_LOCK = threading.Lock()
 class MotoServer:
     server: Any  # a ThreadedMotoServer, or the subprocess.Popen of a separate server
     endpoint: str
+    manifest: Manifest | None = None  # what a separate server seeded itself with (``seed=True``)
 
     def stop(self) -> None:
         if isinstance(self.server, subprocess.Popen):
@@ -78,7 +82,9 @@ class MotoServer:
         self.stop()
 
 
-def start_moto_server(*, reset: bool = True, separate_process: bool = False) -> MotoServer:
+def start_moto_server(
+    *, reset: bool = True, separate_process: bool = False, seed: bool = False
+) -> MotoServer:
     """Start moto on 127.0.0.1 and a free port, quietly, with no default AMIs (see testing.md §5).
 
     moto's backends are global to the process: every server (and ``mock_aws``) in one process shares them.
@@ -86,10 +92,16 @@ def start_moto_server(*, reset: bool = True, separate_process: bool = False) -> 
 
     ``separate_process`` runs it in a child process instead (stopped by :meth:`MotoServer.stop`): moto's
     request handling then does not compete with the caller for the GIL, as a real endpoint would not.
-    Its SSM fake serves no registered data (``register_ssm`` fills this process's).
+    Its SSM fake serves no registered data (``register_ssm`` fills this process's), unless ``seed``: then
+    the child plants :func:`seed_estate` itself (its SSM data included) before it answers, and the
+    returned server carries the :class:`Manifest`. Seeding there costs the caller no CPU at all.
     """
     if separate_process:
-        return _start_subprocess()
+        return _start_subprocess(seed=seed)
+    if seed:
+        raise ValueError(
+            "seed=True needs separate_process=True (seed_estate(endpoint) seeds this one)"
+        )
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # read when a region backend is first built
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # verbose=False does not silence it
     from moto.server import ThreadedMotoServer
@@ -109,34 +121,44 @@ def start_moto_server(*, reset: bool = True, separate_process: bool = False) -> 
 
 
 _SERVE = """
-import sys
-from workbench.emulators.aws import start_moto_server
+import base64, pickle, sys
+from workbench.emulators.aws import seed_estate, start_moto_server
 server = start_moto_server(reset=False)
-print(server.endpoint, flush=True)
+manifest = seed_estate(server.endpoint) if sys.argv[1] == "seed" else None
+print(server.endpoint, base64.b64encode(pickle.dumps(manifest)).decode(), flush=True)
 sys.stdin.read()  # until the parent closes the pipe (or exits)
 server.stop()
 """
 
 
-def _start_subprocess(timeout: float = 60.0) -> MotoServer:
-    """moto in a child that prints its endpoint, then serves until stdin closes or it is terminated."""
+def _start_subprocess(*, seed: bool, timeout: float = 120.0) -> MotoServer:
+    """moto in a child that prints its endpoint (and what it seeded), then serves until stdin closes or it
+    is terminated. What the child says on stderr comes back in the error if it does not start."""
     env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SERVE],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-    )  # fmt: skip
-    found: list[str] = []
-    reader = threading.Thread(
-        target=lambda: found.append(proc.stdout.readline() if proc.stdout else "")
-    )
-    reader.start()
-    reader.join(timeout)  # bounded: a child that hangs on import must not hang the caller
-    endpoint = found[0].strip() if found else ""
-    if not endpoint.startswith("http://"):
-        proc.kill()
-        proc.wait(timeout=10)
-        raise RuntimeError(f"the moto server process did not start within {timeout:g} s")
-    return MotoServer(proc, endpoint)
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, "seed" if seed else "serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env, text=True,
+        )  # fmt: skip
+        found: list[str] = []
+        reader = threading.Thread(
+            target=lambda: found.append(proc.stdout.readline() if proc.stdout else "")
+        )
+        reader.start()
+        reader.join(timeout)  # bounded: a child that hangs on import must not hang the caller
+        endpoint, _, planted = (found[0].strip() if found else "").partition(" ")
+        if not endpoint.startswith("http://"):
+            proc.kill()
+            proc.wait(timeout=10)
+            errors.seek(0)
+            said = errors.read().decode(errors="replace").strip().splitlines()[-5:]
+            detail = ("; it said: " + " | ".join(said)) if said else ""
+            raise RuntimeError(
+                f"the moto server process did not start within {timeout:g} s{detail}"
+            )
+    # Our own child's pickle, over its stdout pipe: nothing else can write there.
+    manifest = pickle.loads(base64.b64decode(planted)) if planted else None
+    return MotoServer(proc, endpoint, manifest)
 
 
 def install_ssm_fake() -> None:

@@ -1,0 +1,47 @@
+"""moto in a child process that seeds itself (what ``vmwb demo`` runs): the estate, SSM included, is the child's."""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import boto3
+import pytest
+from conftest import AWS_TEST_ENV
+
+from workbench.emulators.aws import MAIN_ACCOUNT, start_moto_server
+
+
+def test_a_seeded_child_serves_the_manifest_and_its_ssm_data() -> None:
+    with (
+        mock.patch.dict(os.environ, AWS_TEST_ENV),
+        start_moto_server(separate_process=True, seed=True) as server,
+    ):
+        manifest = server.manifest
+        assert manifest is not None and manifest.count("instance") > 0
+        region = manifest.regions[0]
+        ec2 = boto3.client("ec2", endpoint_url=server.endpoint, region_name=region)
+        served = {
+            inst["InstanceId"]
+            for page in ec2.get_paginator("describe_instances").paginate()
+            for res in page["Reservations"]
+            for inst in res["Instances"]
+        }
+        planted = {
+            uid.rsplit(":", 1)[1]
+            for uid in manifest.uids["instance"]
+            if uid.startswith(f"aws:{MAIN_ACCOUNT}:{region}:")
+        }
+        assert served == planted
+        # register_ssm ran in the child, next to the server: its SSM fake answers with the patch states.
+        ssm = boto3.client("ssm", endpoint_url=server.endpoint, region_name=region)
+        info = ssm.describe_instance_information()["InstanceInformationList"]
+        assert info and {i["InstanceId"] for i in info} <= planted
+        states = ssm.describe_instance_patch_states(InstanceIds=[i["InstanceId"] for i in info])
+        assert len(states["InstancePatchStates"]) == len(info)
+    assert server.server.poll() is not None  # stopped with the context
+
+
+def test_seeding_needs_the_separate_process() -> None:
+    with pytest.raises(ValueError, match="separate_process"):
+        start_moto_server(seed=True)
