@@ -3,7 +3,9 @@
 Credentials come from the normal boto3 chain (env, shared files, SSO, instance role). Each account is one
 ``boto3.Session``; every (account, region) pair becomes one scope whose ``handle`` is an :class:`AwsHandle`.
 boto3 Sessions are not thread-safe, so clients are created under a lock and cached per (service, region);
-the clients themselves are thread-safe and shared by the tasks of a scope.
+the clients themselves are thread-safe and shared by the tasks of a scope. The lock is one for the process:
+the shared loader caches what it parsed, but first calls made at the same moment each parse (EC2's model
+alone is a fraction of a second), and a sync starts every scope at once.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import botocore.session
 from botocore.config import Config
 
 from workbench.model import ScopeRef
+from workbench.providers.aws.client_classes import share_client_classes
 from workbench.providers.base import ScopeFailure, describe_error
 
 DEFAULT_REGION = "us-east-1"
 
 _LOADER: Any = None
 _LOADER_LOCK = threading.Lock()
+_CLIENT_LOCK = threading.Lock()  # creating clients is GIL-bound anyway: one at a time costs no overlap
 
 
 def _shared_loader() -> Any:
@@ -79,6 +83,7 @@ class AwsSettings:
         # Every account's session parses the same service models (EC2's alone is ~0.5 s of CPU, under
         # the GIL that the other collectors need): load them once per process.
         core.register_component("data_loader", _shared_loader())
+        share_client_classes(core)  # and their client classes: see client_classes
         session = boto3.Session(botocore_session=core, **kwargs)
         for event, handler in self.hooks:
             session.events.register(event, handler)
@@ -101,12 +106,11 @@ class AwsAccount:
     session: boto3.Session
     source: str
     settings: AwsSettings
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str, region: str, *, max_attempts: int | None = None) -> Any:
         key = (service, region, max_attempts or 0)
-        with self._lock:
+        with _CLIENT_LOCK:
             found = self._clients.get(key)
             if found is None:
                 found = self.session.client(
