@@ -12,6 +12,7 @@ add the next.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sqlite3
 import typing
 from collections.abc import Callable
@@ -104,6 +105,12 @@ def _sql_type(annotation: object) -> str:
 
 def kind_columns(kind: str) -> list[tuple[str, str]]:
     """The kind's own typed columns (after the base ones), from its record class, then derived ones."""
+    return list(_kind_columns(kind))
+
+
+@functools.cache
+def _kind_columns(kind: str) -> tuple[tuple[str, str], ...]:
+    # Resolving the type hints costs ~1 ms, and ingest asks once per task and kind.
     cls = model.RECORD_TYPES[kind]
     hints = typing.get_type_hints(cls)
     cols = [
@@ -111,7 +118,7 @@ def kind_columns(kind: str) -> list[tuple[str, str]]:
         for f in dataclasses.fields(cls)
         if f.name not in _SKIP_FIELDS
     ]
-    return cols + list(DERIVED_COLUMNS.get(kind, ()))
+    return (*cols, *DERIVED_COLUMNS.get(kind, ()))
 
 
 def table_ddl(kind: str) -> list[str]:
