@@ -7,9 +7,13 @@ from unittest import mock
 
 import boto3
 import pytest
-from conftest import AWS_TEST_ENV
 
 from workbench.emulators.aws import MAIN_ACCOUNT, start_moto_server
+
+# Fake credentials only: the child and these clients talk to nothing but the local moto.
+AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_CONFIG_FILE": "/nonexistent/vmwb-test-aws-config",
+                "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vmwb-test-aws-credentials"}  # fmt: skip
 
 
 def test_a_seeded_child_serves_the_manifest_and_its_ssm_data() -> None:

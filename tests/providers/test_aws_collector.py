@@ -197,6 +197,10 @@ def test_patch_states(aws_estate, db) -> None:  # type: ignore[no-untyped-def]
     assert {r["uid"] for r in rows} == aws_estate.manifest.category("managed_instances")
     assert sorted(r["agent_online"] for r in rows) == [0, 1, 1]
     assert {r["instance_uid"] for r in rows} <= aws_estate.manifest.uids["instance"]
+    # One VM is in no AWS-RunPatchBaseline association; one is targeted by id, one by its Owner tag.
+    unpatched = {r["instance_uid"] for r in rows if r["auto_patch"] == 0}
+    assert unpatched == aws_estate.manifest.category("no_patch_association")
+    assert sorted(r["auto_patch"] for r in rows) == [0, 1, 1]
 
 
 def test_transition_time() -> None:

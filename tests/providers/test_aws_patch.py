@@ -39,6 +39,15 @@ def test_patch_states_from_ssm() -> None:
             ]},
             {"InstanceIds": ["i-1", "i-2", "i-3"]},
         )  # fmt: skip
+        stub.add_response("list_associations", {"Associations": [
+            _assoc("AWS-RunPatchBaseline", "InstanceIds", ["i-1"]),
+            _assoc("AWS-RunPatchBaseline", "tag:Patch", ["auto"]),
+            _assoc("AWS-UpdateSSMAgent", "InstanceIds", ["*"]),  # not patching: does not count
+        ]})  # fmt: skip
+        # A tag target is resolved by SSM: the managed instances carrying the tag.
+        stub.add_response("describe_instance_information",
+                          {"InstanceInformationList": [{"InstanceId": "i-3"}]},
+                          {"Filters": [{"Key": "tag:Patch", "Values": ["auto"]}]})  # fmt: skip
         out = TaskOutput()
         collect_patch(ssm, out, TaskContext())
         stub.assert_no_pending_responses()
@@ -55,3 +64,50 @@ def test_patch_states_from_ssm() -> None:
     assert states["i-2"].agent_online is False and states["i-2"].missing_count is None
     assert states["i-3"].last_install_at == "2025-12-01T00:00:00Z"
     assert states["i-2"].extra["managed"] is True
+    assert {i: s.auto_patch for i, s in states.items()} == {"i-1": True, "i-2": False, "i-3": True}
+
+
+def _assoc(document: str, key: str, values: list[str]) -> dict[str, object]:
+    return {
+        "Name": document,
+        "AssociationId": f"a-{key}",
+        "Targets": [{"Key": key, "Values": values}],
+    }
+
+
+def _collect_with(associations: dict[str, object] | None) -> dict[str, PatchState]:
+    """One managed VM; ``associations`` answers list_associations, ``None`` refuses it."""
+    ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x",
+                       aws_secret_access_key="x")  # fmt: skip
+    with Stubber(ssm) as stub:
+        stub.add_response("describe_instance_information",
+                          {"InstanceInformationList": [{"InstanceId": "i-1"}]})  # fmt: skip
+        stub.add_response("describe_instance_patch_states", {"InstancePatchStates": []},
+                          {"InstanceIds": ["i-1"]})  # fmt: skip
+        if associations is None:
+            stub.add_client_error("list_associations", "AccessDeniedException", "not allowed")
+        else:
+            stub.add_response("list_associations", associations)
+        out = TaskOutput()
+        collect_patch(ssm, out, TaskContext())
+        stub.assert_no_pending_responses()
+    return {s.id: s for s in out.records if isinstance(s, PatchState)}
+
+
+def test_refused_associations_leave_patch_states_and_say_unknown() -> None:
+    state = _collect_with(None)["i-1"]
+    assert state.auto_patch is None  # unknown: PAT-04 cannot call it unpatched
+    assert "AccessDeniedException" in state.extra["patch_association_error"]
+
+
+def test_a_target_vmwb_cannot_resolve_makes_every_vm_unknown() -> None:
+    groups = {"Associations": [_assoc("AWS-RunPatchBaseline", "resource-groups:Name", ["web"])]}
+    state = _collect_with(groups)["i-1"]
+    assert state.auto_patch is None
+    assert "resource-groups:Name" in state.extra["patch_association_error"]
+
+
+def test_a_wildcard_association_covers_every_managed_vm() -> None:
+    everyone = {"Associations": [_assoc("AWS-RunPatchBaselineAssociation", "InstanceIds", ["*"])]}
+    assert _collect_with(everyone)["i-1"].auto_patch is True
+    assert _collect_with({"Associations": []})["i-1"].auto_patch is False

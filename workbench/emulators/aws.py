@@ -12,8 +12,9 @@ What moto cannot do, and what the estate does instead:
 - EC2 speaks XML, and XML 1.0 cannot carry ESC or BEL, so the EC2 Name tag uses :data:`HOSTILE_NAME_XML`
   (markup, 8-bit C1 CSI/OSC controls, an RTL override). The exact :data:`HOSTILE_NAME` (with ESC/BEL) is the
   SSM ComputerName of one managed instance, so it reaches the cache as a patch state's name (SSM is JSON).
-- SSM DescribeInstanceInformation / DescribeInstancePatchStates are not implemented by moto 5.2;
-  :func:`install_ssm_fake` adds both to moto's SSM responder, serving what :func:`seed_estate` registered.
+- SSM DescribeInstanceInformation / DescribeInstancePatchStates / ListAssociations are not implemented by
+  moto 5.2; :func:`install_ssm_fake` adds them to moto's SSM responder, serving what :func:`seed_estate`
+  registered.
 - Image deprecation, TPM support, EBS default KMS key, snapshot/image block public access and IMDS defaults
   are not implemented; the collector records those settings as unknown with the error.
 """
@@ -174,7 +175,23 @@ def install_ssm_fake() -> None:
             return _SSM_DATA.get((resp.current_account, resp.region), {})
 
     def describe_instance_information(self: Any) -> Any:
-        return ActionResult({"InstanceInformationList": list(_data(self).get("info", []))})
+        # "tag:<key>" filters match the tags registered with each instance (as SSM resolves them).
+        tag_filters = [(f["Key"][4:], set(f.get("Values") or ()))
+                       for f in self._get_param("Filters") or () if f["Key"].startswith("tag:")]  # fmt: skip
+        found = [
+            {k: v for k, v in info.items() if k != "_tags"}
+            for info in _data(self).get("info", [])
+            if all(info.get("_tags", {}).get(key) in values for key, values in tag_filters)
+        ]
+        return ActionResult({"InstanceInformationList": found})
+
+    def list_associations(self: Any) -> Any:
+        wanted = {f["value"] for f in self._get_param("AssociationFilterList") or ()
+                  if f["key"] == "Name"}  # fmt: skip
+        found = [
+            a for a in _data(self).get("associations", []) if not wanted or a["Name"] in wanted
+        ]
+        return ActionResult({"Associations": found})
 
     def describe_instance_patch_states(self: Any) -> Any:
         wanted = set(self._get_param("InstanceIds") or [])
@@ -183,12 +200,19 @@ def install_ssm_fake() -> None:
 
     Ssm.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
     Ssm.describe_instance_patch_states = describe_instance_patch_states  # type: ignore[attr-defined]
+    Ssm.list_associations = list_associations  # type: ignore[attr-defined]
     Ssm._vmwb_fake = True  # type: ignore[attr-defined]
 
 
 def register_ssm(
-    account: str, region: str, info: list[dict[str, Any]], states: list[dict[str, Any]]
+    account: str,
+    region: str,
+    info: list[dict[str, Any]],
+    states: list[dict[str, Any]],
+    associations: list[dict[str, Any]] | None = None,
 ) -> None:
-    """What the SSM fake serves for one (account, region): instance information and patch states."""
+    """What the SSM fake serves for one (account, region): instance information (an entry's ``_tags``
+    answer ``tag:`` filters and are not returned), patch states and State Manager associations."""
     with _SSM_LOCK:
-        _SSM_DATA[(account, region)] = {"info": info, "states": states}
+        _SSM_DATA[(account, region)] = {"info": info, "states": states,
+                                        "associations": associations or []}  # fmt: skip

@@ -7,55 +7,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.emulators.aws_manifest import (  # re-exported: the estate's public names
+    ALLOWLISTED_ACCOUNT,
+    FOREIGN_ACCOUNT,
+    HOSTILE_NAME,
+    HOSTILE_NAME_XML,
+    MAIN_ACCOUNT,
+    REGIONS,
+    SECOND_ACCOUNT,
+    SECOND_ROLE_ARN,
+    Manifest,
+)
 from workbench.model import make_uid
 
-MAIN_ACCOUNT = "123456789012"  # moto's default account
-SECOND_ACCOUNT = "222233334444"
-SECOND_ROLE_ARN = f"arn:aws:iam::{SECOND_ACCOUNT}:role/SecurityAudit"
-FOREIGN_ACCOUNT = "999988887777"
-ALLOWLISTED_ACCOUNT = "444455556666"
-REGIONS = ("eu-west-1", "us-east-1")
-HOSTILE_NAME = "[@click=app.quit]pwn\x1b]0;pwned\x07\x1b[2J\u202ertl"
-HOSTILE_NAME_XML = "[@click=app.quit]pwn\x9d0;pwned\x9c\x9b2J\u202ertl"
 _FAKE_AMI = "ami-12345678"  # accepted by moto when AMI validation is off
-
-
-@dataclass(slots=True)
-class Manifest:
-    """What :func:`seed_estate` planted.
-
-    ``uids[kind]``: every resource of that kind the cache should hold after a full sync (including moto's
-    default VPC, subnets and security groups, instance root volumes and image backing snapshots).
-    ``categories[name]``: uids of planted resources with one property; see :func:`seed_estate`.
-    ``settings[(account, region)]``: the expected ``ebs_encryption_by_default``.
-    """
-
-    endpoint: str | None
-    accounts: tuple[str, ...] = (MAIN_ACCOUNT, SECOND_ACCOUNT)
-    regions: tuple[str, ...] = REGIONS
-    role_arn: str = SECOND_ROLE_ARN
-    uids: dict[str, set[str]] = field(default_factory=dict)
-    categories: dict[str, set[str]] = field(default_factory=dict)
-    settings: dict[tuple[str, str], bool] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)  # uid → Name tag as planted
-
-    def add(self, account: str, region: str, kind: str, rid: str, *categories: str) -> str:
-        uid = make_uid("aws", account, region, kind, rid)
-        self.uids.setdefault(kind, set()).add(uid)
-        for cat in categories:
-            self.categories.setdefault(cat, set()).add(uid)
-        return uid
-
-    def category(self, name: str) -> set[str]:
-        return set(self.categories.get(name, set()))
-
-    def count(self, kind: str) -> int:
-        return len(self.uids.get(kind, ()))
-
-
 DEV_BOX_USER_DATA = "#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n/opt/app/start\n"
 
 
@@ -242,13 +209,25 @@ class _Seeder:
             self.add("firewall_group", sg["GroupId"], *(["default_groups"]
                      if sg["GroupName"] == "default" else []))  # fmt: skip
 
-    def ssm(self, instances: dict[str, str]) -> None:
-        """Register managed instances (id → computer name) with the SSM fake; the first is unpatched."""
+    def ssm(
+        self,
+        instances: dict[str, str],
+        *,
+        patched_by_id: tuple[str, ...] = (),
+        patched_by_tag: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """Register managed instances (id → computer name) with the SSM fake; the first is unpatched.
+
+        AWS-RunPatchBaseline associations target ``patched_by_id`` by instance id and ``patched_by_tag``
+        (id → one of its EC2 tags) by that tag; any other managed instance has no patch association.
+        """
+        by_tag = patched_by_tag or {}
         info, states = [], []
         for n, (iid, computer) in enumerate(sorted(instances.items())):
             info.append({"InstanceId": iid, "PingStatus": "Online" if n else "ConnectionLost",
                          "ComputerName": computer, "PlatformName": "Amazon Linux",
-                         "ResourceType": "EC2Instance", "AgentVersion": "3.3.0.0"})  # fmt: skip
+                         "ResourceType": "EC2Instance", "AgentVersion": "3.3.0.0",
+                         "_tags": dict([by_tag[iid]]) if iid in by_tag else {}})  # fmt: skip
             states.append({"InstanceId": iid, "PatchGroup": "default", "BaselineId": "pb-0123456789abcdef0",
                            "Operation": "Scan", "OperationStartTime": "2026-01-01T00:00:00Z",
                            "OperationEndTime": "2026-01-01T00:10:00Z",
@@ -258,9 +237,24 @@ class _Seeder:
             self.add("patch_state", iid, "managed_instances")
             if n == 0:  # the first managed instance is offline and misses patches
                 self.add("instance", iid, "agent_offline", "missing_patches")
+            if iid not in patched_by_id and iid not in by_tag:
+                self.add("instance", iid, "no_patch_association")
+        # AWS-UpdateSSMAgent is not a patching document: it must not count.
+        targets = [("AWS-UpdateSSMAgent", "InstanceIds", ["*"])]
+        targets += (
+            [("AWS-RunPatchBaseline", "InstanceIds", sorted(patched_by_id))]
+            if patched_by_id
+            else []
+        )
+        targets += [
+            ("AWS-RunPatchBaseline", f"tag:{k}", [v]) for k, v in sorted(set(by_tag.values()))
+        ]
+        associations = [{"AssociationId": f"assoc-{n}", "AssociationName": f"{doc}-{n}", "Name": doc,
+                         "Targets": [{"Key": key, "Values": values}], "ScheduleExpression": "rate(1 day)"}
+                        for n, (doc, key, values) in enumerate(targets)]  # fmt: skip
         from workbench.emulators.aws import register_ssm
 
-        register_ssm(self.account, self.region, info, states)
+        register_ssm(self.account, self.region, info, states, associations)
 
 
 def _session(**kwargs: Any) -> Any:
@@ -340,7 +334,8 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
     s.image("golden-public", public=True)
     s.image("golden-shared", shared_with=[FOREIGN_ACCOUNT])
     s.image("golden-private", encrypted=True)
-    s.ssm({hostile: HOSTILE_NAME, app: "app-1", web: "web-1"})
+    s.ssm({hostile: HOSTILE_NAME, app: "app-1", web: "web-1"}, patched_by_id=(app,),
+          patched_by_tag={web: ("Owner", "web-team")})  # fmt: skip
     m.categories["hostile_names"].add(make_uid("aws", MAIN_ACCOUNT, home, "patch_state", hostile))
     s.finish()
     m.settings[(MAIN_ACCOUNT, home)] = False
