@@ -5,6 +5,11 @@ networks); :func:`write_estate` renders it in the test driver's ``<node>`` file 
 returns the ``test:///abs/path.xml`` URI to hand to ``libvirt.open()``/``openReadOnly()``.
 :func:`write_demo_estate` writes the estate used by the tests and ``vmwb demo``.
 
+This module holds that demo estate (and the hostile strings it plants for the UI); the
+description's dataclasses live in :mod:`workbench.emulators.libvirt_estate_model` and the
+rendering in :mod:`workbench.emulators.libvirt_estate_xml`. Both are re-exported here, so
+callers keep importing everything from this one module.
+
 Test-driver gotchas (libvirt 9.0, checked with libvirt-python 12.8):
 
 * State is per connection for file URIs: every ``open()`` of the same file gets its own
@@ -29,21 +34,53 @@ Test-driver gotchas (libvirt 9.0, checked with libvirt-python 12.8):
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
-from urllib.parse import quote
 
-TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
-_UUID_NS = uuid.UUID("6f1d0c52-7a5e-4f3c-9a7e-3c1f2b8d9e40")  # fixed: stable UUIDs across runs
+from workbench.emulators.libvirt_estate_model import (  # re-exported: the estate's public API
+    Disk,
+    Domain,
+    Estate,
+    Graphics,
+    Interface,
+    Network,
+    Pool,
+    Snapshot,
+    UsbHostdev,
+    Volume,
+    mac_for,
+)
+from workbench.emulators.libvirt_estate_xml import (  # re-exported: the estate's public API
+    TEST_NS,
+    estate_uri,
+    estate_xml,
+    write_estate,
+)
 
-# libvirt test driver run states (virDomainState).
-_RUNNING, _SHUTOFF = 1, 5
+__all__ = [
+    "DEMO_HOSTS",
+    "HOSTILE_DESCRIPTION",
+    "HOSTILE_NAME",
+    "HOSTILE_TITLE",
+    "TEST_NS",
+    "Disk",
+    "Domain",
+    "Estate",
+    "Graphics",
+    "Interface",
+    "Network",
+    "Pool",
+    "Snapshot",
+    "UsbHostdev",
+    "Volume",
+    "demo_estate",
+    "estate_uri",
+    "estate_xml",
+    "mac_for",
+    "write_demo_estate",
+    "write_estate",
+]
 
 # Hostile strings for the UI's untrusted-text handling: Textual action markup, Rich markup,
 # a C1 CSI (U+009B, the 8-bit form of ESC [) and a right-to-left override. ESC itself cannot
@@ -54,276 +91,6 @@ HOSTILE_DESCRIPTION = (
     "[link=https://evil.example]support[/link]"
 )
 HOSTILE_NAME = "[@click=app.quit]x"
-
-
-@dataclass(frozen=True)
-class Graphics:
-    kind: Literal["vnc", "spice"]
-    listen: str
-    passwd: str | None = None
-
-
-@dataclass(frozen=True)
-class Disk:
-    source: str  # absolute path; matched against pool volume paths to find orphans
-    target: str = "vda"
-    device: Literal["disk", "cdrom", "floppy"] = "disk"
-    luks: bool = False
-
-
-@dataclass(frozen=True)
-class Interface:
-    network: str
-    mac: str
-    model: str = "virtio"
-
-
-@dataclass(frozen=True)
-class UsbHostdev:
-    vendor: str  # "0x0781"
-    product: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    name: str
-    created: datetime
-    parent: str | None = None
-    description: str = ""
-    state: Literal["running", "shutoff"] = "shutoff"
-
-
-@dataclass(frozen=True)
-class Domain:
-    name: str
-    title: str = ""
-    description: str = ""
-    running: bool = True
-    memory_mib: int = 2048
-    vcpus: int = 2
-    firmware: Literal["efi", "bios"] = "efi"
-    secure_boot: bool = False  # only meaningful with firmware="efi"
-    tpm: bool = False
-    graphics: tuple[Graphics, ...] = ()
-    disks: tuple[Disk, ...] = ()
-    interfaces: tuple[Interface, ...] = ()
-    serial: bool = False
-    usb: tuple[UsbHostdev, ...] = ()
-    snapshots: tuple[Snapshot, ...] = ()  # parents before children
-    current_snapshot: str | None = None  # None: the last snapshot is current
-
-
-@dataclass(frozen=True)
-class Volume:
-    name: str
-    capacity_gib: float
-    allocation_gib: float
-    format: str = "qcow2"
-
-
-@dataclass(frozen=True)
-class Pool:
-    name: str
-    path: str
-    volumes: tuple[Volume, ...] = ()
-    capacity_gib: int = 2000
-
-    def volume_path(self, volume: str) -> str:
-        return f"{self.path}/{volume}"
-
-
-@dataclass(frozen=True)
-class Network:
-    name: str
-    bridge: str
-    address: str  # the host's address on the network, /24
-    forward: Literal["nat", "route", "isolated"] = "nat"
-
-
-@dataclass(frozen=True)
-class Estate:
-    host: str
-    domains: tuple[Domain, ...] = ()
-    pools: tuple[Pool, ...] = ()
-    networks: tuple[Network, ...] = ()
-
-    def orphaned_volumes(self) -> list[str]:
-        """Paths of pool volumes that no domain disk refers to."""
-        used = {disk.source for d in self.domains for disk in d.disks}
-        paths = (pool.volume_path(v.name) for pool in self.pools for v in pool.volumes)
-        return [path for path in paths if path not in used]
-
-    def domain_uuid(self, name: str) -> str:
-        return str(uuid.uuid5(_UUID_NS, f"{self.host}/{name}"))
-
-
-def mac_for(host: str, name: str, index: int = 0) -> str:
-    """A stable, locally administered KVM-style MAC (52:54:00:xx:xx:xx)."""
-    digest = hashlib.sha256(f"{host}/{name}/{index}".encode()).digest()
-    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    child = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        child.text = text
-    return child
-
-
-def _domain_element(estate: Estate, dom: Domain) -> ET.Element:
-    el = ET.Element("domain", type="test")
-    _sub(el, "name", dom.name)
-    _sub(el, "uuid", estate.domain_uuid(dom.name))
-    if dom.title:
-        _sub(el, "title", dom.title)
-    if dom.description:
-        _sub(el, "description", dom.description)
-    _sub(el, "memory", str(dom.memory_mib), unit="MiB")
-    _sub(el, "vcpu", str(dom.vcpus))
-
-    if dom.firmware == "efi":
-        os_el = _sub(el, "os", firmware="efi")
-        _sub(os_el, "type", "hvm", arch="x86_64", machine="q35")
-        if dom.secure_boot:
-            _sub(os_el, "loader", secure="yes")
-        else:
-            # Autoselection refuses secure='no'; the firmware feature list is how it's said.
-            fw = _sub(os_el, "firmware")
-            _sub(fw, "feature", enabled="no", name="secure-boot")
-    else:
-        os_el = _sub(el, "os")
-        _sub(os_el, "type", "hvm", arch="x86_64", machine="pc")
-    _sub(os_el, "boot", dev="hd")
-    features = _sub(el, "features")
-    _sub(features, "acpi")
-    if dom.secure_boot:
-        _sub(features, "smm", state="on")  # real QEMU refuses Secure Boot without SMM
-
-    devices = _sub(el, "devices")
-    for disk in dom.disks:
-        disk_el = _sub(devices, "disk", type="file", device=disk.device)
-        if disk.device == "disk":
-            _sub(disk_el, "driver", name="qemu", type="qcow2")
-        _sub(disk_el, "source", file=disk.source)
-        bus = {"disk": "virtio", "cdrom": "sata", "floppy": "fdc"}[disk.device]
-        _sub(disk_el, "target", dev=disk.target, bus=bus)
-        if disk.device == "cdrom":
-            _sub(disk_el, "readonly")
-        if disk.luks:
-            enc = _sub(disk_el, "encryption", format="luks")
-            secret = str(uuid.uuid5(_UUID_NS, f"{estate.host}/{dom.name}/{disk.target}/luks"))
-            _sub(enc, "secret", type="passphrase", uuid=secret)
-    for nic in dom.interfaces:
-        nic_el = _sub(devices, "interface", type="network")
-        _sub(nic_el, "mac", address=nic.mac)
-        _sub(nic_el, "source", network=nic.network)
-        _sub(nic_el, "model", type=nic.model)
-    if dom.serial:
-        serial = _sub(devices, "serial", type="pty")
-        _sub(serial, "target", port="0")
-    if dom.usb:
-        _sub(devices, "controller", type="usb", model="qemu-xhci")
-    for dev in dom.usb:
-        hostdev = _sub(devices, "hostdev", mode="subsystem", type="usb")
-        source = _sub(hostdev, "source")
-        _sub(source, "vendor", id=dev.vendor)
-        _sub(source, "product", id=dev.product)
-    for gfx in dom.graphics:
-        attrs = {"type": gfx.kind, "autoport": "yes", "listen": gfx.listen}
-        if gfx.passwd is not None:
-            attrs["passwd"] = gfx.passwd
-        gfx_el = _sub(devices, "graphics", **attrs)
-        _sub(gfx_el, "listen", type="address", address=gfx.listen)
-    if dom.tpm:
-        tpm = _sub(devices, "tpm", model="tpm-crb")
-        _sub(tpm, "backend", type="emulator", version="2.0")
-    return el
-
-
-def _snapshot_element(dom: Domain, snap: Snapshot, domain_copy: ET.Element) -> ET.Element:
-    current = dom.current_snapshot or dom.snapshots[-1].name
-    el = ET.Element(f"{{{TEST_NS}}}domainsnapshot")
-    _sub(el, "name", snap.name)
-    if snap.description:
-        _sub(el, "description", snap.description)
-    _sub(el, "state", snap.state)
-    if snap.parent:
-        parent = _sub(el, "parent")
-        _sub(parent, "name", snap.parent)
-    _sub(el, "creationTime", str(int(snap.created.timestamp())))
-    _sub(el, "active", "1" if snap.name == current else "0")  # required by the test driver
-    # The domain config at snapshot time; without it libvirt logs a warning per snapshot.
-    el.append(domain_copy)
-    return el
-
-
-def _pool_element(pool: Pool) -> ET.Element:
-    el = ET.Element("pool", type="dir")
-    _sub(el, "name", pool.name)
-    used = round(sum(v.allocation_gib for v in pool.volumes))
-    _sub(el, "capacity", str(pool.capacity_gib), unit="G")
-    _sub(el, "allocation", str(used), unit="G")
-    _sub(el, "available", str(pool.capacity_gib - used), unit="G")
-    target = _sub(el, "target")
-    _sub(target, "path", pool.path)
-    for vol in pool.volumes:
-        vol_el = _sub(el, "volume", type="file")
-        _sub(vol_el, "name", vol.name)
-        # libvirt wants integers; bytes keep sub-GiB images (a floppy) exact enough.
-        _sub(vol_el, "capacity", str(round(vol.capacity_gib * 2**30)), unit="bytes")
-        _sub(vol_el, "allocation", str(round(vol.allocation_gib * 2**30)), unit="bytes")
-        vol_target = _sub(vol_el, "target")
-        _sub(vol_target, "format", type=vol.format)
-    return el
-
-
-def _network_element(net: Network) -> ET.Element:
-    el = ET.Element("network")
-    _sub(el, "name", net.name)
-    _sub(el, "bridge", name=net.bridge)
-    if net.forward != "isolated":  # no <forward> is how libvirt spells "isolated"
-        _sub(el, "forward", mode=net.forward)
-    ip = _sub(el, "ip", address=net.address, netmask="255.255.255.0")
-    prefix = net.address.rsplit(".", 1)[0]
-    dhcp = _sub(ip, "dhcp")
-    _sub(dhcp, "range", start=f"{prefix}.100", end=f"{prefix}.254")
-    return el
-
-
-def estate_xml(estate: Estate) -> str:
-    """The estate as a libvirt test-driver ``<node>`` document."""
-    ET.register_namespace("test", TEST_NS)  # readable prefix; idempotent
-    node = ET.Element("node")
-    node.append(ET.Comment(f" vmwb libvirt test-driver estate for host {estate.host} "))
-    for dom in estate.domains:
-        dom_el = _domain_element(estate, dom)
-        for snap in dom.snapshots:
-            dom_el.append(_snapshot_element(dom, snap, _domain_element(estate, dom)))
-        runstate = ET.SubElement(dom_el, f"{{{TEST_NS}}}runstate")
-        runstate.text = str(_RUNNING if dom.running else _SHUTOFF)
-        node.append(dom_el)
-    for net in estate.networks:
-        node.append(_network_element(net))
-    for pool in estate.pools:
-        node.append(_pool_element(pool))
-    ET.indent(node)
-    return ET.tostring(node, encoding="unicode") + "\n"
-
-
-def estate_uri(path: str | Path) -> str:
-    """``test:///abs/path.xml`` for an estate file (percent-encoded, libvirt decodes it)."""
-    return "test://" + quote(str(Path(path).resolve()), safe="/")
-
-
-def write_estate(estate: Estate, path: str | Path) -> str:
-    """Write ``estate`` to ``path`` and return its ``test:///...`` URI."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + estate_xml(estate), "utf-8")
-    return estate_uri(path)
 
 
 # ---------------------------------------------------------------- the demo estate
