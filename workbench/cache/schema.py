@@ -506,9 +506,31 @@ def _migration_7(db: sqlite3.Connection) -> None:
     )
 
 
+# The platforms a check may look at alone, as its SQL says it (the index's WHERE must be implied by the
+# query's, and SQLite proves that by comparing the expressions).
+_PLATFORM_ONLY = {
+    "gcp": "provider = 'gcp'",
+    "azure": "provider = 'azure'",
+    "onprem": "provider IN ('libvirt', 'vsphere')",
+}
+
+
+def _migration_8(db: sqlite3.Connection) -> None:
+    """Partial indexes per platform on the big tables: a GCP, Azure or on-prem check then reads that
+    platform's rows only, where it scanned the whole table (most of an AWS-heavy estate's million rows, a
+    dozen checks over). An index holds only its platform's rows, so the other rows' ingest costs nothing
+    more. ANALYZE (after each sync) tells the planner how many rows each holds."""
+    for table in ("instances", "volumes", "snapshots", "images"):
+        for name, where in _PLATFORM_ONLY.items():
+            db.execute(
+                f"CREATE INDEX IF NOT EXISTS idx_{table}_only_{name} ON {table}(state) WHERE {where}"
+            )
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+    _migration_8,
 ]  # fmt: skip
 
 SCHEMA_VERSION = len(MIGRATIONS)
