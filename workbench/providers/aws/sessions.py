@@ -28,9 +28,8 @@ DEFAULT_REGION = "us-east-1"
 
 _LOADER: Any = None
 _LOADER_LOCK = threading.Lock()
-_CLIENT_LOCK = (
-    threading.Lock()
-)  # creating clients is GIL-bound anyway: one at a time costs no overlap
+# Creating clients is GIL-bound anyway: one at a time costs no overlap.
+_CLIENT_LOCK = threading.Lock()
 
 
 def _shared_loader() -> Any:
