@@ -1,21 +1,40 @@
-"""Fixtures for the TUI tests: a fixed cache with hostile names (the keyring: the root conftest)."""
+"""Fixtures for the TUI tests: a fixed cache with hostile names (``cache_path``) and the same estate scanned
+(``posture_db``), a fresh copy of each per test (the keyring: the root conftest)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from posture_estate import build_posture_cache
 from tui_estate import build_cache
+
+Builder = Callable[[Path], Path]
 
 
 @pytest.fixture(scope="session")
-def estate_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_cache(tmp_path_factory.mktemp("estate") / "cache.db")
+def fresh_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Builder, Path], Path]:
+    """``fresh_copy(builder, tmp_path)``: a private copy of the cache ``builder`` writes, built once a session."""
+    templates: dict[Builder, Path] = {}
+
+    def copy(builder: Builder, tmp_path: Path) -> Path:
+        if builder not in templates:
+            templates[builder] = builder(tmp_path_factory.mktemp(builder.__name__) / "cache.db")
+        target = tmp_path / "cache.db"
+        target.write_bytes(templates[builder].read_bytes())
+        return target
+
+    return copy
 
 
 @pytest.fixture
-def cache_path(estate_template: Path, tmp_path: Path) -> Path:
+def cache_path(fresh_copy: Callable[[Builder, Path], Path], tmp_path: Path) -> Path:
     """A fresh copy per test (sync tests write to it)."""
-    target = tmp_path / "cache.db"
-    target.write_bytes(estate_template.read_bytes())
-    return target
+    return fresh_copy(build_cache, tmp_path)
+
+
+@pytest.fixture
+def posture_db(fresh_copy: Callable[[Builder, Path], Path], tmp_path: Path) -> Path:
+    """A fresh copy of the scanned estate per test (mutes, scans and undo write to it)."""
+    return fresh_copy(build_posture_cache, tmp_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tui_estate import NOW, build_cache
 
@@ -63,6 +64,19 @@ def build_posture_cache(path: Path) -> Path:
         ):
             audit.append(cache, "alice", "operator", action, target_name, details, "ok", at=NOW)
     return path
+
+
+def posture_app(path: Path, **options: Any) -> Any:
+    """The app over ``path`` as alice, an operator unless ``options`` (``read_only``, ``role``) say otherwise,
+    on a fixed clock: KPIs and mute expiries are judged at NOW."""
+    from workbench.config import Config
+    from workbench.screens.app import create_app
+
+    app = create_app(
+        path, Config(user="alice"), **({"read_only": False, "role": "operator"} | options)
+    )
+    app.clock = lambda: NOW  # type: ignore[attr-defined]
+    return app
 
 
 def findings_count(path: Path, **where: str) -> int:

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-from posture_estate import build_posture_cache, findings_count
+from posture_estate import findings_count, posture_app
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from tui_estate import NOW
 
-from workbench.config import Config
-from workbench.screens.app import create_app
 from workbench.screens.checks import ChecksScreen
 from workbench.screens.dashboard import DashboardScreen
 from workbench.screens.detail import DetailScreen
@@ -28,30 +26,25 @@ from workbench.screens.scans import ScansScreen
 SIZE = (120, 40)
 
 
-@pytest.fixture(scope="module")
-def posture_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_posture_cache(tmp_path_factory.mktemp("posture") / "cache.db")
-
-
-@pytest.fixture
-def posture_db(posture_template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "cache.db"
-    target.write_bytes(posture_template.read_bytes())
-    return target
-
-
-def posture_app(path: Path, **kwargs: Any) -> Any:
-    app = create_app(
-        path, Config(user="alice"), **({"read_only": False, "role": "operator"} | kwargs)
-    )
-    app.clock = lambda: NOW  # type: ignore[attr-defined]  # KPIs and mute expiries against a fixed clock
-    return app
-
-
 async def settle(pilot: Pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+@asynccontextmanager
+async def posture_pilot(
+    path: Path, view: str = "", args: str = "", **app_kwargs: Any
+) -> AsyncIterator[tuple[Any, Pilot]]:
+    """Runs the app over ``path`` (``app_kwargs``: ``posture_app``'s options) at SIZE and settles it; with a
+    ``view`` named, opens it (``args`` as typed after its command) and settles again. Yields (app, pilot)."""
+    app = posture_app(path, **app_kwargs)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        if view:
+            app.open_view(view, args)
+            await settle(pilot)
+        yield app, pilot
 
 
 def rendered(widget: Any) -> str:
@@ -66,9 +59,7 @@ def table_text(table: Any, lines: int = 12) -> str:
 
 
 async def test_app_opens_on_the_dashboard(posture_db: Path) -> None:
-    app = posture_app(posture_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with posture_pilot(posture_db) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
         panel = {p.id: rendered(p) for p in screen.query(".dash-panel")}
@@ -85,11 +76,7 @@ async def test_app_opens_on_the_dashboard(posture_db: Path) -> None:
 
 
 async def test_findings_group_filter_and_open(posture_db: Path) -> None:
-    app = posture_app(posture_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("findings", "check=SNP-01")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "findings", "check=SNP-01") as (app, pilot):
         screen = app.screen
         assert isinstance(screen, FindingsScreen)
         assert screen.table.row_count == 2
@@ -115,11 +102,7 @@ async def test_findings_group_filter_and_open(posture_db: Path) -> None:
 
 
 async def test_mute_with_reason_and_expiry_then_unmute(posture_db: Path) -> None:
-    app = posture_app(posture_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("findings", "check=SNP-01")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "findings", "check=SNP-01") as (app, pilot):
         screen = app.screen
         await pilot.press("space", "space")  # both public snapshots
         assert len(screen.table.selected_keys) == 2
@@ -153,22 +136,14 @@ async def test_mute_with_reason_and_expiry_then_unmute(posture_db: Path) -> None
 
 
 async def test_viewer_cannot_mute(posture_db: Path) -> None:
-    app = posture_app(posture_db, role="viewer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("findings", "check=SNP-01")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "findings", "check=SNP-01", role="viewer") as (app, pilot):
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, FindingsScreen)
 
 
 async def test_checks_run_one_check(posture_db: Path) -> None:
-    app = posture_app(posture_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("checks", "SNP-04")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "checks", "SNP-04") as (app, pilot):
         screen = app.screen
         assert isinstance(screen, ChecksScreen)
         detail = rendered(screen.query_one("#chk-detail", Static))
@@ -187,11 +162,7 @@ async def test_checks_run_one_check(posture_db: Path) -> None:
 
 
 async def test_scans_diff_and_pinned_base(posture_db: Path) -> None:
-    app = posture_app(posture_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("scans")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "scans") as (app, pilot):
         screen = app.screen
         assert isinstance(screen, ScansScreen)
         assert "scan 1 → scan 2" in rendered(screen.query_one("#scn-pair", Static))
@@ -207,11 +178,7 @@ async def test_scans_diff_and_pinned_base(posture_db: Path) -> None:
 
 
 async def test_journal_and_audit(posture_db: Path) -> None:
-    app = posture_app(posture_db, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("journal")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "journal", read_only=True) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, JournalScreen)
         call = rendered(screen.query_one("#jr-call", Static))
@@ -238,10 +205,6 @@ async def test_audit_tampering_is_shown(posture_db: Path) -> None:
                                   ).fetchall():  # fmt: skip
             db.execute(f'DROP TRIGGER "{name}"')
         db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
-    app = posture_app(posture_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("journal")
-        await settle(pilot)
+    async with posture_pilot(posture_db, "journal") as (app, _):
         text = rendered(app.screen.query_one("#au-verify", Static))
         assert "BROKEN" in text and "entry 2 was edited" in text

@@ -3,37 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
-from posture_estate import build_posture_cache
+from posture_estate import posture_app
 from textual.pilot import Pilot
 from textual.widgets import Input
-from tui_estate import NOW
 
-from workbench.config import Config
-from workbench.screens.app import create_app
 from workbench.screens.fix_wizard import FixWizardScreen
-
-
-@pytest.fixture(scope="module")
-def posture_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_posture_cache(tmp_path_factory.mktemp("posture-snap") / "cache.db")
-
-
-@pytest.fixture
-def posture_db(posture_template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "cache.db"
-    target.write_bytes(posture_template.read_bytes())
-    return target
-
-
-def app_for(path: Path, **kwargs: Any) -> Any:
-    app = create_app(
-        path, Config(user="alice"), **({"read_only": False, "role": "operator"} | kwargs)
-    )
-    app.clock = lambda: NOW  # type: ignore[attr-defined]
-    return app
 
 
 async def settle(pilot: Pilot) -> None:
@@ -58,46 +33,48 @@ def view(name: str, args: str = "", then: tuple[str, ...] = ()):  # type: ignore
 
 
 def test_dashboard(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app_for(posture_db), terminal_size=(120, 40), run_before=view(""))
+    assert snap_compare(posture_app(posture_db), terminal_size=(120, 40), run_before=view(""))
 
 
 def test_dashboard_80x24(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app_for(posture_db), terminal_size=(80, 24), run_before=view(""))
+    assert snap_compare(posture_app(posture_db), terminal_size=(80, 24), run_before=view(""))
 
 
 def test_findings(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app_for(posture_db), terminal_size=(120, 40),
+    assert snap_compare(posture_app(posture_db), terminal_size=(120, 40),
                         run_before=view("findings", then=("space", "space")))  # fmt: skip
 
 
 def test_findings_80x24(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(
-        app_for(posture_db), terminal_size=(80, 24), run_before=view("findings", "check=SNP-04")
+        posture_app(posture_db), terminal_size=(80, 24), run_before=view("findings", "check=SNP-04")
     )
 
 
 def test_mute_dialog(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app_for(posture_db), terminal_size=(120, 40),
+    assert snap_compare(posture_app(posture_db), terminal_size=(120, 40),
                         run_before=view("findings", "check=SNP-01", then=("m", *"accepted risk")))  # fmt: skip
 
 
 def test_checks(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(
-        app_for(posture_db), terminal_size=(120, 40), run_before=view("checks", "SNP-01")
+        posture_app(posture_db), terminal_size=(120, 40), run_before=view("checks", "SNP-01")
     )
 
 
 def test_scans(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app_for(posture_db), terminal_size=(120, 40), run_before=view("scans"))
+    assert snap_compare(posture_app(posture_db), terminal_size=(120, 40), run_before=view("scans"))
 
 
 def test_journal(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(app_for(posture_db), terminal_size=(120, 40), run_before=view("journal"))
+    assert snap_compare(
+        posture_app(posture_db), terminal_size=(120, 40), run_before=view("journal")
+    )
 
 
 def test_audit(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(
-        app_for(posture_db), terminal_size=(120, 40), run_before=view("journal", then=("2",))
+        posture_app(posture_db), terminal_size=(120, 40), run_before=view("journal", then=("2",))
     )
 
 
@@ -108,5 +85,5 @@ def test_fix_wizard_read_only(snap_compare, posture_db: Path) -> None:  # type: 
         await settle(pilot)
 
     assert snap_compare(
-        app_for(posture_db, read_only=True), terminal_size=(120, 40), run_before=run_before
+        posture_app(posture_db, read_only=True), terminal_size=(120, 40), run_before=run_before
     )
