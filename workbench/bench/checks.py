@@ -28,7 +28,7 @@ NOW = "2026-11-26T12:00:00Z"
 ESTATE = (
     "aws only, 10 accounts x 4 regions; VMs run 2,000 in-house AMIs; the signed image registry approves 90 % "
     "of them (1,800 approvals, 20 later revoked: 1,820 entries, one audit record each), so ~10 % of VMs run "
-    "unapproved images and ~1 % revoked ones; 1-10 % of each kind fails some check; the sampled ANALYZE "
+    "unapproved images and ~1 % revoked ones; 1-10 % of each kind fails some check; the ANALYZE "
     "every sync ends with has run. evaluate_all_s is the first pass over a freshly opened cache; per_check_s are a second pass"
 )
 # Share of the resources per table (sums to 1.0).
