@@ -111,3 +111,14 @@ def test_a_wildcard_association_covers_every_managed_vm() -> None:
     everyone = {"Associations": [_assoc("AWS-RunPatchBaselineAssociation", "InstanceIds", ["*"])]}
     assert _collect_with(everyone)["i-1"].auto_patch is True
     assert _collect_with({"Associations": []})["i-1"].auto_patch is False
+
+
+def test_no_managed_instance_asks_for_no_association() -> None:
+    ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x",
+                       aws_secret_access_key="x")  # fmt: skip
+    with Stubber(ssm) as stub:  # an unexpected list_associations call would fail the stub
+        stub.add_response("describe_instance_information", {"InstanceInformationList": []})
+        out = TaskOutput()
+        collect_patch(ssm, out, TaskContext())
+        stub.assert_no_pending_responses()
+    assert out.records == []

@@ -66,7 +66,8 @@ def collect_patch(ssm: Any, out: TaskOutput, ctx: TaskContext) -> None:
             ssm, "describe_instance_patch_states", ctx, "InstancePatchStates", InstanceIds=batch
         ):
             states[state["InstanceId"]] = state
-    covered, why = patch_associated(ssm, ctx, set(ids))
+    # No managed instance, nothing to ask (a region without SSM costs no extra call).
+    covered, why = patch_associated(ssm, ctx, set(ids)) if ids else (set(), None)
     for iid in ids:
         info, state = infos[iid], states.get(iid, {})
         out.add(
