@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tui_estate import NOW, build_cache
+from tui_estate import NOW, build_cache, make_app
 
 from workbench import audit
 from workbench.cache.store import Cache
@@ -70,11 +70,8 @@ def posture_app(path: Path, **options: Any) -> Any:
     """The app over ``path`` as alice, an operator unless ``options`` (``read_only``, ``role``) say otherwise,
     on a fixed clock: KPIs and mute expiries are judged at NOW."""
     from workbench.config import Config
-    from workbench.screens.app import create_app
 
-    app = create_app(
-        path, Config(user="alice"), **({"read_only": False, "role": "operator"} | options)
-    )
+    app = make_app(path, Config(user="alice"), **options)
     app.clock = lambda: NOW  # type: ignore[attr-defined]
     return app
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, RichLog
+from tui_estate import make_app, settle, settled_pilot
 
-from workbench.screens.app import create_app
 from workbench.screens.findings import FindingsScreen
 from workbench.screens.fix_wizard import FixWizardScreen
 
-SIZE = (120, 40)
 FIX_ACCOUNT = "123456789012"  # the demo's fix identity lives here; other accounts need fix_role_arn
 
 
@@ -39,16 +39,24 @@ def aws_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             estate.close()
 
 
-def app_for(estate: Any, tmp_path: Path, **kwargs: Any) -> Any:
+@pytest.fixture
+def demo_db(aws_demo: Any, tmp_path: Path) -> Path:
+    """A fresh copy of the demo's cache per test (fixes, undo and the audit write to it)."""
     db = tmp_path / "demo.db"
-    shutil.copy2(estate.db_path, db)
-    options = {"read_only": False, "role": "operator"} | kwargs
-    return create_app(db, estate.config, **options)
+    shutil.copy2(aws_demo.db_path, db)
+    return db
 
 
-def public_snapshot(estate: Any, tmp_path: Path) -> tuple[int, str]:
+def demo_pilot(
+    estate: Any, db: Path, view: str = "", args: str = "", **options: Any
+) -> AbstractAsyncContextManager[tuple[Any, Pilot[Any]]]:
+    """``settled_pilot`` over the app on ``db`` with the demo's config (``options``: ``read_only``, ``role``)."""
+    return settled_pilot(make_app(db, estate.config, **options), view, args)
+
+
+def public_snapshot(path: Path) -> tuple[int, str]:
     """The SNP-01 finding in the fix identity's account: (finding id, snapshot id)."""
-    with sqlite3.connect(tmp_path / "demo.db") as db:
+    with sqlite3.connect(path) as db:
         row = db.execute(
             "SELECT finding_id, resource_id FROM findings WHERE check_id='SNP-01' AND status='open' "
             "AND account=? ORDER BY finding_id LIMIT 1",
@@ -74,24 +82,14 @@ def log_text(app: Any) -> str:
     return "\n".join("".join(seg.text for seg in line) for line in log.lines)
 
 
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def visible(app: Any, button_id: str) -> bool:
     return bool(app.screen.query_one(f"#{button_id}", Button).display)
 
 
-async def test_full_wizard_run_on_the_public_snapshot(aws_demo: Any, tmp_path: Path) -> None:
-    app = app_for(aws_demo, tmp_path)
-    finding_id, snapshot_id = public_snapshot(aws_demo, tmp_path)
+async def test_full_wizard_run_on_the_public_snapshot(aws_demo: Any, demo_db: Path) -> None:
+    finding_id, snapshot_id = public_snapshot(demo_db)
     assert is_public(aws_demo, snapshot_id)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("findings", "check=SNP-01")
-        await settle(pilot)
+    async with demo_pilot(aws_demo, demo_db, "findings", "check=SNP-01") as (app, pilot):
         screen = app.screen
         assert isinstance(screen, FindingsScreen)
         keys = [row[0] for row in screen.table.source.page(0, 50)]
@@ -124,7 +122,7 @@ async def test_full_wizard_run_on_the_public_snapshot(aws_demo: Any, tmp_path: P
         text = log_text(app)
         assert "applied" in text and "✓ fixed" in text
         assert not is_public(aws_demo, snapshot_id)
-        with sqlite3.connect(tmp_path / "demo.db") as db:
+        with sqlite3.connect(demo_db) as db:
             assert db.execute("SELECT status FROM journal").fetchall() == [("verified",)]
         assert visible(app, "fw-undo")
 
@@ -132,18 +130,16 @@ async def test_full_wizard_run_on_the_public_snapshot(aws_demo: Any, tmp_path: P
         await settle(pilot)
         assert "undo: done" in log_text(app)
         assert is_public(aws_demo, snapshot_id), "undo restored the public permission"
-        with sqlite3.connect(tmp_path / "demo.db") as db:
+        with sqlite3.connect(demo_db) as db:
             statuses = sorted(s for (s,) in db.execute("SELECT status FROM journal"))
             actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY seq")]
         assert statuses == ["applied", "undone"]
         assert {"plan", "dry-run", "apply", "verify", "undo"} <= set(actions)
 
 
-async def test_read_only_previews_but_refuses(aws_demo: Any, tmp_path: Path) -> None:
-    app = app_for(aws_demo, tmp_path, read_only=True)
-    finding_id, snapshot_id = public_snapshot(aws_demo, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_read_only_previews_but_refuses(aws_demo: Any, demo_db: Path) -> None:
+    finding_id, snapshot_id = public_snapshot(demo_db)
+    async with demo_pilot(aws_demo, demo_db, read_only=True) as (app, pilot):
         app.push_screen(FixWizardScreen(finding_ids=[finding_id]))
         await settle(pilot)
         banner = str(app.screen.query_one("#fw-refusal").render())
@@ -159,23 +155,18 @@ async def test_read_only_previews_but_refuses(aws_demo: Any, tmp_path: Path) -> 
         assert app.screen.query_one("#fw-refusal").display
 
 
-async def test_viewer_cannot_even_plan(aws_demo: Any, tmp_path: Path) -> None:
-    app = app_for(aws_demo, tmp_path, role="viewer")
-    finding_id, _ = public_snapshot(aws_demo, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_viewer_cannot_even_plan(aws_demo: Any, demo_db: Path) -> None:
+    finding_id, _ = public_snapshot(demo_db)
+    async with demo_pilot(aws_demo, demo_db, role="viewer") as (app, pilot):
         app.push_screen(FixWizardScreen(finding_ids=[finding_id]))
         await settle(pilot)
         assert "role viewer may not run fixes" in str(app.screen.query_one("#fw-refusal").render())
         assert not visible(app, "fw-plan") and not visible(app, "fw-apply")
 
 
-async def test_responder_refused_irreversible(aws_demo: Any, tmp_path: Path) -> None:
-    app = app_for(aws_demo, tmp_path, role="responder")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.open_view("fix", "SPR-03")  # unattached volumes: delete is irreversible
-        await settle(pilot)
+async def test_responder_refused_irreversible(aws_demo: Any, demo_db: Path) -> None:
+    # SPR-03, unattached volumes: delete is irreversible.
+    async with demo_pilot(aws_demo, demo_db, "fix", "SPR-03", role="responder") as (app, pilot):
         wizard = app.screen
         assert isinstance(wizard, FixWizardScreen)
         assert wizard.candidates and wizard.candidates[0].fix.safety == "irreversible"

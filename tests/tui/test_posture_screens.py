@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from posture_estate import findings_count, posture_app
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
+from tui_estate import settle, settled_pilot
 
 from workbench.screens.checks import ChecksScreen
 from workbench.screens.dashboard import DashboardScreen
@@ -23,28 +23,12 @@ from workbench.screens.journal import JournalScreen
 from workbench.screens.mute_dialog import MuteDialog
 from workbench.screens.scans import ScansScreen
 
-SIZE = (120, 40)
 
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-@asynccontextmanager
-async def posture_pilot(
+def posture_pilot(
     path: Path, view: str = "", args: str = "", **app_kwargs: Any
-) -> AsyncIterator[tuple[Any, Pilot]]:
-    """Runs the app over ``path`` (``app_kwargs``: ``posture_app``'s options) at SIZE and settles it; with a
-    ``view`` named, opens it (``args`` as typed after its command) and settles again. Yields (app, pilot)."""
-    app = posture_app(path, **app_kwargs)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        if view:
-            app.open_view(view, args)
-            await settle(pilot)
-        yield app, pilot
+) -> AbstractAsyncContextManager[tuple[Any, Pilot[Any]]]:
+    """``settled_pilot`` over ``posture_app(path, **app_kwargs)`` (its options: ``read_only``, ``role``)."""
+    return settled_pilot(posture_app(path, **app_kwargs), view, args)
 
 
 def rendered(widget: Any) -> str:

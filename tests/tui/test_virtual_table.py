@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from workbench.cache.table_source import Column, SqlTableSource
@@ -95,14 +98,25 @@ class TableApp(App[None]):
         self.pwned = True
 
 
-async def _settle(app: TableApp, pilot: Any) -> None:
+async def _settle(pilot: Pilot[None]) -> None:
     """Let the count worker finish and its message be handled."""
     for _ in range(500):  # wait_for_complete() raises on workers cancelled by a newer filter
-        if all(worker.is_finished for worker in app.workers):
+        if all(worker.is_finished for worker in pilot.app.workers):
             break
         await asyncio.sleep(0.01)
     await pilot.pause()
     await pilot.pause()
+
+
+@asynccontextmanager
+async def table_pilot(
+    source: SqlTableSource, size: tuple[int, int] = (100, 30)
+) -> AsyncIterator[tuple[TableApp, VirtualTable, Pilot[None]]]:
+    """Runs a TableApp over ``source`` at ``size`` with the first count in. Yields (app, table, pilot)."""
+    app = TableApp(source)
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        yield app, app.query_one(VirtualTable), pilot
 
 
 def _lines(table: VirtualTable) -> list[str]:
@@ -114,10 +128,7 @@ def _counts(app: TableApp) -> list[int]:
 
 
 async def test_first_page_renders_the_first_rows_and_the_count(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (app, table, _):
         lines = _lines(table)
         assert lines[0].split()[:3] == ["Name", "Kind", "Region"]
         assert lines[1].startswith("  " + _name(1))
@@ -130,23 +141,20 @@ async def test_first_page_renders_the_first_rows_and_the_count(db: Path) -> None
 
 
 async def test_typed_filter_narrows_to_the_fts_matches(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (app, table, pilot):
         await pilot.click("#filter")
         await pilot.press(*"we")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert table.row_count == ROWS  # under 3 characters: no filter
         await pilot.press(*"b-db")
-        await _settle(app, pilot)
+        await _settle(pilot)
         expected = [i for i in range(1, ROWS + 1) if "web-db" in _name(i)]
         assert table.row_count == len(expected)
         assert _counts(app)[-1] == len(expected)
         assert table.cursor_key == expected[0]
         assert _lines(table)[2].startswith("  " + _name(expected[1]))
         await pilot.press("backspace", "backspace", "backspace", "backspace")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert table.row_count == ROWS
 
 
@@ -159,12 +167,9 @@ async def test_filter_is_literal_substring_not_fts_syntax(db: Path) -> None:
 
 
 async def test_sort_by_name_descending_and_header_indicator(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (_, table, pilot):
         table.set_sort("name", descending=True)
-        await _settle(app, pilot)
+        await _settle(pilot)
         names = sorted((_name(i) for i in range(1, ROWS + 1)), reverse=True)
         lines = _lines(table)
         assert "Name ▼" in lines[0]
@@ -172,17 +177,14 @@ async def test_sort_by_name_descending_and_header_indicator(db: Path) -> None:
         assert lines[2].startswith("  " + names[1])
         # Clicking the Name label reverses the sort.
         await pilot.click(VirtualTable, offset=(4, 1))
-        await _settle(app, pilot)
+        await _settle(pilot)
         lines = _lines(table)
         assert "Name ▲" in lines[0]
         assert lines[1].startswith("  " + safe(names[-1]))
 
 
 async def test_end_jumps_to_the_last_row_and_home_back(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (_, table, pilot):
         await pilot.press("end")
         await pilot.pause()
         assert table.cursor_row == ROWS - 1
@@ -201,15 +203,12 @@ async def test_end_jumps_to_the_last_row_and_home_back(db: Path) -> None:
 
 
 async def test_end_while_filtered_and_sorted(db: Path) -> None:
-    app = TableApp(_source(db, sort="name"))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db, sort="name")) as (_, table, pilot):
         table.set_filter("prod")
         # No await in between: the count cannot have arrived, so End has to wait for it.
         assert table.row_count is None
         table.action_cursor_end()
-        await _settle(app, pilot)
+        await _settle(pilot)
         matches = sorted(_name(i) for i in range(1, ROWS + 1) if "prod" in _name(i))
         assert table.row_count == len(matches)
         assert table.cursor_row == len(matches) - 1
@@ -217,10 +216,7 @@ async def test_end_while_filtered_and_sorted(db: Path) -> None:
 
 
 async def test_enter_posts_row_selected_with_the_key(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (app, table, pilot):
         await pilot.press("down", "down", "down", "enter")
         await pilot.pause()
         selected = [m for m in app.messages if isinstance(m, VirtualTable.RowSelected)]
@@ -232,10 +228,7 @@ async def test_enter_posts_row_selected_with_the_key(db: Path) -> None:
 
 
 async def test_space_selects_rows_in_bulk(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (app, table, pilot):
         await pilot.press("space", "space", "down", "space")
         await pilot.pause()
         assert table.selected_keys == {1, 2, 4}
@@ -249,17 +242,14 @@ async def test_space_selects_rows_in_bulk(db: Path) -> None:
         assert table.selected_keys == {2, 4}
         # Selection survives a filter: findings can be picked across searches.
         table.set_filter("stage")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert table.selected_keys == {2, 4}
         table.clear_selection()
         assert table.selected_keys == frozenset()
 
 
 async def test_hostile_names_render_inert_and_clicks_fire_no_action(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (app, table, pilot):
         strips = [table.render_line(y) for y in range(12)]
         text = [strip.text for strip in strips]
         assert "␛]0;pwned␇[@click=app.quit]" in text[7]
@@ -282,32 +272,26 @@ async def test_hostile_names_render_inert_and_clicks_fire_no_action(db: Path) ->
 
 
 async def test_where_clause_restricts_rows(db: Path) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db)) as (_, table, pilot):
         table.set_where("kind = ? AND region = ?", ["vm", "eu-west-1"])
-        await _settle(app, pilot)
+        await _settle(pilot)
         expected = [i for i in range(1, ROWS + 1) if _kind(i) == "vm" and i % 4 == 1]
         assert table.row_count == len(expected)
         assert table.cursor_key == expected[0]
         table.set_filter("web")  # FTS and WHERE together
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert table.row_count == sum(1 for i in expected if "web" in _name(i))
         await pilot.press("end")
         assert table.cursor_key == [i for i in expected if "web" in _name(i)][-1]
         table.set_where(None)
         table.set_filter("")
-        await _settle(app, pilot)
+        await _settle(pilot)
         assert table.row_count == ROWS
 
 
 @pytest.mark.parametrize("width", [80, 40])
 async def test_narrow_terminals_fit_every_column(db: Path, width: int) -> None:
-    app = TableApp(_source(db))
-    async with app.run_test(size=(width, 24)) as pilot:
-        table = app.query_one(VirtualTable)
-        await _settle(app, pilot)
+    async with table_pilot(_source(db), (width, 24)) as (_, table, _):
         lines = _lines(table)
         assert all(cell_len(line) == table.scrollable_content_region.width for line in lines)
         assert lines[0].split()[:2] == ["Name", "Kind"]

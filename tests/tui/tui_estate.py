@@ -1,9 +1,15 @@
-"""A small fixed estate for the TUI tests, written through the real cache API, hostile names included."""
+"""A small fixed estate for the TUI tests, written through the real cache API, hostile names included; the app
+as the CLI builds it, and a pilot that runs it settled."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from workbench import model
 from workbench.cache.store import Cache, TaskOutput
@@ -18,14 +24,15 @@ HOSTILE = [
     "long-" + "n" * 4995,
 ]
 
+PROD = model.ScopeRef("aws", "111122223333", "eu-west-1", label="prod eu-west-1")
+DEV = model.ScopeRef("aws", "444455556666", "us-east-1", label="dev us-east-1")
+
 
 def build_cache(path: Path) -> Path:
     """Two AWS scopes (one stale), instances with volumes, snapshots, an image, a firewall group, findings."""
     with Cache.open(path) as cache:
         run = cache.start_run({"providers": ["aws"]})
-        prod = model.ScopeRef("aws", "111122223333", "eu-west-1", label="prod eu-west-1")
-        out = TaskOutput()
-        out.add(
+        out = _output(
             model.Image(
                 id="ami-0001",
                 name="golden-linux",
@@ -34,10 +41,8 @@ def build_cache(path: Path) -> Path:
                 owner="111122223333",
                 platform="linux",
                 created_at="2025-01-01T00:00:00Z",
-            )
-        )
-        out.add(model.FirewallGroup(id="sg-0001", name="web", network_id="vpc-1"))
-        out.add(
+            ),
+            model.FirewallGroup(id="sg-0001", name="web", network_id="vpc-1"),
             model.FirewallRule(
                 id="sg-0001/r1",
                 group_id="sg-0001",
@@ -46,7 +51,7 @@ def build_cache(path: Path) -> Path:
                 port_to=22,
                 source="0.0.0.0/0",
                 description="ssh from anywhere",
-            )
+            ),
         )
         for i, name in enumerate(["web-1", "db-1", *HOSTILE]):
             iid = f"i-{i:04d}"
@@ -102,21 +107,17 @@ def build_cache(path: Path) -> Path:
                 permission="createVolumePermission",
             )
         )
-        cache.replace_task(run, prod, "compute", out, now=NOW)
-        dev = model.ScopeRef("aws", "444455556666", "us-east-1", label="dev us-east-1")
-        dev_out = TaskOutput()
-        dev_out.add(
-            model.Instance(
-                id="i-dev1",
-                name="dev-box",
-                state="stopped",
-                instance_type="t3.small",
-                tags={"env": "dev"},
-            )
+        cache.replace_task(run, PROD, "compute", out, now=NOW)
+        dev_box = model.Instance(
+            id="i-dev1",
+            name="dev-box",
+            state="stopped",
+            instance_type="t3.small",
+            tags={"env": "dev"},
         )
-        cache.replace_task(run, dev, "compute", dev_out, now=NOW)
+        cache.replace_task(run, DEV, "compute", _output(dev_box), now=NOW)
         cache.record_failure(
-            run, dev, "compute", "AccessDenied: not authorized to DescribeInstances"
+            run, DEV, "compute", "AccessDenied: not authorized to DescribeInstances"
         )
         cache.refresh_search()
         cache.finish_run(run, "partial", 40, 1)
@@ -127,6 +128,14 @@ def build_cache(path: Path) -> Path:
             db.execute("UPDATE scope_status SET last_attempt_at=?, last_success_at=?", (NOW, NOW))
             db.execute("UPDATE scope_runs SET started_at=?, finished_at=?", (NOW, NOW))
     return path
+
+
+def _output(*resources: Any) -> TaskOutput:
+    """A task's output holding ``resources``."""
+    out = TaskOutput()
+    for resource in resources:
+        out.add(resource)
+    return out
 
 
 def _findings(cache: Cache) -> None:
@@ -157,9 +166,32 @@ def _findings(cache: Cache) -> None:
         )
 
 
-def make_app(path: Path, *, read_only: bool = False, role: str = "operator"):  # type: ignore[no-untyped-def]
-    """The app exactly as the CLI builds it, over ``path``."""
+def make_app(
+    path: Path, config: Any = None, *, read_only: bool = False, role: str = "operator"
+) -> Any:
+    """The app exactly as the CLI builds it, over ``path`` (``config``: a default Config unless given)."""
     from workbench.config import Config
     from workbench.screens.app import create_app
 
-    return create_app(path, Config(), read_only=read_only, role=role)
+    return create_app(path, Config() if config is None else config, read_only=read_only, role=role)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let the screen mount and every worker (loads, counts, scans, fixes) finish."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@asynccontextmanager
+async def settled_pilot(
+    app: Any, view: str = "", args: str = "", size: tuple[int, int] = (120, 40)
+) -> AsyncIterator[tuple[Any, Pilot[Any]]]:
+    """Runs ``app`` at ``size`` and settles it; with a ``view`` named, opens it (``args`` as typed after its
+    command) and settles again. Yields (app, pilot)."""
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        if view:
+            app.open_view(view, args)
+            await settle(pilot)
+        yield app, pilot
