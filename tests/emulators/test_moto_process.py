@@ -49,3 +49,23 @@ def test_a_seeded_child_serves_the_manifest_and_its_ssm_data() -> None:
 def test_seeding_needs_the_separate_process() -> None:
     with pytest.raises(ValueError, match="separate_process"):
         start_moto_server(seed=True)
+
+
+FAILING_CHILD = "import sys; sys.stderr.write('boom: moto is missing\\n'); sys.exit(3)"
+
+
+def test_a_child_that_dies_is_reported_with_what_it_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.emulators import aws
+
+    monkeypatch.setattr(aws, "_SERVE", FAILING_CHILD)
+    with pytest.raises(RuntimeError, match=r"exited with 3; it said: boom: moto is missing"):
+        start_moto_server(separate_process=True, seed=True)
+
+
+def test_the_demo_goes_on_without_aws_when_its_child_dies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.demo import parts
+    from workbench.emulators import aws
+
+    monkeypatch.setattr(aws, "_SERVE", FAILING_CHILD)
+    with mock.patch.dict(os.environ), pytest.raises(parts.PartUnavailable, match="boom"):
+        parts.AWS.start()

@@ -149,14 +149,18 @@ def _start_subprocess(*, seed: bool, timeout: float = 120.0) -> MotoServer:
         reader.join(timeout)  # bounded: a child that hangs on import must not hang the caller
         endpoint, _, planted = (found[0].strip() if found else "").partition(" ")
         if not endpoint.startswith("http://"):
+            exited = proc.poll()
             proc.kill()
             proc.wait(timeout=10)
             errors.seek(0)
             said = errors.read().decode(errors="replace").strip().splitlines()[-5:]
-            detail = ("; it said: " + " | ".join(said)) if said else ""
-            raise RuntimeError(
-                f"the moto server process did not start within {timeout:g} s{detail}"
+            how = (
+                f"exited with {exited}"
+                if exited is not None
+                else f"gave no endpoint in {timeout:g} s"
             )
+            detail = ("; it said: " + " | ".join(said)) if said else ""
+            raise RuntimeError(f"the moto server process {how}{detail}")
     # Our own child's pickle, over its stdout pipe: nothing else can write there.
     manifest = pickle.loads(base64.b64decode(planted)) if planted else None
     return MotoServer(proc, endpoint, manifest)
