@@ -22,6 +22,7 @@ What moto cannot do, and what the estate does instead:
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import pickle
@@ -149,6 +150,9 @@ def _start_subprocess(*, seed: bool, timeout: float = 120.0) -> MotoServer:
         reader.join(timeout)  # bounded: a child that hangs on import must not hang the caller
         endpoint, _, planted = (found[0].strip() if found else "").partition(" ")
         if not endpoint.startswith("http://"):
+            if found:  # its stdout closed: it is exiting; give it a moment to say with what
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
             exited = proc.poll()
             proc.kill()
             proc.wait(timeout=10)
