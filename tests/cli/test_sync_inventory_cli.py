@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from workbench.cli import main
-from workbench.emulators.aws import HOSTILE_NAME_XML, MAIN_ACCOUNT
+from workbench.emulators.aws_manifest import HOSTILE_NAME_XML, MAIN_ACCOUNT
 
 
 def _config(tmp_path: Path, aws_estate, **extra: object) -> Path:  # type: ignore[no-untyped-def]

@@ -8,7 +8,8 @@ from unittest import mock
 import boto3
 import pytest
 
-from workbench.emulators.aws import MAIN_ACCOUNT, start_moto_server
+from workbench.emulators.aws import start_moto_server
+from workbench.emulators.aws_manifest import MAIN_ACCOUNT
 
 # Fake credentials only: the child and these clients talk to nothing but the local moto.
 AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

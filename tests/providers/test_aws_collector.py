@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from workbench.cache import schema
-from workbench.emulators.aws import (
+from workbench.emulators.aws_manifest import (
     ALLOWLISTED_ACCOUNT,
     FOREIGN_ACCOUNT,
     HOSTILE_NAME,

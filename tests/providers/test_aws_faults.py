@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from workbench.cache.store import Cache
 from workbench.cli import main
-from workbench.emulators.aws import MAIN_ACCOUNT, SECOND_ACCOUNT
+from workbench.emulators.aws_manifest import MAIN_ACCOUNT, SECOND_ACCOUNT
 from workbench.providers.base import ScopeFailure
 from workbench.sync import SyncEngine
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cache.store import Cache
-from workbench.emulators.aws_estate import ALLOWLISTED_ACCOUNT, FOREIGN_ACCOUNT
+from workbench.emulators.aws_manifest import ALLOWLISTED_ACCOUNT, FOREIGN_ACCOUNT
 from workbench.model import make_uid
 from workbench.scan.engine import run_scan
 from workbench.scan.loader import load_catalogue

@@ -32,26 +32,28 @@ def build_cache(path: Path) -> Path:
     """Two AWS scopes (one stale), instances with volumes, snapshots, an image, a firewall group, findings."""
     with Cache.open(path) as cache:
         run = cache.start_run({"providers": ["aws"]})
-        out = _output(
-            model.Image(
-                id="ami-0001",
-                name="golden-linux",
-                state="available",
-                public=False,
-                owner="111122223333",
-                platform="linux",
-                created_at="2025-01-01T00:00:00Z",
-            ),
-            model.FirewallGroup(id="sg-0001", name="web", network_id="vpc-1"),
-            model.FirewallRule(
-                id="sg-0001/r1",
-                group_id="sg-0001",
-                protocol="tcp",
-                port_from=22,
-                port_to=22,
-                source="0.0.0.0/0",
-                description="ssh from anywhere",
-            ),
+        out = TaskOutput(
+            [
+                model.Image(
+                    id="ami-0001",
+                    name="golden-linux",
+                    state="available",
+                    public=False,
+                    owner="111122223333",
+                    platform="linux",
+                    created_at="2025-01-01T00:00:00Z",
+                ),
+                model.FirewallGroup(id="sg-0001", name="web", network_id="vpc-1"),
+                model.FirewallRule(
+                    id="sg-0001/r1",
+                    group_id="sg-0001",
+                    protocol="tcp",
+                    port_from=22,
+                    port_to=22,
+                    source="0.0.0.0/0",
+                    description="ssh from anywhere",
+                ),
+            ]
         )
         for i, name in enumerate(["web-1", "db-1", *HOSTILE]):
             iid = f"i-{i:04d}"
@@ -115,7 +117,7 @@ def build_cache(path: Path) -> Path:
             instance_type="t3.small",
             tags={"env": "dev"},
         )
-        cache.replace_task(run, DEV, "compute", _output(dev_box), now=NOW)
+        cache.replace_task(run, DEV, "compute", TaskOutput([dev_box]), now=NOW)
         cache.record_failure(
             run, DEV, "compute", "AccessDenied: not authorized to DescribeInstances"
         )
@@ -128,14 +130,6 @@ def build_cache(path: Path) -> Path:
             db.execute("UPDATE scope_status SET last_attempt_at=?, last_success_at=?", (NOW, NOW))
             db.execute("UPDATE scope_runs SET started_at=?, finished_at=?", (NOW, NOW))
     return path
-
-
-def _output(*resources: Any) -> TaskOutput:
-    """A task's output holding ``resources``."""
-    out = TaskOutput()
-    for resource in resources:
-        out.add(resource)
-    return out
 
 
 def _findings(cache: Cache) -> None:

@@ -34,23 +34,12 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Self
 
-from workbench.emulators.aws_estate import (
-    ALLOWLISTED_ACCOUNT,
-    FOREIGN_ACCOUNT,
-    HOSTILE_NAME,
-    HOSTILE_NAME_XML,
-    MAIN_ACCOUNT,
-    REGIONS,
-    SECOND_ACCOUNT,
-    SECOND_ROLE_ARN,
-    Manifest,
-    seed_estate,
-)
+from workbench.emulators.aws_estate import seed_estate
+from workbench.emulators.aws_manifest import Manifest
 
+# The estate's accounts and names live in aws_manifest; this module is the server and its SSM fake.
 __all__ = [
-    "ALLOWLISTED_ACCOUNT", "FOREIGN_ACCOUNT", "HOSTILE_NAME", "HOSTILE_NAME_XML", "MAIN_ACCOUNT",
-    "REGIONS", "SECOND_ACCOUNT", "SECOND_ROLE_ARN", "Manifest", "MotoServer", "install_ssm_fake",
-    "register_ssm", "seed_estate", "start_moto_server",
+    "Manifest", "MotoServer", "install_ssm_fake", "register_ssm", "seed_estate", "start_moto_server",
 ]  # fmt: skip
 
 _SSM_DATA: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
@@ -194,12 +183,8 @@ def install_ssm_fake() -> None:
         return ActionResult({"InstanceInformationList": found})
 
     def list_associations(self: Any) -> Any:
-        wanted = {f["value"] for f in self._get_param("AssociationFilterList") or ()
-                  if f["key"] == "Name"}  # fmt: skip
-        found = [
-            a for a in _data(self).get("associations", []) if not wanted or a["Name"] in wanted
-        ]
-        return ActionResult({"Associations": found})
+        # Unfiltered: the collector lists every association and keeps the Patch Manager ones itself.
+        return ActionResult({"Associations": list(_data(self).get("associations", []))})
 
     def describe_instance_patch_states(self: Any) -> Any:
         wanted = set(self._get_param("InstanceIds") or [])

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from workbench.emulators.aws_manifest import (  # re-exported: the estate's public names
+from workbench.emulators.aws_manifest import (
     ALLOWLISTED_ACCOUNT,
     FOREIGN_ACCOUNT,
     HOSTILE_NAME,
