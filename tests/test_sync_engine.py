@@ -145,3 +145,18 @@ def test_a_sync_leaves_planner_statistics(tmp_path: Path) -> None:
     cache, _ = _run(tmp_path, FakeProvider(regions=2))
     stats = dict(cache.db.execute("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'instances'"))
     assert stats["idx_instances_scope_task"].split()[0] == "12"  # 2 regions x 2 tasks x 3 VMs
+
+
+def test_a_sync_that_changed_nothing_leaves_indexes_and_statistics_alone(tmp_path: Path) -> None:
+    cache, _ = _run(tmp_path, FakeProvider(regions=2))
+    marker = "999 1"  # statistics no ANALYZE would write: they stay until one runs
+    cache.db.execute(
+        "UPDATE sqlite_stat1 SET stat=? WHERE idx='idx_instances_scope_task'", (marker,)
+    )
+    stat = "SELECT stat FROM sqlite_stat1 WHERE idx='idx_instances_scope_task'"
+
+    SyncEngine(cache, [FakeProvider(regions=2)]).run()  # the same estate again
+    assert cache.db.execute(stat).fetchone()[0] == marker
+
+    SyncEngine(cache, [FakeProvider(regions=3)]).run()  # one more region: rows moved
+    assert cache.db.execute(stat).fetchone()[0].split()[0] == "18"

@@ -105,13 +105,14 @@ class SyncEngine:
         result = SyncResult(run_id=run_id, status="ok")
         pool = cf.ThreadPoolExecutor(self.max_workers, thread_name_prefix="vmwb-sync")
         try:
-            scopes = self._discover(pool, result)
-            self._collect(pool, scopes, result)
+            with self.cache.bulk_writes():
+                scopes = self._discover(pool, result)
+                self._collect(pool, scopes, result)
+                if self.cache.refresh_search():  # the planner's statistics only move with the rows
+                    self.cache.analyze()
         finally:
             # Never wait for a hung collector: its result is discarded anyway.
             pool.shutdown(wait=False, cancel_futures=True)
-        self.cache.refresh_search()
-        self.cache.analyze()
         result.seconds = time.monotonic() - started
         result.status = _overall(result, self.cancel.is_set())
         failures = len(result.failed)

@@ -48,6 +48,15 @@ def _seed(endpoint: str, regions: list[str]) -> None:
             ec2.create_snapshot(VolumeId=vol)
 
 
+def _child_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a running child has used so far, where /proc tells it (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _sync(db: Path, section: dict[str, Any], latency: float, workers: int) -> tuple[float, Any]:
     """One sync into a fresh cache file; the seconds are the engine's run only."""
     from workbench.cache.store import Cache
@@ -84,8 +93,13 @@ def bench_concurrency(
             regions = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])[:size]
             _seed(server.endpoint, regions)
             common = {"regions": regions, "endpoint_url": server.endpoint}
+            pid = getattr(server.server, "pid", 0)
+            moto_before, cpu_before = _child_cpu_seconds(pid), time.process_time()
             full_s, full = _sync(Path(tmp) / "full.db", {**common, "role_arns": list(ACCOUNT_ROLES)},
                                  latency, workers)  # fmt: skip
+            client_cpu = time.process_time() - cpu_before
+            moto_after = _child_cpu_seconds(pid)
+            moto_cpu = moto_after - moto_before if moto_before is not None and moto_after else None
             singles: dict[str, float] = {}
             for region in regions:
                 one = {**common, "regions": [region]}
@@ -116,4 +130,16 @@ def bench_concurrency(
         "median_scope_seconds": round(sorted(singles.values())[len(singles) // 2], 2),
         "ratio": round(full_s / singles[slowest], 2),
         "target_ratio": 1.5,
+        # Where the full run's time goes: the sleeps overlap, the CPU does not. The run cannot end before
+        # the CPU it needs is spent: each process's (each is mostly one GIL), and both on this many CPUs.
+        "client_cpu_seconds": round(client_cpu, 2),
+        "emulator_cpu_seconds": round(moto_cpu, 2) if moto_cpu is not None else None,
+        "cpus": os.cpu_count(),
+        "cpu_floor_seconds": _cpu_floor(client_cpu, moto_cpu),
     }
+
+
+def _cpu_floor(client: float, emulator: float | None) -> float | None:
+    if emulator is None:
+        return None
+    return round(max(client, emulator, (client + emulator) / (os.cpu_count() or 1)), 2)

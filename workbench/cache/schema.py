@@ -527,10 +527,18 @@ def _migration_8(db: sqlite3.Connection) -> None:
             )
 
 
+def _migration_9(db: sqlite3.Connection) -> None:
+    """The kinds whose search index lags their rows, written in the same transaction as the rows: a sync
+    rebuilds only those, and one that died before its rebuild leaves the mark for the next. Every kind is
+    marked once here, since an older vmwb may have stopped between the two."""
+    db.execute("CREATE TABLE IF NOT EXISTS search_pending (kind TEXT PRIMARY KEY)")
+    db.executemany("INSERT OR IGNORE INTO search_pending (kind) VALUES (?)", [(k,) for k in TABLES])
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-    _migration_8,
+    _migration_8, _migration_9,
 ]  # fmt: skip
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -46,6 +46,16 @@ __all__ = [
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+# SQLite's default: copy the WAL back into the file every 1,000 pages (4 MB).
+AUTOCHECKPOINT_PAGES = 1000
+# While a sync writes, the copy happens once, at its end: a big ingest dirties the same index pages over and
+# over, and every checkpoint wrote them back again (at a million resources: 30 s of writes became 21 s).
+# The WAL grows meanwhile (about 1 GB at a million resources) and is cut back to JOURNAL_LIMIT afterwards.
+BULK_AUTOCHECKPOINT_PAGES = 1_000_000
+JOURNAL_LIMIT_BYTES = 64 * 1024 * 1024
+# Pages are read through a memory map instead of a read() call each (address space, not memory).
+MMAP_BYTES = 2 * 1024**3
+
 
 def utcnow() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -86,7 +96,6 @@ class Cache:
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
         self.path = path
         self.db = db
-        self._dirty_search: set[str] = set()  # kinds whose FTS index needs a rebuild
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -159,6 +168,23 @@ class Cache:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Checkpoint once at the end of many transactions (a sync) instead of every 4 MB of them.
+
+        Each transaction stays atomic and durable in the WAL; readers see every commit as before.
+        """
+        self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_AUTOCHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the file as far as readers allow (PASSIVE: it never waits for them)."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # ----------------------------------------------------------------- sync runs
     def start_run(self, params: dict[str, Any]) -> int:
@@ -277,7 +303,8 @@ class Cache:
                 "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
                 changes,
             )
-        self._dirty_search.add(kind)
+        if write or gone:  # rows seen again as they were leave the search text as it is
+            self.db.execute("INSERT OR IGNORE INTO search_pending (kind) VALUES (?)", (kind,))
 
     def _write_rows(
         self, kind: str, rows: Sequence[tuple[Any, ...]], uid_prefix: str, consts: tuple[str, ...]
@@ -379,14 +406,21 @@ class Cache:
         )
 
     # ----------------------------------------------------------------- search index
-    def refresh_search(self, kinds: Iterable[str] | None = None) -> None:
-        """Rebuild the FTS index of the kinds written since the last refresh (or of ``kinds``)."""
-        todo = set(kinds) if kinds is not None else set(self._dirty_search)
+    def refresh_search(self, kinds: Iterable[str] | None = None) -> set[str]:
+        """Rebuild the FTS index of the kinds written since their last rebuild (or of ``kinds``).
+
+        Returns the kinds rebuilt: none after a sync where nothing was added, changed or removed.
+        """
+        if kinds is None:  # a kind this vmwb does not know (a newer one's) is not ours to rebuild
+            pending = self.db.execute("SELECT kind FROM search_pending").fetchall()
+            kinds = [k for (k,) in pending if k in schema.TABLES]
+        todo = set(kinds)
         for kind in sorted(todo):
             table = schema.TABLES[kind]
             with self.transaction():
                 self.db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
-        self._dirty_search.difference_update(todo)
+                self.db.execute("DELETE FROM search_pending WHERE kind=?", (kind,))
+        return todo
 
     def analyze(self) -> None:
         """Refresh the planner's statistics: without them SQLite guesses every index equally selective, and
@@ -416,6 +450,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=NORMAL")
         # The writer's page cache holds the hot index pages of a big ingest (default: 2 MB).
         db.execute("PRAGMA cache_size=-65536")
+        db.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT_BYTES}")
+    db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=30000")

@@ -1,0 +1,112 @@
+"""The cache's write modes: search indexes rebuilt only where rows moved (a mark that survives a stop), and
+a sync's bulk writes checkpointed once, at the end."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from workbench.cache import store
+from workbench.cache.store import Cache, TaskOutput
+from workbench.model import Instance, ScopeRef, Volume
+
+SCOPE = ScopeRef("aws", "1", "eu-west-1")
+
+
+def _vms(*names: str, raw_bytes: int = 0, prefix: str = "") -> TaskOutput:
+    out = TaskOutput()
+    for n, name in enumerate(names):
+        out.add(Instance(id=f"i-{prefix}{n}", name=name, raw={"pad": "x" * raw_bytes}))
+    return out
+
+
+def _hits(cache: Cache, text: str) -> list[str]:
+    rows = cache.db.execute(
+        "SELECT name FROM instances WHERE row_id IN "
+        "(SELECT rowid FROM instances_fts WHERE instances_fts MATCH ?)",
+        (f'"{text}"',),
+    )
+    return sorted(r[0] for r in rows)
+
+
+def test_only_kinds_whose_rows_moved_are_rebuilt(tmp_path: Path) -> None:
+    with Cache.open(tmp_path / "c.db") as cache:
+        cache.refresh_search()  # a new cache starts with every kind marked (migration 9)
+        run = cache.start_run({})
+        cache.replace_task(run, SCOPE, "instances", _vms("web-alpha", "db-beta"))
+        volumes = TaskOutput([Volume(id="vol-1", name="data")])
+        cache.replace_task(run, SCOPE, "volumes", volumes)
+        assert cache.refresh_search() == {"instance", "volume"}
+        assert _hits(cache, "alpha") == ["web-alpha"]
+
+        cache.replace_task(run, SCOPE, "instances", _vms("web-alpha", "db-beta"))  # seen again
+        cache.replace_task(run, SCOPE, "volumes", volumes)
+        assert cache.refresh_search() == set()
+
+        cache.replace_task(run, SCOPE, "instances", _vms("web-gamma", "db-beta"))  # one renamed
+        assert cache.refresh_search() == {"instance"}
+        assert _hits(cache, "alpha") == [] and _hits(cache, "gamma") == ["web-gamma"]
+
+        cache.replace_task(run, SCOPE, "instances", _vms("web-gamma"))  # one removed
+        assert cache.refresh_search() == {"instance"}
+        assert _hits(cache, "beta") == []
+
+
+def test_a_stop_before_the_rebuild_leaves_the_mark_for_the_next_run(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    with Cache.open(path) as cache:
+        cache.refresh_search()
+        cache.replace_task(cache.start_run({}), SCOPE, "instances", _vms("web-alpha"))
+        # ...and the process stops here, before the sync's rebuild.
+    with Cache.open(path) as cache:
+        assert _hits(cache, "alpha") == []  # the index lags the rows
+        assert cache.refresh_search() == {"instance"}
+        assert _hits(cache, "alpha") == ["web-alpha"]
+
+
+def test_a_failed_task_marks_nothing(tmp_path: Path) -> None:
+    with Cache.open(tmp_path / "c.db") as cache:
+        cache.refresh_search()
+        run = cache.start_run({})
+        bad = TaskOutput([Instance(id="i-1", state={1})])  # type: ignore[arg-type]
+        with pytest.raises(sqlite3.Error):  # a value SQLite cannot bind: the task rolls back
+            cache.replace_task(run, SCOPE, "instances", bad)
+        assert cache.refresh_search() == set()
+
+
+def _wal_state(db: sqlite3.Connection) -> tuple[int, int, int]:
+    busy, log, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return busy, log, done
+
+
+def test_bulk_writes_checkpoint_once_at_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    wal = path.with_name("c.db-wal")
+    with Cache.open(path) as cache:
+        run = cache.start_run({})
+        cache.checkpoint()
+        with cache.bulk_writes():
+            autockpt = cache.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            assert autockpt == store.BULK_AUTOCHECKPOINT_PAGES
+            for task in range(4):  # ~8 MB of rows, twice SQLite's own checkpoint threshold
+                names = [f"vm-{task}-{n}" for n in range(1000)]
+                out = _vms(*names, raw_bytes=2000, prefix=f"{task}-")
+                cache.replace_task(run, SCOPE, f"t{task}", out)
+            grown = wal.stat().st_size
+            assert grown > 2 * store.AUTOCHECKPOINT_PAGES * 4096, grown  # no copy-back meanwhile
+            with sqlite3.connect(path) as other:  # every transaction is committed and visible
+                assert other.execute("SELECT count(*) FROM instances").fetchone()[0] == 4000
+        assert cache.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        busy, log, done = _wal_state(cache.db)
+        assert busy == 0 and log == done  # the end copied everything into the file
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM instances").fetchone()[0] == 4000
+
+
+def test_bulk_writes_restore_the_checkpoint_rate_after_an_error(tmp_path: Path) -> None:
+    with Cache.open(tmp_path / "c.db") as cache:
+        with pytest.raises(RuntimeError), cache.bulk_writes():
+            raise RuntimeError("a sync that died")
+        assert cache.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
