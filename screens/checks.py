@@ -31,6 +31,7 @@ from workbench.screens.posture_common import (
     now_iso,
     refresh_screens,
     safety_badge,
+    scan_config,
     scan_params,
     severity_cell,
     write_cache,
@@ -251,7 +252,11 @@ class ChecksScreen(WorkbenchScreen):
         try:
             with write_cache(self.app) as cache:
                 result = run_scan(
-                    cache, params=scan_params(self.app), now=now_iso(self.app), **selection
+                    cache,
+                    params=scan_params(self.app),
+                    now=now_iso(self.app),
+                    config=scan_config(self.app),
+                    **selection,
                 )
         except Exception as exc:
             self.app.call_from_thread(self._done, None, f"{type(exc).__name__}: {exc}")

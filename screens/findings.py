@@ -35,6 +35,7 @@ from workbench.screens.posture_common import (
     now_iso,
     operator,
     refresh_screens,
+    scan_config,
     scan_params,
     write_cache,
 )
@@ -362,7 +363,13 @@ class FindingsScreen(WorkbenchScreen):
                                 check=re.escape(check_id),
                                 resource="(?:" + "|".join(re.escape(u) for u in uids) + ")", now=now)
                        for check_id, uids in by_check.items()]  # fmt: skip
-                run_scan(cache, check_ids=list(by_check), params=scan_params(self.app), now=now)
+                run_scan(
+                    cache,
+                    check_ids=list(by_check),
+                    params=scan_params(self.app),
+                    now=now,
+                    config=scan_config(self.app),
+                )
         except Exception as exc:
             self.app.call_from_thread(self._failed, "mute", exc)
             return
@@ -391,7 +398,11 @@ class FindingsScreen(WorkbenchScreen):
                         cache, mute_id, author=operator(self.app), reason="unmuted in the TUI"
                     )
                 run_scan(
-                    cache, check_ids=checks, params=scan_params(self.app), now=now_iso(self.app)
+                    cache,
+                    check_ids=checks,
+                    params=scan_params(self.app),
+                    now=now_iso(self.app),
+                    config=scan_config(self.app),
                 )
         except Exception as exc:
             self.app.call_from_thread(self._failed, "unmute", exc)

@@ -101,10 +101,6 @@ class ImagesScreen(WorkbenchScreen):
         return self.query_one(VirtualTable)
 
     def on_mount(self) -> None:
-        from workbench.images import check_logic
-
-        # Scans started from this session verify signatures against the same trust root as this view.
-        check_logic.use_config(self._config())
         self._load_states()
         self.table.focus()
 

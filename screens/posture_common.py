@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import getpass
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import App
 
 from workbench.cache.store import Cache, utcnow
 from workbench.textsafe import safe
+
+if TYPE_CHECKING:
+    from workbench.config import Config
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "informational")
 SEVERITY_STYLE = {
@@ -84,6 +87,11 @@ def scan_params(app: App[Any]) -> dict[str, dict[str, Any]]:
     config = app.services.config  # type: ignore[attr-defined]
     out = {c.id: config.check_params(c.id) for c in load_catalogue()}
     return {k: v for k, v in out.items() if v}
+
+
+def scan_config(app: App[Any]) -> Config:
+    """The session's config, for the checks whose Python logic reads it (the image checks' ``[images]``)."""
+    return app.services.config  # type: ignore[attr-defined,no-any-return]
 
 
 def refresh_screens(app: App[Any]) -> None:

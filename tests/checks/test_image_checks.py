@@ -5,7 +5,8 @@ registry and importers (no hand-written rows), evaluated by the real scan engine
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +15,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from workbench import config, model
 from workbench.cache.store import Cache, TaskOutput
-from workbench.images import check_logic, keys, registry, results
-from workbench.scan.engine import evaluate
+from workbench.cli import main
+from workbench.images import keys, registry, results
+from workbench.scan.engine import evaluate, run_scan
 from workbench.scan.loader import get_check
 
 NOW = "2026-03-01T12:00:00Z"
 ACCOUNT = "111122223333"
 DATA = Path(__file__).parent.parent / "images" / "data"
-
-
-@pytest.fixture(autouse=True)
-def session() -> Iterator[None]:
-    """An empty config as the session's (so no user config leaks in)."""
-    check_logic.use_config(config.Config())
-    try:
-        yield
-    finally:
-        check_logic.use_config(None)
 
 
 class Estate:
@@ -183,8 +175,10 @@ def test_img11_pinned_trust_root(make_estate: Callable[[str], Estate]) -> None:
     team = keys.Signer(Ed25519PrivateKey.generate(), "team")
     e.approve("ami-1", team)
     pinned = {"trusted_keys": [keys.public_b64(team.public)], "trust_local_key": False}
-    check_logic.use_config(config.parse({"images": pinned}))
-    assert evaluate(e.cache, get_check("IMG-11"), now=NOW) == []
+    (row,) = evaluate(e.cache, get_check("IMG-11"), now=NOW)  # no config: only the local key counts
+    assert row.evidence["status"] == "untrusted_key"
+    cfg = config.parse({"images": pinned})
+    assert evaluate(e.cache, get_check("IMG-11"), now=NOW, config=cfg) == []
 
 
 def test_img12_deleted_entry(make_estate: Callable[[str], Estate]) -> None:
@@ -235,5 +229,88 @@ def test_img14_images_section_publishers(make_estate: Callable[[str], Estate]) -
     """``[images] trusted_publishers`` is honoured by the check as well as by the images view."""
     e = make_estate("e")
     img14(e, True)
-    check_logic.use_config(config.parse({"images": {"trusted_publishers": ["shady-images"]}}))
-    assert evaluate(e.cache, get_check("IMG-14"), now=NOW) == []
+    (row,) = evaluate(e.cache, get_check("IMG-14"), now=NOW)
+    assert row.evidence == {"image_id": "shady-images/miner-1", "publisher": "shady-images"}
+    cfg = config.parse({"images": {"trusted_publishers": ["shady-images"]}})
+    assert evaluate(e.cache, get_check("IMG-14"), now=NOW, config=cfg) == []
+    # The config is the call's only: the next evaluation without it finds the VM again.
+    assert [r.resource_id for r in evaluate(e.cache, get_check("IMG-14"), now=NOW)] == ["gce-1"]
+
+
+TRUSTS_SHADY = {"images": {"trusted_publishers": ["shady-images"]}}
+
+
+def open_img14(cache: Cache) -> int:
+    return int(
+        cache.db.execute(
+            "SELECT COUNT(*) FROM findings WHERE check_id = 'IMG-14' AND status = 'open'"
+        ).fetchone()[0]
+    )
+
+
+def test_scans_with_different_configs_do_not_leak(make_estate: Callable[[str], Estate]) -> None:
+    """Each scan uses the config it is given, on the engine's worker threads too; nothing carries over."""
+    e = make_estate("e")
+    img14(e, True)
+    team = keys.Signer(Ed25519PrivateKey.generate(), "team")
+    with_golden(e)
+    e.approve("ami-1", team)  # signed by a key only the pinned config trusts
+    pinned = {"trusted_keys": [keys.public_b64(team.public)], "trust_local_key": False}
+    trusting = config.parse({"images": {**pinned, **TRUSTS_SHADY["images"]}})
+    checks = ["IMG-11", "IMG-14"]
+
+    first = run_scan(e.cache, check_ids=checks, now=NOW, config=trusting)
+    assert first.errors == {} and first.counts["open"] == 0
+    second = run_scan(e.cache, check_ids=checks, now=NOW)  # the default: an empty config
+    assert second.counts["open"] == 2 and open_img14(e.cache) == 1
+    third = run_scan(e.cache, check_ids=checks, now=NOW, config=trusting)
+    assert third.counts["open"] == 0 and third.counts["resolved"] == 2
+
+
+def test_concurrent_evaluations_keep_their_own_config(make_estate: Callable[[str], Estate]) -> None:
+    """Two threads evaluating IMG-14 at once, one trusting the publisher and one not, each see their own."""
+    e = make_estate("e")
+    img14(e, True)
+    check = get_check("IMG-14")
+    trusting = config.parse(TRUSTS_SHADY)
+    seen: dict[str, set[int]] = {"trusting": set(), "default": set()}
+    start = threading.Barrier(2)
+
+    def scan(name: str, cfg: config.Config | None) -> None:
+        db = e.cache.reader()
+        try:
+            start.wait()
+            for _ in range(30):
+                seen[name].add(len(evaluate(db, check, now=NOW, config=cfg)))
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=scan, args=("trusting", trusting)),
+               threading.Thread(target=scan, args=("default", None))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"trusting": {0}, "default": {1}}
+
+
+def test_cli_scan_uses_its_config(
+    make_estate: Callable[[str], Estate], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``vmwb scan`` hands its ``--config`` to the image checks: a trusted publisher there clears IMG-14."""
+    e = make_estate("cli")
+    img14(e, True)
+    plain, trusting = tmp_path / "plain.toml", tmp_path / "trusting.toml"
+    plain.write_text("")
+    trusting.write_text('[images]\ntrusted_publishers = ["shady-images"]\n')
+
+    def scan(cfg: Path) -> list[dict[str, Any]]:
+        argv = ["--db", str(e.cache.path), "--config", str(cfg), "scan", "--check", "IMG-14",
+                "--format", "json", "--now", NOW]  # fmt: skip
+        assert main(argv) == 0
+        return [r for r in json.loads(capsys.readouterr().out) if r["status"] == "open"]
+
+    (finding,) = scan(plain)
+    assert finding["resource_id"] == "gce-1"
+    assert scan(trusting) == []
+    assert [r["resource_id"] for r in scan(plain)] == ["gce-1"]

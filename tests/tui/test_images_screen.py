@@ -4,11 +4,13 @@ read-only and viewer refusal. The cache is built through the real API; the keyri
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from textual.widgets import Input, Static
+from tui_estate import make_app, settle, settled_pilot
 
-from workbench import audit, model
+from workbench import audit, config, model
 from workbench.cache.store import Cache, TaskOutput
 from workbench.config import Config
 from workbench.screens.images import ImagesScreen, ReasonPrompt
@@ -127,3 +129,22 @@ async def test_read_only_and_viewer_are_refused(tmp_path: Path) -> None:
             assert isinstance(app.screen, ImagesScreen)  # no reason prompt: refused up front
     with Cache.open(path) as cache:
         assert cache.db.execute("SELECT COUNT(*) FROM image_registry").fetchone()[0] == 0
+
+
+async def test_checks_screen_scans_with_the_session_config(tmp_path: Path) -> None:
+    """A check run from the TUI gets the app's config: ``[images] trusted_publishers`` there clears IMG-14."""
+    path = tmp_path / "c.db"
+    with Cache.open(path) as cache:
+        scope = model.ScopeRef("gcp", "demo-proj", "europe-west1")
+        vm = model.Instance(id="gce-1", state="running", image_id="shady-images/miner-1")
+        cache.replace_task(cache.start_run({}), scope, "compute", TaskOutput([vm]))
+    trusting = config.parse({"images": {"trusted_publishers": ["shady-images"]}})
+    for cfg, expected in ((Config(), 1), (trusting, 0), (Config(), 1)):
+        async with settled_pilot(make_app(path, cfg), "checks", "IMG-14") as (_, pilot):
+            await pilot.press("x")
+            await settle(pilot)
+        with sqlite3.connect(path) as db:
+            (found,) = db.execute(
+                "SELECT COUNT(*) FROM findings WHERE check_id = 'IMG-14' AND status = 'open'"
+            ).fetchone()
+        assert found == expected

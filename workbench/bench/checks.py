@@ -16,11 +16,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import audit
 from workbench.cache.store import Cache
 from workbench.images.keys import Signer
+
+if TYPE_CHECKING:
+    from workbench.config import Config
 
 NOW = "2026-11-26T12:00:00Z"
 # What the synthetic data looks like, printed with the figures (so a fast check is not mistaken for a fast query
@@ -261,20 +264,15 @@ def bench_checks(size: int = 1_000_000) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from workbench import config
-    from workbench.images import check_logic, keys
+    from workbench.images import keys
 
     # A throwaway signing key, pinned as the only trusted key for this run (the user's keyring is not read).
     signer = keys.Signer(Ed25519PrivateKey.generate(), "bench")
     pinned = {"trusted_keys": [keys.public_b64(signer.public)], "trust_local_key": False}
-    previous = check_logic._SESSION_CONFIG[0]
-    check_logic.use_config(config.parse({"images": pinned}))
-    try:
-        return _run(size, signer)
-    finally:
-        check_logic.use_config(previous)
+    return _run(size, signer, config.parse({"images": pinned}))
 
 
-def _run(size: int, signer: Signer) -> dict[str, Any]:
+def _run(size: int, signer: Signer, cfg: Config) -> dict[str, Any]:
     from workbench.scan.engine import MMAP_BYTES, evaluate, evaluate_many, run_scan
     from workbench.scan.loader import load_catalogue
 
@@ -287,7 +285,7 @@ def _run(size: int, signer: Signer) -> dict[str, Any]:
         per_check: dict[str, float] = {}
         with Cache.open(path) as cache:
             t1 = time.perf_counter()
-            results, errors = evaluate_many(cache, checks, now=NOW)
+            results, errors = evaluate_many(cache, checks, now=NOW, config=cfg)
             evaluated = time.perf_counter() - t1
             rows = {cid: len(r) for cid, r in results.items()}
             # Then one by one, for the per-check figures (one connection, no parallelism).
@@ -296,11 +294,11 @@ def _run(size: int, signer: Signer) -> dict[str, Any]:
             for check in checks:
                 t = time.perf_counter()
                 if check.id not in errors:  # a failing check is already reported
-                    evaluate(reader, check, now=NOW)
+                    evaluate(reader, check, now=NOW, config=cfg)
                 per_check[check.id] = round(time.perf_counter() - t, 4)
             reader.close()
             t2 = time.perf_counter()
-            result = run_scan(cache, now=NOW)
+            result = run_scan(cache, now=NOW, config=cfg)
             scanned = time.perf_counter() - t2
         by_time = dict(sorted(per_check.items(), key=lambda kv: -kv[1]))
         return {

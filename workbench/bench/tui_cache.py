@@ -25,7 +25,7 @@ def build_browse_cache(path: str | Path, size: int) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from workbench import config
-    from workbench.images import check_logic, keys
+    from workbench.images import keys
     from workbench.scan.engine import run_scan
 
     path = Path(path)
@@ -48,12 +48,7 @@ def build_browse_cache(path: str | Path, size: int) -> dict[str, Any]:
         cache.refresh_search(kinds)
         # Trust the throwaway key only for this scan (IMG-11 verifies the approvals' signatures).
         pinned = {"trusted_keys": [keys.public_b64(signer.public)], "trust_local_key": False}
-        previous = check_logic._SESSION_CONFIG[0]
-        check_logic.use_config(config.parse({"images": pinned}))
-        try:
-            result = run_scan(cache, now=checks.NOW)
-        finally:
-            check_logic.use_config(previous)
+        result = run_scan(cache, now=checks.NOW, config=config.parse({"images": pinned}))
         cache.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     # Sidecars named after the file (the audit log's ``.audit-head`` anchor) move with it.
     for sidecar in tmp.parent.glob(tmp.name + ".*"):

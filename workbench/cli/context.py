@@ -29,10 +29,6 @@ class CliContext:
     def config(self) -> config_mod.Config:
         if self._config is None:
             self._config = config_mod.load(self.config_path)
-            # The image checks verify signatures against the trust root pinned in *this* config.
-            from workbench.images.check_logic import use_config
-
-            use_config(self._config)
         return self._config
 
     @property

@@ -63,7 +63,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     cache = ctx.cache(create=False)
     result = run_scan(
         cache, check_ids=args.check or None, area=args.area, framework=args.framework,
-        provider=args.provider, params=config_params(ctx), now=args.now,
+        provider=args.provider, params=config_params(ctx), now=args.now, config=ctx.config,
     )  # fmt: skip
     records = finding_records(cache.db, check_ids=result.checks)
     if args.provider:

@@ -166,6 +166,6 @@ def _scan(cache: Any, estate: DemoEstate, say: Progress) -> None:
         return
     t0 = time.monotonic()
     say("running the checks")
-    result = run_scan(cache)
+    result = run_scan(cache, config=estate.config)
     estate.findings = dict(result.counts)
     estate.timings["scan"] = time.monotonic() - t0

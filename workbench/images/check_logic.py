@@ -4,9 +4,10 @@ IMG-11 and IMG-12 verify Ed25519 signatures, which SQL cannot do. Their queries 
 the entry, the entry before it in the chain and what the audit log recorded for it, all as evidence (IMG-11's
 row for an approval also lists the VMs launched from its image); the functions here run the same per-entry
 verification as ``vmwb images verify`` (:func:`workbench.images.verify.check_entry`), once per entry, and keep
-what fails. The trust root comes from the
-session's config (:func:`active_config`): the CLI and the TUI set it; otherwise the default config file is read.
-The finding's evidence keeps the verdict, never the payload or signature.
+what fails. The trust root (``[images] trusted_keys``, ``trust_local_key``, ``key_name``) and the trusted
+publishers (``[images] trusted_publishers``) come from the ``config`` the scan engine hands over (the session's:
+``vmwb`` passes its ``--config``, the TUI its own; None reads as an empty config). The finding's evidence keeps
+the verdict, never the payload or signature.
 
 IMG-14 works out an image's publisher from the instance's image reference (GCP ``<project>/<image>``, Azure
 ``publisher:offer:sku:version``), which is string parsing that reads better in Python than in SQL.
@@ -15,43 +16,15 @@ IMG-14 works out an image's publisher from the instance's image reference (GCP `
 from __future__ import annotations
 
 import dataclasses
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from workbench.errors import WorkbenchError
 from workbench.images import keys, verify
 from workbench.images.registry import FIELDS, Entry
 
 if TYPE_CHECKING:
     from workbench.config import Config
-
-_ACTIVE_CONFIG: ContextVar[Config | None] = ContextVar("vmwb_images_config", default=None)
-
-
-# The session's config also as a plain module value: scans run in worker threads, which do not inherit the
-# context variable set on the UI thread.
-_SESSION_CONFIG: list[Config | None] = [None]
-
-
-def use_config(config: Config | None) -> None:
-    """Make ``config`` the one the image checks read their trust root from (CLI / TUI session)."""
-    _ACTIVE_CONFIG.set(config)
-    _SESSION_CONFIG[0] = config
-
-
-def active_config() -> Config | None:
-    cfg = _ACTIVE_CONFIG.get() or _SESSION_CONFIG[0]
-    if cfg is not None:
-        return cfg
-    from workbench import config as config_mod
-
-    try:
-        return config_mod.load()
-    except WorkbenchError:
-        # An unreadable config leaves only the local key trusted: pinned keys are then "untrusted" (fail closed).
-        return None
 
 
 def _evidence(row: Any) -> dict[str, Any]:
@@ -92,10 +65,6 @@ def _verdict(evidence: dict[str, Any], root: keys.TrustRoot) -> tuple[str, str, 
     return status, message, entry
 
 
-def _root() -> keys.TrustRoot:
-    return keys.trust_root(active_config())
-
-
 class _MemoRoot(keys.TrustRoot):
     """A trust root that checks each (key, signature, data) once: an entry is also the next one's ``prev``."""
 
@@ -111,13 +80,14 @@ class _MemoRoot(keys.TrustRoot):
 
 
 def instances_on_unverified_approval(
-    rows: list[Any], params: dict[str, Any], db: Any = None
+    rows: list[Any], params: dict[str, Any], db: Any = None, config: Config | None = None
 ) -> list[Any]:
     """IMG-11: the VMs whose image's approval in force does not verify.
 
     Each row is one approval (``registry_entry``) with its verification inputs; a failing approval yields one
-    finding per VM launched from its image, read from ``db`` (the check's connection) only then."""
-    root = _MemoRoot(_root())
+    finding per VM launched from its image, read from ``db`` (the check's connection) only then. Signatures
+    are verified against ``config``'s trust root."""
+    root = _MemoRoot(keys.trust_root(config))
     failing = []
     for row in rows:
         ev = _evidence(row)
@@ -144,9 +114,12 @@ def instances_on_unverified_approval(
     return failing
 
 
-def registry_entries_failing(rows: list[Any], params: dict[str, Any]) -> list[Any]:
-    """IMG-12: one finding per image whose registry entries fail verification or were deleted."""
-    root = _MemoRoot(_root())
+def registry_entries_failing(
+    rows: list[Any], params: dict[str, Any], config: Config | None = None
+) -> list[Any]:
+    """IMG-12: one finding per image whose registry entries fail verification (against ``config``'s trust
+    root) or were deleted."""
+    root = _MemoRoot(keys.trust_root(config))
     by_uid: dict[str, Any] = {}
     for row in rows:
         ev = _evidence(row)
@@ -190,10 +163,13 @@ def publisher_of(provider: str, account: str, image_id: str) -> str | None:
     return None
 
 
-def untrusted_publishers(rows: list[Any], params: dict[str, Any]) -> list[Any]:
-    """IMG-14: keep instances whose base image comes from a publisher not in ``trusted_publishers``."""
+def untrusted_publishers(
+    rows: list[Any], params: dict[str, Any], config: Config | None = None
+) -> list[Any]:
+    """IMG-14: keep instances whose base image comes from a publisher not in ``trusted_publishers`` (the
+    check's parameter, plus ``config``'s ``[images] trusted_publishers``)."""
     trusted = {str(p).lower() for p in params.get("trusted_publishers", [])}
-    extra = keys.images_section(active_config()).get("trusted_publishers", [])
+    extra = keys.images_section(config).get("trusted_publishers", [])
     if isinstance(extra, list):  # [images] trusted_publishers counts too, as in the images view
         trusted.update(str(p).lower() for p in extra)
     failing = []

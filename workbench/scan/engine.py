@@ -3,12 +3,16 @@
 Public API:
 
 - :func:`run_scan` ``(cache, *, check_ids=None, area=None, framework=None, provider=None, params=None,
-  now=None) -> ScanResult``: evaluates the chosen checks, applies the mutes, upserts findings (new, still
-  open, resolved, muted, reopened) and writes one ``scans`` row plus ``finding_events``. ``params`` maps a
+  now=None, config=None) -> ScanResult``: evaluates the chosen checks, applies the mutes, upserts findings (new,
+  still open, resolved, muted, reopened) and writes one ``scans`` row plus ``finding_events``. ``params`` maps a
   check id to parameter overrides (``vmwb`` passes ``Config.check_params(id)``); ``now`` (ISO 8601) fixes the
-  clock for tests and for the time arithmetic of the queries.
-- :func:`evaluate` ``(cache, check, resource_uids=None, *, params=None, now=None) -> list[FindingRow]``: the rows
-  that fail one check, with no write at all. The fix engine passes one resource uid to verify a fix.
+  clock for tests and for the time arithmetic of the queries; ``config`` is the session's
+  :class:`~workbench.config.Config`, handed to the Python check logic that reads settings of its own (the image
+  checks' ``[images]`` trust root and trusted publishers). None stands for an empty ``Config()``: the engine
+  never reads a config file itself.
+- :func:`evaluate` ``(cache, check, resource_uids=None, *, params=None, now=None, config=None) ->
+  list[FindingRow]``: the rows that fail one check, with no write at all. The fix engine passes one resource uid
+  to verify a fix.
 - :func:`evaluate_many`: several checks on two threads with their own read-only connections (what
   ``run_scan`` uses).
 - :func:`select_checks`: the selection rules (all, by id, by area, by framework, by provider).
@@ -28,10 +32,13 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.cache.store import Cache, utcnow
 from workbench.scan.loader import Check, CheckError, load_catalogue
+
+if TYPE_CHECKING:
+    from workbench.config import Config
 
 MMAP_BYTES = 1 << 30
 REQUIRED_COLUMNS = (
@@ -104,8 +111,10 @@ def evaluate(
     *,
     params: dict[str, Any] | None = None,
     now: str | None = None,
+    config: Config | None = None,
 ) -> list[FindingRow]:
-    """Rows failing ``check`` (optionally only for ``resource_uids``). Reads only."""
+    """Rows failing ``check`` (optionally only for ``resource_uids``). Reads only. ``config``: the session's,
+    for the check's Python logic (None: an empty ``Config()``)."""
     db = cache.db if isinstance(cache, Cache) else cache
     bound = bind(check, params, now or utcnow())
     sql = check.query.strip().rstrip(";")
@@ -151,7 +160,7 @@ def evaluate(
     if check.logic:
         from workbench.checks import logic
 
-        rows = logic.apply(check.id, rows, check.resolve_params(params), db=db)
+        rows = logic.apply(check.id, rows, check.resolve_params(params), db=db, config=config)
         if wanted is not None:
             rows = [r for r in rows if r.resource_uid in wanted]
     return rows
@@ -164,11 +173,13 @@ def evaluate_many(
     params: dict[str, dict[str, Any]] | None = None,
     now: str | None = None,
     workers: int = 2,
+    config: Config | None = None,
 ) -> tuple[dict[str, list[FindingRow]], dict[str, str]]:
     """Evaluate several checks on ``workers`` threads, each with its own read-only connection.
 
-    SQLite releases the GIL while it steps a query, so two connections keep two cores busy. Returns rows by
-    check id and the error of each check that could not run.
+    SQLite releases the GIL while it steps a query, so two connections keep two cores busy. Every check sees
+    the same ``config`` (as for :func:`evaluate`). Returns rows by check id and the error of each check that
+    could not run.
     """
     now = now or utcnow()
     params = params or {}
@@ -189,7 +200,8 @@ def evaluate_many(
 
     def one(check: Check) -> tuple[str, list[FindingRow] | None, str | None]:
         try:
-            return check.id, evaluate(conn(), check, params=params.get(check.id), now=now), None
+            rows = evaluate(conn(), check, params=params.get(check.id), now=now, config=config)
+            return check.id, rows, None
         except CheckError as exc:
             return check.id, None, str(exc)
 
@@ -272,6 +284,7 @@ def run_scan(
     provider: str | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     now: str | None = None,
+    config: Config | None = None,
 ) -> ScanResult:
     """Evaluate the chosen checks and store their findings. See the module docstring."""
     from workbench.scan import findings, mutes
@@ -290,7 +303,7 @@ def run_scan(
         "framework": framework,
         "provider": provider,
     }
-    results, errors = evaluate_many(cache, checks, params=params, now=now)
+    results, errors = evaluate_many(cache, checks, params=params, now=now, config=config)
     if provider:
         results = {
             cid: [r for r in rows if r.provider == provider] for cid, rows in results.items()
