@@ -81,9 +81,10 @@ class QueryScreen(WorkbenchScreen):
         tree = self.query_one("#schema", Tree)
         tree.root.expand()
         with self.reader() as db:
+            # The search index's tables and its to-do list are bookkeeping, not the estate.
             tables = [r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE '%_fts%' "
-                "AND name NOT LIKE 'sqlite_%' ORDER BY name")]  # fmt: skip
+                "AND name NOT LIKE 'sqlite_%' AND name != 'search_pending' ORDER BY name")]  # fmt: skip
             for table in tables:
                 node = tree.root.add(Text(safe(table), style="bold"), data=table)
                 for _, name, typ, *_ in db.execute(f'PRAGMA table_info("{table}")'):

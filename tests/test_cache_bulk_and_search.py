@@ -1,5 +1,5 @@
-"""The cache's write modes: search indexes rebuilt only where rows moved (a mark that survives a stop), and
-a sync's bulk writes checkpointed once, at the end."""
+"""The cache's write path: many rows per statement, search indexes rebuilt only where rows moved (a mark
+that survives a stop), and a sync's bulk writes checkpointed once, at the end."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from workbench.cache import store
+from workbench.cache.rows import ROWS_PER_STATEMENT, chunk_sizes
 from workbench.cache.store import Cache, TaskOutput
-from workbench.model import Instance, ScopeRef, Volume
+from workbench.model import Instance, ScopeRef, Volume, make_uid
 
 SCOPE = ScopeRef("aws", "1", "eu-west-1")
 
@@ -110,3 +111,38 @@ def test_bulk_writes_restore_the_checkpoint_rate_after_an_error(tmp_path: Path) 
         with pytest.raises(RuntimeError), cache.bulk_writes():
             raise RuntimeError("a sync that died")
         assert cache.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+
+
+def test_chunks_cover_every_row_with_few_distinct_statements() -> None:
+    sizes_seen: set[int] = set()
+    for count in range(3 * ROWS_PER_STATEMENT + 5):
+        sizes = chunk_sizes(count)
+        assert sum(sizes) == count and all(0 < s <= ROWS_PER_STATEMENT for s in sizes)
+        sizes_seen.update(sizes)
+    assert sizes_seen == {2**n for n in range(9)}  # 1 .. 256: nine statements per kind and shape
+
+
+def test_many_rows_per_statement_write_each_row_as_it_was(tmp_path: Path) -> None:
+    """Rows of different shapes (None columns left out) and awkward text, across chunk boundaries."""
+    scope = ScopeRef("aws", "it's\x00odd", "eu-west-1")
+    count = ROWS_PER_STATEMENT + 45
+
+    def vm(n: int, flip: bool) -> Instance:
+        has_ip = (n % 3 == 0) != flip
+        return Instance(id=f"i-{n}'\x00", name=None if n % 5 == 0 else f"vm '{n}'",
+                        public_ip=f"203.0.113.{n % 250}" if has_ip else None)  # fmt: skip
+
+    def read(cache: Cache) -> dict[str, tuple[object, ...]]:
+        rows = cache.db.execute("SELECT uid, id, name, public_ip, scope_id, task FROM instances")
+        return {r["id"]: tuple(r) for r in rows}
+
+    with Cache.open(tmp_path / "c.db") as cache:
+        run = cache.start_run({})
+        for flip in (False, True):  # the second pass updates every row, clearing what became None
+            vms = [vm(n, flip) for n in range(count)]
+            cache.replace_task(run, scope, "instances", TaskOutput(list(vms)))
+            got = read(cache)
+            assert len(got) == count
+            for v in vms:
+                uid = make_uid("aws", "it's\x00odd", "eu-west-1", "instance", v.id)
+                assert got[v.id] == (uid, v.id, v.name, v.public_ip, scope.scope_id, "instances")

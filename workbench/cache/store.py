@@ -25,9 +25,9 @@ from workbench.cache.rows import (  # TaskOutput, PreparedTask and prepare are p
     HASH_AT,
     PreparedTask,
     TaskOutput,
+    chunk_sizes,
     prepare,
-    scope_literals,
-    sql_literal,
+    task_constants,
     to_json,
     upsert_sql,
 )
@@ -221,12 +221,11 @@ class Cache:
         now = now or utcnow()
         prepared = output if isinstance(output, PreparedTask) else prepare(scope, task, output)
         stats = IngestStats()
-        consts = scope_literals(scope, task, now)
         with self.transaction():
             had_rows = self._task_had_rows(scope.scope_id, task)
             for kind in schema.TABLES:
                 self._replace_kind(run_id, scope, task, kind, prepared.rows.get(kind, []),
-                                   now, consts, stats, had_rows)  # fmt: skip
+                                   now, stats, had_rows)  # fmt: skip
             self._replace_relations(scope, task, prepared.relations)
             self._record_patch_history(run_id, scope, prepared.patch_states, now)
             self._set_status(run_id, scope, task, "ok", None, stats.seen, started_at or now, now)
@@ -247,7 +246,6 @@ class Cache:
         kind: str,
         rows: Sequence[tuple[Any, ...]],
         now: str,
-        consts: tuple[str, ...],
         stats: IngestStats,
         log_changes: bool,
     ) -> None:
@@ -293,7 +291,7 @@ class Cache:
                 self.db.executemany(f"UPDATE {table} SET last_seen=? WHERE uid=?", unchanged)
             gone = [uid for rid, (uid, _) in old.items() if rid not in seen]
         if write:
-            self._write_rows(kind, write, sql_literal(prefix), consts)
+            self._write_rows(kind, write, task_constants(scope, task, kind, now))
         if gone:
             stats.removed += len(gone)
             self.db.executemany(f"DELETE FROM {table} WHERE uid=?", [(u,) for u in gone])
@@ -307,9 +305,9 @@ class Cache:
             self.db.execute("INSERT OR IGNORE INTO search_pending (kind) VALUES (?)", (kind,))
 
     def _write_rows(
-        self, kind: str, rows: Sequence[tuple[Any, ...]], uid_prefix: str, consts: tuple[str, ...]
+        self, kind: str, rows: Sequence[tuple[Any, ...]], consts: tuple[str, ...]
     ) -> None:
-        """Upsert ``rows``, grouped by which of their values are None.
+        """Upsert ``rows``, grouped by which of their values are None, many rows per statement.
 
         CPython's sqlite3 binds None through its adapter lookup (~1 µs, as much as the rest of a small
         row), so each group's statement leaves its None columns out instead: they are NULL either way.
@@ -326,8 +324,14 @@ class Cache:
             keep = tuple(i for i, none in enumerate(mask) if not none)
             if not keep or keep[0] != 0:
                 raise ValueError(f"a {kind} record without an id")
-            sql = upsert_sql(kind, keep, uid_prefix, consts)
-            self.db.executemany(sql, map(operator.itemgetter(*keep), group))
+            values = operator.itemgetter(*keep) if len(keep) > 1 else lambda row: (row[0],)
+            start = 0
+            for size in chunk_sizes(len(group)):
+                params = list(consts)
+                for row in group[start : start + size]:
+                    params.extend(values(row))
+                self.db.execute(upsert_sql(kind, keep, size), params)
+                start += size
 
     def _replace_relations(
         self, scope: model.ScopeRef, task: str, rows: list[tuple[str, str, str, str, str]]
