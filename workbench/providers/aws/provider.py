@@ -1,7 +1,8 @@
 """The AWS provider: (account, region) scopes, one collector task per resource family.
 
 Config (``[aws]``): ``profiles``, ``role_arns``, ``regions``, ``endpoint_url``, ``max_attempts``,
-``connect_timeout``, ``read_timeout``, ``role_session_name``, ``external_id``, ``include_base``, ``tasks``.
+``connect_timeout``, ``read_timeout``, ``role_session_name``, ``external_id``, ``role_duration_seconds``,
+``include_base``, ``tasks``.
 CLI overrides: ``profiles``, ``regions``. ``AWS_ENDPOINT_URL`` is honoured by botocore itself.
 """
 

@@ -19,6 +19,13 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
 
 from workbench.model import ScopeRef
 from workbench.providers.aws.client_classes import share_client_classes
@@ -28,8 +35,9 @@ DEFAULT_REGION = "us-east-1"
 
 _LOADER: Any = None
 _LOADER_LOCK = threading.Lock()
-# Creating clients is GIL-bound anyway: one at a time costs no overlap.
-_CLIENT_LOCK = threading.Lock()
+# Creating clients is GIL-bound anyway: one at a time costs no overlap. Reentrant: a client created under
+# it may renew an assumed role's credentials, which creates an STS client.
+_CLIENT_LOCK = threading.RLock()
 
 
 def _shared_loader() -> Any:
@@ -54,6 +62,7 @@ class AwsSettings:
     read_timeout: float = 30.0
     role_session_name: str = "vmwb-audit"
     external_id: str | None = None
+    role_duration_seconds: int | None = None  # None: the role's own default (an hour)
     include_base: bool = True  # also sync the base identity's own account, not only assumed roles
     # botocore event hooks (event name, handler) registered on every session: latency injection for
     # benches, fault injection for tests. Not from the config file.
@@ -75,12 +84,22 @@ class AwsSettings:
             read_timeout=float(merged.get("read_timeout", 30)),
             role_session_name=str(merged.get("role_session_name", "vmwb-audit")),
             external_id=merged.get("external_id") or None,
+            role_duration_seconds=(
+                int(merged["role_duration_seconds"])
+                if merged.get("role_duration_seconds")
+                else None
+            ),
             include_base=bool(merged.get("include_base", True)),
             hooks=tuple(overrides.get("hooks") or ()),
         )
 
-    def session(self, **kwargs: Any) -> boto3.Session:
+    def session(self, credentials: Credentials | None = None, **kwargs: Any) -> boto3.Session:
+        """A session with the shared loader and client classes; ``credentials`` instead of the chain."""
         core = botocore.session.Session()
+        if credentials is not None:
+            core.register_component(
+                "credential_provider", CredentialResolver([_Given(credentials)])
+            )
         # Every account's session parses the same service models (EC2's alone is ~0.5 s of CPU, under
         # the GIL that the other collectors need): load them once per process.
         core.register_component("data_loader", _shared_loader())
@@ -153,23 +172,50 @@ def _identify(session: boto3.Session, source: str, settings: AwsSettings) -> Aws
     return probe
 
 
+class _Given(CredentialProvider):  # type: ignore[misc]  # botocore is untyped
+    """Credentials this module made (an assumed role's), as the session's only source."""
+
+    METHOD = "vmwb-assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
 def assume(base: AwsAccount, role_arn: str) -> AwsAccount:
-    """Assume ``role_arn`` from ``base``; the account id is what STS says, not what the ARN says."""
-    kwargs: dict[str, Any] = {
-        "RoleArn": role_arn,
-        "RoleSessionName": base.settings.role_session_name,
-    }
+    """Assume ``role_arn`` from ``base``; the account id is what STS says, not what the ARN says.
+
+    The role's credentials renew themselves before they expire (botocore's fetcher, as for a role profile):
+    a big estate's sync, or a TUI left open, outlives the hour they last.
+    """
+    extra: dict[str, Any] = {"RoleSessionName": base.settings.role_session_name}
     if base.settings.external_id:
-        kwargs["ExternalId"] = base.settings.external_id
-    sts = base.client("sts", _home_region(base.session, base.settings))
-    creds = sts.assume_role(**kwargs)["Credentials"]
-    # Temporary credentials last an hour by default, far longer than a sync.
-    session = base.settings.session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=base.session.region_name,
+        extra["ExternalId"] = base.settings.external_id
+    if base.settings.role_duration_seconds:
+        extra["DurationSeconds"] = base.settings.role_duration_seconds
+    region = _home_region(base.session, base.settings)
+
+    def sts_client(service: str, **credentials: Any) -> Any:
+        # With our endpoint, region and retries. A renewal runs in whichever collector thread signs a
+        # request then, and boto3 sessions are not thread-safe.
+        with _CLIENT_LOCK:
+            return base.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=base.settings.endpoint_url,
+                config=base.settings.botocore_config(),
+                **credentials,
+            )
+
+    fetcher = AssumeRoleCredentialFetcher(
+        sts_client, base.session.get_credentials(), role_arn, extra_args=extra
     )
+    credentials = DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
+    credentials.get_frozen_credentials()  # assume now: a refused role is a discovery failure
+    session = base.settings.session(credentials, region_name=base.session.region_name)
     return _identify(session, f"role:{role_arn}", base.settings)
 
 
