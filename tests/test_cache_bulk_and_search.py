@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cache import store
+from workbench.cache import schema, store
 from workbench.cache.rows import ROWS_PER_STATEMENT, chunk_sizes
 from workbench.cache.store import Cache, TaskOutput
 from workbench.model import Instance, ScopeRef, Volume, make_uid
@@ -32,49 +32,71 @@ def _hits(cache: Cache, text: str) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-def test_only_kinds_whose_rows_moved_are_rebuilt(tmp_path: Path) -> None:
+def _consistent(cache: Cache, table: str) -> None:
+    """FTS5's own check that the index holds exactly what the rows say (raises if not)."""
+    cache.db.execute(f"INSERT INTO {table}_fts({table}_fts, rank) VALUES('integrity-check', 1)")
+
+
+def test_a_first_load_is_rebuilt_then_every_write_keeps_search_current(tmp_path: Path) -> None:
     with Cache.open(tmp_path / "c.db") as cache:
-        cache.refresh_search()  # a new cache starts with every kind marked (migration 9)
         run = cache.start_run({})
         cache.replace_task(run, SCOPE, "instances", _vms("web-alpha", "db-beta"))
-        volumes = TaskOutput([Volume(id="vol-1", name="data")])
-        cache.replace_task(run, SCOPE, "volumes", volumes)
-        assert cache.refresh_search() == {"instance", "volume"}
+        assert _hits(cache, "alpha") == []  # a new cache's first load waits for its rebuild
+        assert cache.refresh_search() == set(schema.TABLES)
         assert _hits(cache, "alpha") == ["web-alpha"]
 
-        cache.replace_task(run, SCOPE, "instances", _vms("web-alpha", "db-beta"))  # seen again
-        cache.replace_task(run, SCOPE, "volumes", volumes)
-        assert cache.refresh_search() == set()
-
         cache.replace_task(run, SCOPE, "instances", _vms("web-gamma", "db-beta"))  # one renamed
-        assert cache.refresh_search() == {"instance"}
         assert _hits(cache, "alpha") == [] and _hits(cache, "gamma") == ["web-gamma"]
-
         cache.replace_task(run, SCOPE, "instances", _vms("web-gamma"))  # one removed
-        assert cache.refresh_search() == {"instance"}
         assert _hits(cache, "beta") == []
+        cache.replace_task(run, SCOPE, "more", _vms("app-delta", prefix="m"))  # another task adds
+        assert _hits(cache, "delta") == ["app-delta"]
+        assert cache.refresh_search() == set()  # nothing left for a rebuild
+        _consistent(cache, "instances")
 
 
-def test_a_stop_before_the_rebuild_leaves_the_mark_for_the_next_run(tmp_path: Path) -> None:
+def test_search_stays_exact_through_many_syncs(tmp_path: Path) -> None:
+    """Renames, removals, returns and moves between tasks, sync after sync: the index matches the rows."""
+    with Cache.open(tmp_path / "c.db") as cache:
+        cache.refresh_search()
+        run = cache.start_run({})
+        for round_ in range(6):
+            for task in ("a", "b"):
+                names = [
+                    f"{task}-vm{n}-r{round_ % 3 if n % 2 else 0}" for n in range(round_ % 4 * 5)
+                ]
+                cache.replace_task(run, SCOPE, task, _vms(*names, prefix=task))
+            _consistent(cache, "instances")
+            current = [r[0] for r in cache.db.execute("SELECT name FROM instances")]
+            for name in current:
+                assert _hits(cache, name) == [name]
+
+
+def test_a_stop_before_the_first_rebuild_leaves_it_to_the_next_run(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     with Cache.open(path) as cache:
-        cache.refresh_search()
         cache.replace_task(cache.start_run({}), SCOPE, "instances", _vms("web-alpha"))
         # ...and the process stops here, before the sync's rebuild.
     with Cache.open(path) as cache:
-        assert _hits(cache, "alpha") == []  # the index lags the rows
-        assert cache.refresh_search() == {"instance"}
+        assert _hits(cache, "alpha") == []
+        assert "instance" in cache.refresh_search()
         assert _hits(cache, "alpha") == ["web-alpha"]
 
 
-def test_a_failed_task_marks_nothing(tmp_path: Path) -> None:
+def test_only_syncs_that_moved_rows_report_them(tmp_path: Path) -> None:
     with Cache.open(tmp_path / "c.db") as cache:
         cache.refresh_search()
         run = cache.start_run({})
-        bad = TaskOutput([Instance(id="i-1", state={1})])  # type: ignore[arg-type]
+        cache.replace_task(run, SCOPE, "instances", _vms("web-alpha"))
+        cache.replace_task(run, SCOPE, "volumes", TaskOutput([Volume(id="vol-1", name="data")]))
+        assert cache.pop_moved_kinds() == {"instance", "volume"}
+        cache.replace_task(run, SCOPE, "instances", _vms("web-alpha"))  # seen again as it was
+        assert cache.pop_moved_kinds() == set()
+        bad = TaskOutput([Instance(id="i-9", state={1})])  # type: ignore[arg-type]
         with pytest.raises(sqlite3.Error):  # a value SQLite cannot bind: the task rolls back
             cache.replace_task(run, SCOPE, "instances", bad)
-        assert cache.refresh_search() == set()
+        assert _hits(cache, "alpha") == ["web-alpha"]
+        _consistent(cache, "instances")
 
 
 def _wal_state(db: sqlite3.Connection) -> tuple[int, int, int]:

@@ -108,7 +108,8 @@ class SyncEngine:
             with self.cache.bulk_writes():
                 scopes = self._discover(pool, result)
                 self._collect(pool, scopes, result)
-                if self.cache.refresh_search():  # the planner's statistics only move with the rows
+                self.cache.refresh_search()
+                if self.cache.pop_moved_kinds():  # the planner's statistics only move with the rows
                     self.cache.analyze()
         finally:
             # Never wait for a hung collector: its result is discarded anyway.

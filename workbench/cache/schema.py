@@ -528,9 +528,10 @@ def _migration_8(db: sqlite3.Connection) -> None:
 
 
 def _migration_9(db: sqlite3.Connection) -> None:
-    """The kinds whose search index lags their rows, written in the same transaction as the rows: a sync
-    rebuilds only those, and one that died before its rebuild leaves the mark for the next. Every kind is
-    marked once here, since an older vmwb may have stopped between the two."""
+    """The kinds whose search index awaits a rebuild. Until then writes leave it alone (a first load is
+    cheaper rebuilt than indexed row by row); after it, each write keeps it current in its own
+    transaction. Every kind starts marked: a new cache is about to be loaded, and an older vmwb rebuilt
+    only at the end of a sync, which it may not have reached."""
     db.execute("CREATE TABLE IF NOT EXISTS search_pending (kind TEXT PRIMARY KEY)")
     db.executemany("INSERT OR IGNORE INTO search_pending (kind) VALUES (?)", [(k,) for k in TABLES])
 

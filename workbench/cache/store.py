@@ -96,6 +96,9 @@ class Cache:
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
         self.path = path
         self.db = db
+        self._moved: set[str] = (
+            set()
+        )  # kinds with rows added, changed or removed since pop_moved_kinds
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -290,19 +293,50 @@ class Cache:
             if unchanged:  # seen again as it was: touching last_seen rewrites no index
                 self.db.executemany(f"UPDATE {table} SET last_seen=? WHERE uid=?", unchanged)
             gone = [uid for rid, (uid, _) in old.items() if rid not in seen]
+        if not (write or gone):  # rows seen again as they were leave the search text as it is
+            return
+        self._moved.add(kind)
+        # A current search index is kept current here, in the rows' transaction. One awaiting its rebuild
+        # (a new cache's first sync) is left to it: rebuilding is cheaper than indexing row by row.
+        indexed = self._search_is_current(kind)
+        written = [(prefix + row[0],) for row in write] if indexed else []
+        if indexed:
+            self._unindex(table, [*written, *((uid,) for uid in gone)])
         if write:
             self._write_rows(kind, write, task_constants(scope, task, kind, now))
         if gone:
             stats.removed += len(gone)
             self.db.executemany(f"DELETE FROM {table} WHERE uid=?", [(u,) for u in gone])
             changes.extend((run_id, uid, kind, "removed", now) for uid in gone)
+        if written:
+            self.db.executemany(
+                f"INSERT INTO {table}_fts(rowid, search) SELECT row_id, search FROM {table} "
+                "WHERE uid=?",
+                written,
+            )
         if changes:
             self.db.executemany(
                 "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
                 changes,
             )
-        if write or gone:  # rows seen again as they were leave the search text as it is
-            self.db.execute("INSERT OR IGNORE INTO search_pending (kind) VALUES (?)", (kind,))
+
+    def _search_is_current(self, kind: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM search_pending WHERE kind=?", (kind,)).fetchone()
+        return row is None
+
+    def _unindex(self, table: str, uids: Sequence[tuple[str]]) -> None:
+        """Take rows out of the search index, before they change or go: an external-content index
+        removes an entry by the text it indexed, which only the row still holds."""
+        self.db.executemany(
+            f"INSERT INTO {table}_fts({table}_fts, rowid, search) "
+            f"SELECT 'delete', row_id, search FROM {table} WHERE uid=?",
+            uids,
+        )
+
+    def pop_moved_kinds(self) -> set[str]:
+        """The kinds that had rows added, changed or removed since the last call."""
+        moved, self._moved = self._moved, set()
+        return moved
 
     def _write_rows(
         self, kind: str, rows: Sequence[tuple[Any, ...]], consts: tuple[str, ...]
@@ -411,9 +445,10 @@ class Cache:
 
     # ----------------------------------------------------------------- search index
     def refresh_search(self, kinds: Iterable[str] | None = None) -> set[str]:
-        """Rebuild the FTS index of the kinds written since their last rebuild (or of ``kinds``).
+        """Rebuild the FTS index of the kinds awaiting one (or of ``kinds``); returns those rebuilt.
 
-        Returns the kinds rebuilt: none after a sync where nothing was added, changed or removed.
+        A kind awaits a rebuild after the migration that made its table (a new cache) until its first;
+        from then on every write keeps its index current, and there is nothing to do here.
         """
         if kinds is None:  # a kind this vmwb does not know (a newer one's) is not ours to rebuild
             pending = self.db.execute("SELECT kind FROM search_pending").fetchall()
