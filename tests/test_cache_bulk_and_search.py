@@ -1,5 +1,5 @@
-"""The cache's write path: many rows per statement, search indexes rebuilt only where rows moved (a mark
-that survives a stop), and a sync's bulk writes checkpointed once, at the end."""
+"""The cache's write path: many rows per statement, a search index built once then kept current by every
+write, and a sync's bulk writes checkpointed once, at the end."""
 
 from __future__ import annotations
 
