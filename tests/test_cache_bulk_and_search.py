@@ -72,6 +72,19 @@ def test_search_stays_exact_through_many_syncs(tmp_path: Path) -> None:
                 assert _hits(cache, name) == [name]
 
 
+def test_an_id_listed_twice_is_one_entry(tmp_path: Path) -> None:
+    with Cache.open(tmp_path / "c.db") as cache:
+        cache.refresh_search()
+        run = cache.start_run({})
+        twice = TaskOutput(
+            [Instance(id="i-1", name="web-alpha"), Instance(id="i-1", name="web-alpha")]
+        )
+        cache.replace_task(run, SCOPE, "instances", twice)
+        cache.replace_task(run, SCOPE, "instances", _vms("web-beta", prefix="x"))  # i-1 goes
+        assert _hits(cache, "alpha") == []
+        _consistent(cache, "instances")
+
+
 def test_a_stop_before_the_first_rebuild_leaves_it_to_the_next_run(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     with Cache.open(path) as cache:
