@@ -13,11 +13,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
 import botocore.loaders
 import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.credentials import (
     AssumeRoleCredentialFetcher,
@@ -47,6 +49,21 @@ def _shared_loader() -> Any:
         if _LOADER is None:
             _LOADER = botocore.loaders.create_loader()
         return _LOADER
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """A response's timestamp: ISO 8601 with a zone (what EC2, SSM and STS send) through the standard
+    library's C parser, anything else through botocore's own. botocore's goes through dateutil, ~0.1 ms a
+    value, and a describe call returns one or more per resource."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    return botocore.utils.parse_timestamp(value)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +120,8 @@ class AwsSettings:
         # Every account's session parses the same service models (EC2's alone is ~0.5 s of CPU, under
         # the GIL that the other collectors need): load them once per process.
         core.register_component("data_loader", _shared_loader())
+        parsers = core.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
         share_client_classes(core)  # and their client classes: see client_classes
         session = boto3.Session(botocore_session=core, **kwargs)
         for event, handler in self.hooks:
