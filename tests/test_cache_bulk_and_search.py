@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cache import schema, store
+from workbench.cache import connection, schema
 from workbench.cache.rows import ROWS_PER_STATEMENT, chunk_sizes
 from workbench.cache.store import Cache, TaskOutput
 from workbench.model import Instance, ScopeRef, Volume, make_uid
@@ -125,13 +125,15 @@ def test_bulk_writes_checkpoint_once_at_the_end(tmp_path: Path) -> None:
         cache.checkpoint()
         with cache.bulk_writes():
             autockpt = cache.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-            assert autockpt == store.BULK_AUTOCHECKPOINT_PAGES
+            assert autockpt == connection.BULK_AUTOCHECKPOINT_PAGES
             for task in range(4):  # ~8 MB of rows, twice SQLite's own checkpoint threshold
                 names = [f"vm-{task}-{n}" for n in range(1000)]
                 out = _vms(*names, raw_bytes=2000, prefix=f"{task}-")
                 cache.replace_task(run, SCOPE, f"t{task}", out)
             grown = wal.stat().st_size
-            assert grown > 2 * store.AUTOCHECKPOINT_PAGES * 4096, grown  # no copy-back meanwhile
+            assert grown > 2 * connection.AUTOCHECKPOINT_PAGES * 4096, (
+                grown
+            )  # no copy-back meanwhile
             with sqlite3.connect(path) as other:  # every transaction is committed and visible
                 assert other.execute("SELECT count(*) FROM instances").fetchone()[0] == 4000
         assert cache.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000

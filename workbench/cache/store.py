@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any, Self
 
 from workbench import model
-from workbench.cache import schema
+from workbench.cache import schema, search
+from workbench.cache.connection import (  # connect is part of this module's API
+    AUTOCHECKPOINT_PAGES,
+    BULK_AUTOCHECKPOINT_PAGES,
+    check_sqlite_file,
+    connect,
+    create_private,
+)
 from workbench.cache.rows import (  # TaskOutput, PreparedTask and prepare are part of this module's API
     HASH_AT,
     PreparedTask,
@@ -44,18 +51,6 @@ __all__ = [
     "utcnow",
 ]
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-# SQLite's default: copy the WAL back into the file every 1,000 pages (4 MB).
-AUTOCHECKPOINT_PAGES = 1000
-# While a sync writes, the copy happens once, at its end: a big ingest dirties the same index pages over and
-# over, and every checkpoint wrote them back again (at a million resources the writes alone took 21 s, not 30).
-# The WAL grows meanwhile (about 1 GB at a million resources) and is cut back to JOURNAL_LIMIT afterwards.
-BULK_AUTOCHECKPOINT_PAGES = 1_000_000
-JOURNAL_LIMIT_BYTES = 64 * 1024 * 1024
-# Pages are read through a memory map instead of a read() call each (address space, not memory).
-MMAP_BYTES = 2 * 1024**3
-
 
 def utcnow() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -67,27 +62,6 @@ class IngestStats:
     changed: int = 0
     removed: int = 0
     seen: int = 0
-
-
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not a SQLite database, without touching it."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise CacheError(f"cannot read the cache {path}: {exc.strerror}") from exc
-    if head and head != SQLITE_MAGIC:
-        raise CacheError(
-            f"{path} is not a vmwb cache (not an SQLite database); it was left untouched. "
-            "Point --db at another file or move this one away."
-        )
-
-
-def _create_private(path: Path) -> None:
-    """Create the cache file with mode 0600 before SQLite opens it: it describes the estate."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
 
 
 class Cache:
@@ -104,9 +78,9 @@ class Cache:
     def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Cache:
         p = Path(path).expanduser()
         if p.exists():
-            _check_sqlite_file(p)
+            check_sqlite_file(p)
         elif create:
-            _create_private(p)
+            create_private(p)
         else:
             raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
         try:
@@ -154,7 +128,7 @@ class Cache:
         """A consistent copy of the cache (SQLite's online backup), mode 0600."""
         if target.exists():
             shutil.move(target, target.with_name(target.name + ".old"))
-        _create_private(target)
+        create_private(target)
         dst = sqlite3.connect(target)
         with dst:
             self.db.backup(dst)
@@ -297,13 +271,13 @@ class Cache:
         self._moved.add(kind)
         # A current search index is kept current here, in the rows' transaction. One awaiting its rebuild
         # (a new cache's first sync) is left to it: rebuilding is cheaper than indexing row by row.
-        indexed = self._search_is_current(kind)
+        indexed = search.is_current(self.db, kind)
         # Once each: an id the API listed twice is one row, and must be one entry.
         written = (
             [(uid,) for uid in dict.fromkeys(prefix + row[0] for row in write)] if indexed else []
         )
         if indexed:
-            self._unindex(table, [*written, *((uid,) for uid in gone)])
+            search.unindex(self.db, table, [*written, *((uid,) for uid in gone)])
         if write:
             self._write_rows(kind, write, task_constants(scope, task, kind, now))
         if gone:
@@ -311,29 +285,12 @@ class Cache:
             self.db.executemany(f"DELETE FROM {table} WHERE uid=?", [(u,) for u in gone])
             changes.extend((run_id, uid, kind, "removed", now) for uid in gone)
         if written:
-            self.db.executemany(
-                f"INSERT INTO {table}_fts(rowid, search) SELECT row_id, search FROM {table} "
-                "WHERE uid=?",
-                written,
-            )
+            search.index(self.db, table, written)
         if changes:
             self.db.executemany(
                 "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
                 changes,
             )
-
-    def _search_is_current(self, kind: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM search_pending WHERE kind=?", (kind,)).fetchone()
-        return row is None
-
-    def _unindex(self, table: str, uids: Sequence[tuple[str]]) -> None:
-        """Take rows out of the search index, before they change or go: an external-content index
-        removes an entry by the text it indexed, which only the row still holds."""
-        self.db.executemany(
-            f"INSERT INTO {table}_fts({table}_fts, rowid, search) "
-            f"SELECT 'delete', row_id, search FROM {table} WHERE uid=?",
-            uids,
-        )
 
     def pop_moved_kinds(self) -> set[str]:
         """The kinds that had rows added, changed or removed since the last call."""
@@ -447,20 +404,15 @@ class Cache:
 
     # ----------------------------------------------------------------- search index
     def refresh_search(self, kinds: Iterable[str] | None = None) -> set[str]:
-        """Rebuild the FTS index of the kinds awaiting one (or of ``kinds``); returns those rebuilt.
+        """Build the search index of the kinds awaiting one (or of ``kinds``); returns those built.
 
-        A kind awaits a rebuild after the migration that made its table (a new cache) until its first;
-        from then on every write keeps its index current, and there is nothing to do here.
+        After a kind's first build every write keeps its index current (see :mod:`workbench.cache.search`),
+        so after a sync of an established cache there is nothing to do here.
         """
-        if kinds is None:  # a kind this vmwb does not know (a newer one's) is not ours to rebuild
-            pending = self.db.execute("SELECT kind FROM search_pending").fetchall()
-            kinds = [k for (k,) in pending if k in schema.TABLES]
-        todo = set(kinds)
+        todo = set(search.pending(self.db) if kinds is None else kinds)
         for kind in sorted(todo):
-            table = schema.TABLES[kind]
             with self.transaction():
-                self.db.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES('rebuild')")
-                self.db.execute("DELETE FROM search_pending WHERE kind=?", (kind,))
+                search.rebuild(self.db, kind)
         return todo
 
     def analyze(self) -> None:
@@ -477,23 +429,3 @@ class Cache:
 
     def count(self, kind: str) -> int:
         return int(self.db.execute(f"SELECT COUNT(*) FROM {schema.TABLES[kind]}").fetchone()[0])
-
-
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the cache's pragmas. ``isolation_level=None``: transactions are explicit."""
-    if readonly:
-        db = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-    else:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        # The writer's page cache holds the hot index pages of a big ingest (default: 2 MB).
-        db.execute("PRAGMA cache_size=-65536")
-        db.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT_BYTES}")
-    db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=30000")
-    return db
