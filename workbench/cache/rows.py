@@ -1,8 +1,9 @@
 """Turning a collector task's records into cache rows: the CPU-bound half of an ingest.
 
 It needs no connection, so the sync engine runs it in the collector's thread (:func:`prepare`) while the single
-writer (:class:`workbench.cache.store.Cache`) only executes statements. JSON goes through orjson; the columns
-that are the same for a whole task are SQL literals of the task's statement rather than bound per row.
+writer (:class:`workbench.cache.store.Cache`) only executes statements. JSON goes through orjson. The
+statements (:func:`upsert_sql`) write many rows each, and bind the columns that are the same for a whole
+task once rather than per row.
 """
 
 from __future__ import annotations
