@@ -32,7 +32,6 @@ from workbench.screens.posture_common import (
     refresh_screens,
     safety_badge,
     scan_config,
-    scan_params,
     severity_cell,
     write_cache,
 )
@@ -253,7 +252,6 @@ class ChecksScreen(WorkbenchScreen):
             with write_cache(self.app) as cache:
                 result = run_scan(
                     cache,
-                    params=scan_params(self.app),
                     now=now_iso(self.app),
                     config=scan_config(self.app),
                     **selection,

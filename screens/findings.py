@@ -36,7 +36,6 @@ from workbench.screens.posture_common import (
     operator,
     refresh_screens,
     scan_config,
-    scan_params,
     write_cache,
 )
 from workbench.screens.widgets.virtual_table import VirtualTable
@@ -366,7 +365,6 @@ class FindingsScreen(WorkbenchScreen):
                 run_scan(
                     cache,
                     check_ids=list(by_check),
-                    params=scan_params(self.app),
                     now=now,
                     config=scan_config(self.app),
                 )
@@ -400,7 +398,6 @@ class FindingsScreen(WorkbenchScreen):
                 run_scan(
                     cache,
                     check_ids=checks,
-                    params=scan_params(self.app),
                     now=now_iso(self.app),
                     config=scan_config(self.app),
                 )

@@ -82,11 +82,9 @@ def write_cache(app: App[Any]) -> Iterator[Cache]:
 
 def scan_params(app: App[Any]) -> dict[str, dict[str, Any]]:
     """Per-check parameter overrides from the config, as ``vmwb scan`` passes them."""
-    from workbench.scan.loader import load_catalogue
+    from workbench.scan.loader import config_overrides
 
-    config = app.services.config  # type: ignore[attr-defined]
-    out = {c.id: config.check_params(c.id) for c in load_catalogue()}
-    return {k: v for k, v in out.items() if v}
+    return config_overrides(scan_config(app))
 
 
 def scan_config(app: App[Any]) -> Config:

@@ -7,6 +7,7 @@ from scan_estate import ACCOUNT, NOW, Estate
 
 from workbench import audit
 from workbench import model as m
+from workbench.config import parse
 from workbench.scan import compliance, diff, kpi, mutes
 from workbench.scan.engine import run_scan, select_checks
 from workbench.scan.findings import list_findings
@@ -125,6 +126,16 @@ def test_config_params_reach_the_query(estate: Estate) -> None:
     assert run_scan(estate.cache, check_ids=["SPR-05"], now=NOW).counts["open"] == 0
     params = {"SPR-05": {"approved_regions": ["us-east-1"]}}
     assert run_scan(estate.cache, check_ids=["SPR-05"], params=params, now=NOW).counts["open"] == 1
+
+
+def test_a_scans_config_brings_its_check_params(estate: Estate) -> None:
+    """What `vmwb scan` and the TUI pass: the config alone, its [checks.<ID>] overrides included."""
+    estate.put(m.Instance(id="i-1", state="running"))
+    config = parse({"checks": {"SPR-05": {"approved_regions": ["us-east-1"]}}})
+    assert run_scan(estate.cache, check_ids=["SPR-05"], now=NOW, config=config).counts["open"] == 1
+    explicit = {"SPR-05": {"approved_regions": ["eu-west-1"]}}  # given params win over the config's
+    result = run_scan(estate.cache, check_ids=["SPR-05"], params=explicit, now=NOW, config=config)
+    assert result.counts["open"] == 0
 
 
 def test_kpis(estate: Estate) -> None:

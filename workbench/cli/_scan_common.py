@@ -12,14 +12,9 @@ if TYPE_CHECKING:
 
 def config_params(ctx: CliContext) -> dict[str, dict[str, Any]]:
     """Per-check parameter overrides from the config file (``[checks.<ID>]``)."""
-    from workbench.scan.loader import load_catalogue
+    from workbench.scan.loader import config_overrides
 
-    params = {}
-    for check in load_catalogue():
-        values = ctx.config.check_params(check.id)
-        if values:
-            params[check.id] = values
-    return params
+    return config_overrides(ctx.config)
 
 
 def emit(text: str, output: str | None) -> None:

@@ -55,7 +55,7 @@ def render(fmt: str, records: list[dict[str, Any]], db: Any) -> str:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    from workbench.cli._scan_common import config_params, emit
+    from workbench.cli._scan_common import emit
     from workbench.export.tabular import finding_records
     from workbench.scan.engine import run_scan
     from workbench.scan.loader import SEVERITY_RANK
@@ -63,7 +63,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     cache = ctx.cache(create=False)
     result = run_scan(
         cache, check_ids=args.check or None, area=args.area, framework=args.framework,
-        provider=args.provider, params=config_params(ctx), now=args.now, config=ctx.config,
+        provider=args.provider, now=args.now, config=ctx.config,
     )  # fmt: skip
     records = finding_records(cache.db, check_ids=result.checks)
     if args.provider:

@@ -5,7 +5,7 @@ Public API:
 - :func:`run_scan` ``(cache, *, check_ids=None, area=None, framework=None, provider=None, params=None,
   now=None, config=None) -> ScanResult``: evaluates the chosen checks, applies the mutes, upserts findings (new,
   still open, resolved, muted, reopened) and writes one ``scans`` row plus ``finding_events``. ``params`` maps a
-  check id to parameter overrides (``vmwb`` passes ``Config.check_params(id)``); ``now`` (ISO 8601) fixes the
+  check id to parameter overrides (default: ``config``'s ``[checks.<ID>]``); ``now`` (ISO 8601) fixes the
   clock for tests and for the time arithmetic of the queries; ``config`` is the session's
   :class:`~workbench.config.Config`, handed to the Python check logic that reads settings of its own (the image
   checks' ``[images]`` trust root and trusted publishers). None stands for an empty ``Config()``: the engine
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.cache.store import Cache, utcnow
-from workbench.scan.loader import Check, CheckError, load_catalogue
+from workbench.scan.loader import Check, CheckError, config_overrides, load_catalogue
 
 if TYPE_CHECKING:
     from workbench.config import Config
@@ -287,6 +287,8 @@ def run_scan(
     config: Config | None = None,
 ) -> ScanResult:
     """Evaluate the chosen checks and store their findings. See the module docstring."""
+    if params is None and config is not None:
+        params = config_overrides(config)
     from workbench.scan import findings, mutes
 
     now = now or utcnow()

@@ -28,10 +28,13 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import WorkbenchError
 from workbench.model import PROVIDERS
+
+if TYPE_CHECKING:
+    from workbench.config import Config
 
 SEVERITIES = ("critical", "high", "medium", "low", "informational")
 SEVERITY_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
@@ -364,6 +367,12 @@ def _load() -> tuple[Check, ...]:
 def load_catalogue() -> list[Check]:
     """Every check of the catalogue, validated, sorted by id."""
     return list(_load())
+
+
+def config_overrides(config: Config) -> dict[str, dict[str, Any]]:
+    """The config's parameter overrides (``[checks.<ID>]``) of every check that has some."""
+    found = {check.id: config.check_params(check.id) for check in _load()}
+    return {check_id: values for check_id, values in found.items() if values}
 
 
 def get_check(check_id: str) -> Check:
