@@ -105,7 +105,9 @@ def bench_concurrency(
                                  latency, workers)  # fmt: skip
             client_cpu = time.process_time() - cpu_before
             moto_after = _child_cpu_seconds(pid)
-            moto_cpu = moto_after - moto_before if moto_before is not None and moto_after else None
+            moto_cpu = None
+            if moto_before is not None and moto_after is not None:
+                moto_cpu = moto_after - moto_before
             singles: dict[str, float] = {}
             for region in regions:
                 one = {**common, "regions": [region]}
