@@ -77,17 +77,27 @@ class AwsClients:
         base = boto3.Session(profile_name=self.profile) if self.profile else boto3.Session()
         session = base
         if self.role_arn:
+            # The role's credentials renew themselves, as the scanning roles' do: a wizard may stay open.
+            import botocore.session
+
+            from workbench.providers.aws.sessions import role_credentials, use_credentials
+
             arn = self.role_arn.replace("{account}", account)
-            sts = base.client("sts", region_name=region, endpoint_url=self.endpoint_url)
-            kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": "vmwb-fix"}
+            args: dict[str, Any] = {"RoleSessionName": "vmwb-fix"}
             if self.external_id:
-                kwargs["ExternalId"] = self.external_id
-            creds = sts.assume_role(**kwargs)["Credentials"]
-            session = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
+                args["ExternalId"] = self.external_id
+
+            def sts_client(service: str, **credentials: Any) -> Any:
+                return base.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    **credentials,
+                )
+
+            core = botocore.session.Session()
+            use_credentials(core, role_credentials(base.get_credentials(), arn, args, sts_client))
+            session = boto3.Session(botocore_session=core)
         sts = session.client("sts", region_name=region, endpoint_url=self.endpoint_url)
         actual = str(sts.get_caller_identity()["Account"])
         if actual != account:

@@ -114,9 +114,7 @@ class AwsSettings:
         """A session with the shared loader and client classes; ``credentials`` instead of the chain."""
         core = botocore.session.Session()
         if credentials is not None:
-            core.register_component(
-                "credential_provider", CredentialResolver([_Given(credentials)])
-            )
+            use_credentials(core, credentials)
         # Every account's session parses the same service models (EC2's alone is ~0.5 s of CPU, under
         # the GIL that the other collectors need): load them once per process.
         core.register_component("data_loader", _shared_loader())
@@ -191,6 +189,28 @@ def _identify(session: boto3.Session, source: str, settings: AwsSettings) -> Aws
     return probe
 
 
+def use_credentials(core: botocore.session.Session, credentials: Credentials) -> None:
+    """Make ``credentials`` the botocore session's only source (instead of the default chain)."""
+    core.register_component("credential_provider", CredentialResolver([_Given(credentials)]))
+
+
+def role_credentials(
+    source: Credentials,
+    role_arn: str,
+    assume_args: Mapping[str, Any],
+    sts_client: Callable[..., Any],
+) -> Credentials:
+    """``role_arn``'s credentials, assumed now (a refused role fails here) and renewed before they expire
+    (botocore's fetcher, as for a role profile). ``sts_client(service, **credentials)`` makes the STS client
+    that assumes it, from ``source``; ``assume_args`` are AssumeRole's other parameters."""
+    fetcher = AssumeRoleCredentialFetcher(
+        sts_client, source, role_arn, extra_args=dict(assume_args)
+    )
+    credentials = DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
+    credentials.get_frozen_credentials()
+    return credentials
+
+
 class _Given(CredentialProvider):  # type: ignore[misc]  # botocore is untyped
     """Credentials this module made (an assumed role's), as the session's only source."""
 
@@ -229,11 +249,8 @@ def assume(base: AwsAccount, role_arn: str) -> AwsAccount:
                 **credentials,
             )
 
-    fetcher = AssumeRoleCredentialFetcher(
-        sts_client, base.session.get_credentials(), role_arn, extra_args=extra
-    )
-    credentials = DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
-    credentials.get_frozen_credentials()  # assume now: a refused role is a discovery failure
+    # Assumed now: a refused role is a discovery failure.
+    credentials = role_credentials(base.session.get_credentials(), role_arn, extra, sts_client)
     session = base.settings.session(credentials, region_name=base.session.region_name)
     return _identify(session, f"role:{role_arn}", base.settings)
 

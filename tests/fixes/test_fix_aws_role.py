@@ -1,0 +1,32 @@
+"""The fix identity through an assumed role (``fix_role_arn``), against moto: per target account, checked, and
+with credentials that renew themselves like the scanning roles'."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.emulators.aws_manifest import MAIN_ACCOUNT, SECOND_ACCOUNT
+from workbench.fixes.aws.clients import AwsClients
+from workbench.fixes.base import FixError
+
+
+def test_a_role_per_target_account(aws_estate) -> None:  # type: ignore[no-untyped-def]
+    clients = AwsClients.from_config(
+        {"fix_role_arn": "arn:aws:iam::{account}:role/SecurityAudit",
+         "endpoint_url": aws_estate.endpoint}
+    )  # fmt: skip
+    region = aws_estate.manifest.regions[0]
+    with aws_estate.env():
+        who = clients.client("sts", region, SECOND_ACCOUNT).get_caller_identity()
+        creds = clients._session(SECOND_ACCOUNT, region).get_credentials()
+    assert who["Account"] == SECOND_ACCOUNT and "assumed-role/SecurityAudit/vmwb-fix" in who["Arn"]
+    assert creds.method == "assume-role"  # botocore's renewing kind, not keys fixed for an hour
+
+
+def test_a_role_in_another_account_is_refused(aws_estate) -> None:  # type: ignore[no-untyped-def]
+    clients = AwsClients.from_config(
+        {"fix_role_arn": f"arn:aws:iam::{SECOND_ACCOUNT}:role/SecurityAudit",
+         "endpoint_url": aws_estate.endpoint}
+    )  # fmt: skip
+    with aws_estate.env(), pytest.raises(FixError, match=f"account {SECOND_ACCOUNT}"):
+        clients.client("ec2", aws_estate.manifest.regions[0], MAIN_ACCOUNT)
