@@ -43,11 +43,16 @@ def check_detail(check: Any, overrides: dict[str, Any], open_count: int) -> Grou
     from workbench.scan.loader import AREAS
 
     head = Text.assemble(
-        (f"{check.id} ", "bold"), (safe(check.title), "bold"), "\n",
+        (f"{check.id} ", "bold"),
+        (safe(check.title), "bold"),
+        "\n",
         (f"{check.severity}", SEVERITY_STYLE.get(check.severity, "")),
-        (f" · {AREAS.get(check.area, check.area)} · {', '.join(check.providers)}"
-         + f" · {check.resource_kind} · {open_count} open", "dim"),
-    )  # fmt: skip
+        (
+            f" · {AREAS.get(check.area, check.area)} · {', '.join(check.providers)}"
+            + f" · {check.resource_kind} · {open_count} open",
+            "dim",
+        ),
+    )
     parts: list[Any] = [head, Text("")]
     parts += [Text("Rationale", style="bold underline"), Text(safe(check.rationale)), Text("")]
     parts += [Text("Remediation", style="bold underline"), Text(safe(check.remediation)), Text("")]
@@ -58,8 +63,10 @@ def check_detail(check: Any, overrides: dict[str, Any], open_count: int) -> Grou
         for name, param in check.params.items():
             value = Text(safe(param.default), style="cyan")
             if name in overrides:
-                value = Text.assemble((safe(overrides[name]), "bold yellow"),
-                                      (f"  (config; default {safe(param.default)})", "dim"))  # fmt: skip
+                value = Text.assemble(
+                    (safe(overrides[name]), "bold yellow"),
+                    (f"  (config; default {safe(param.default)})", "dim"),
+                )
             grid.add_row(Text(name), Group(value, Text(safe(param.description), style="dim")))
         parts += [Text("Parameters", style="bold underline"), grid, Text("")]
     if check.frameworks:
@@ -147,8 +154,12 @@ class ChecksScreen(WorkbenchScreen):
 
     def _open_counts(self) -> dict[str, int]:
         with self.reader() as db:
-            return {str(c): int(n) for c, n in db.execute(
-                "SELECT check_id, COUNT(*) FROM findings WHERE status = 'open' GROUP BY check_id")}  # fmt: skip
+            return {
+                str(c): int(n)
+                for c, n in db.execute(
+                    "SELECT check_id, COUNT(*) FROM findings WHERE status = 'open' GROUP BY check_id"
+                )
+            }
 
     def refresh_data(self) -> None:
         from workbench.scan.loader import load_catalogue
@@ -160,10 +171,14 @@ class ChecksScreen(WorkbenchScreen):
         table.clear()
         for check in load_catalogue():
             n = self.counts.get(check.id, 0)
-            table.add_row(Text(check.id, style="bold"), severity_cell(check.severity),
-                          Text(str(n) if n else "·", style="bold red" if n else "dim", justify="right"),
-                          Text("✓" if check.id in fixed else "", style="green"), Text(safe(check.title)),
-                          key=check.id)  # fmt: skip
+            table.add_row(
+                Text(check.id, style="bold"),
+                severity_cell(check.severity),
+                Text(str(n) if n else "·", style="bold red" if n else "dim", justify="right"),
+                Text("✓" if check.id in fixed else "", style="green"),
+                Text(safe(check.title)),
+                key=check.id,
+            )
         table.border_subtitle = Text(
             f"{table.row_count} checks · {sum(self.counts.values())} open findings"
         )
@@ -269,11 +284,14 @@ class ChecksScreen(WorkbenchScreen):
             return
         c = result.counts
         text = Text.assemble(
-            (f"scan {result.scan_id}: ", "bold"), f"{len(result.checks)} checks · ",
-            (f"{c.get('open', 0)} open", "bold"), f" · {c.get('new', 0)} new · {c.get('resolved', 0)} resolved"
-            f" · {c.get('muted', 0)} muted", (f" · {len(result.errors)} errors" if result.errors else "", "red"),
+            (f"scan {result.scan_id}: ", "bold"),
+            f"{len(result.checks)} checks · ",
+            (f"{c.get('open', 0)} open", "bold"),
+            f" · {c.get('new', 0)} new · {c.get('resolved', 0)} resolved"
+            f" · {c.get('muted', 0)} muted",
+            (f" · {len(result.errors)} errors" if result.errors else "", "red"),
             (f"  ({result.seconds:.1f}s)", "dim"),
-        )  # fmt: skip
+        )
         for check_id, message in sorted(result.errors.items())[:3]:
             text.append(f"\n{safe(check_id)}: {safe(message)}", style="red")
         self._status(text)

@@ -24,8 +24,11 @@ class CommandLine(ModalScreen[str | None]):
         self.CSS = stylesheet("command_line")  # type: ignore[misc]
 
     def compose(self) -> ComposeResult:
-        yield Label("views: " + " ".join(f":{v.name}" for v in registry.VIEWS.values() if v.available),
-                    id="command-hint", markup=False)  # fmt: skip
+        yield Label(
+            "views: " + " ".join(f":{v.name}" for v in registry.VIEWS.values() if v.available),
+            id="command-hint",
+            markup=False,
+        )
         yield Input(
             placeholder="vm · snap account=2222 · fw world_open=1 · query · sync · q",
             suggester=SuggestFromList(registry.names(), case_sensitive=False),

@@ -41,10 +41,14 @@ BAR = 16
 DIFF_ROWS = 4  # rows per bucket in the "since the previous scan" panel; the diff loads no more
 _STATUS_STYLE = {"ok": "green", "stale": "yellow", "failed": "bold red"}
 _FRAMEWORK_SHORT = {
-    "cis_aws_foundations": "CIS AWS", "cis_aws_compute": "CIS AWS-C", "cis_gcp": "CIS GCP",
-    "cis_azure": "CIS Azure", "nist_800_53": "NIST 800-53", "disa_stig": "DISA STIG",
+    "cis_aws_foundations": "CIS AWS",
+    "cis_aws_compute": "CIS AWS-C",
+    "cis_gcp": "CIS GCP",
+    "cis_azure": "CIS Azure",
+    "nist_800_53": "NIST 800-53",
+    "disa_stig": "DISA STIG",
     "mitre_attack": "ATT&CK",
-}  # fmt: skip
+}
 _PANELS = (
     ("dash-severity", "Open findings by severity  (f)"),
     ("dash-area", "Open findings by area"),
@@ -129,8 +133,13 @@ def scope_rows(db: Any) -> list[dict[str, Any]]:
         status = status if status in rank else "failed"
         cur = scopes.get(scope_id)
         if cur is None:
-            cur = scopes[scope_id] = {"scope": label or f"{account} {region}", "provider": provider,
-                                      "status": "ok", "error": "", "success": success}  # fmt: skip
+            cur = scopes[scope_id] = {
+                "scope": label or f"{account} {region}",
+                "provider": provider,
+                "status": "ok",
+                "error": "",
+                "success": success,
+            }
         if rank[status] > rank[cur["status"]]:
             cur["status"], cur["error"] = status, f"{task}: {error or 'failed'}"
         if success and (not cur["success"] or success < cur["success"]):
@@ -159,8 +168,12 @@ def severity_panel(p: Posture) -> Table | Text:
             continue
         style = SEVERITY_STYLE[severity].replace(" on red", "").replace("white", "red")
         muted = c.get("muted", 0)
-        grid.add_row(Text(f"{severity:<8}", style=style), bar(c.get("open", 0), top, BAR, style),
-                     Text(str(c.get("open", 0)), style="bold"), f"+{muted} muted" if muted else "")  # fmt: skip
+        grid.add_row(
+            Text(f"{severity:<8}", style=style),
+            bar(c.get("open", 0), top, BAR, style),
+            Text(str(c.get("open", 0)), style="bold"),
+            f"+{muted} muted" if muted else "",
+        )
     return grid
 
 
@@ -186,8 +199,12 @@ def _kpi_row(grid: Table, label: str, k: dict[str, Any] | None) -> None:
         if value and value >= 60
         else "red"
     )
-    grid.add_row(label, bar(value or 0, 100, BAR, style), Text(percent(value), style="bold"),
-                 Text(f"{k.get('count', 0)}/{k.get('total', 0)}", style="dim"))  # fmt: skip
+    grid.add_row(
+        label,
+        bar(value or 0, 100, BAR, style),
+        Text(percent(value), style="bold"),
+        Text(f"{k.get('count', 0)}/{k.get('total', 0)}", style="dim"),
+    )
 
 
 def kpi_panel(p: Posture) -> Group | Text:
@@ -214,13 +231,21 @@ def snapshot_panel(p: Posture) -> Group | Text:
     total = int(snaps.get("total", 0))
     grid = _grid()
     grid.add_column(no_wrap=True, style="dim")
-    for key, label in (("public", "public"), ("shared_outside_allowlist", "shared outside"),
-                       ("unencrypted", "unencrypted"), ("past_retention", "past retention")):  # fmt: skip
+    for key, label in (
+        ("public", "public"),
+        ("shared_outside_allowlist", "shared outside"),
+        ("unencrypted", "unencrypted"),
+        ("past_retention", "past retention"),
+    ):
         k = snaps.get(key) or {}
         count = int(k.get("count", 0))
         style = "red" if key == "public" and count else "yellow" if count else "green"
-        grid.add_row(label, bar(count, total, BAR, style), Text(str(count), style="bold"),
-                     percent(k.get("value")))  # fmt: skip
+        grid.add_row(
+            label,
+            bar(count, total, BAR, style),
+            Text(str(count), style="bold"),
+            percent(k.get("value")),
+        )
     return Group(grid, Text(f"of {total} snapshots", style="dim"))
 
 
@@ -233,14 +258,19 @@ def sync_panel(p: Posture, limit: int = 6) -> Table | Text:
     grid.add_column(overflow="ellipsis", no_wrap=True)
     shown = [s for s in p.scopes if s["status"] != "ok"][:limit]
     for s in shown:
-        grid.add_row(Text(f"{s['status']:<6}", style=_STATUS_STYLE[s["status"]]),
-                     Text(f"{safe(s['provider'])} {safe(s['scope'], 24)}"),
-                     Text(safe(s["error"]), style="red"))  # fmt: skip
+        grid.add_row(
+            Text(f"{s['status']:<6}", style=_STATUS_STYLE[s["status"]]),
+            Text(f"{safe(s['provider'])} {safe(s['scope'], 24)}"),
+            Text(safe(s["error"]), style="red"),
+        )
     ok = [s for s in p.scopes if s["status"] == "ok"]
     if ok:
         oldest = min((s["success"] for s in ok if s["success"]), default="")
-        grid.add_row(Text("fresh ", style="green"), Text(f"{len(ok)} scope(s) ok"),
-                     Text(f"oldest sync {safe(oldest)}", style="dim"))  # fmt: skip
+        grid.add_row(
+            Text("fresh ", style="green"),
+            Text(f"{len(ok)} scope(s) ok"),
+            Text(f"oldest sync {safe(oldest)}", style="dim"),
+        )
     hidden = len([s for s in p.scopes if s["status"] != "ok"]) - len(shown)
     if hidden > 0:
         grid.add_row("", Text(f"… {hidden} more not ok", style="dim"), "")
@@ -253,11 +283,14 @@ def diff_panel(p: Posture, limit: int = DIFF_ROWS) -> Table | Text:
     d = p.diff
     n = d["counts"]
     head = Text.assemble(
-        (f"+{n['new']} new", "bold red" if n["new"] else "dim"), "   ",
-        (f"-{n['resolved']} resolved", "bold green" if n["resolved"] else "dim"), "   ",
-        (f"~{n['changed']} changed", "bold yellow" if n["changed"] else "dim"), "   ",
+        (f"+{n['new']} new", "bold red" if n["new"] else "dim"),
+        "   ",
+        (f"-{n['resolved']} resolved", "bold green" if n["resolved"] else "dim"),
+        "   ",
+        (f"~{n['changed']} changed", "bold yellow" if n["changed"] else "dim"),
+        "   ",
         (f"scan {d['from_scan']} → {d['to_scan']}", "dim"),
-    )  # fmt: skip
+    )
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
@@ -268,8 +301,11 @@ def diff_panel(p: Posture, limit: int = DIFF_ROWS) -> Table | Text:
         ("~", "changed", "yellow"),
     ):
         for row in d[name][:limit]:
-            grid.add_row(Text(sign, style=style), Text(safe(row["check_id"]), style="bold"),
-                         Text(f"{safe(row['resource_id'], 26)} {safe(row.get('resource_name') or '')}"))  # fmt: skip
+            grid.add_row(
+                Text(sign, style=style),
+                Text(safe(row["check_id"]), style="bold"),
+                Text(f"{safe(row['resource_id'], 26)} {safe(row.get('resource_name') or '')}"),
+            )
     body = Table.grid()
     body.add_row(head)
     if p.history and len(p.history) > 1:
@@ -322,8 +358,12 @@ class DashboardScreen(WorkbenchScreen):
             yield Static("", id="dash-note", markup=False)
             with Grid(id="dash-grid"):
                 for panel_id, _ in _PANELS:
-                    yield Static(Text("loading…", style="dim"), id=panel_id, classes="dash-panel",
-                                 markup=False)  # fmt: skip
+                    yield Static(
+                        Text("loading…", style="dim"),
+                        id=panel_id,
+                        classes="dash-panel",
+                        markup=False,
+                    )
 
     def on_mount(self) -> None:
         for panel_id, title in _PANELS:

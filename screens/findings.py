@@ -49,10 +49,15 @@ STATUSES = {
     "resolved": ("resolved",),
 }
 COLUMNS = [
-    Column("severity", "Sev", 5), Column("check_id", "Check", 7), Column("status", "Status", 8),
-    Column("resource_id", "Resource", 20), Column("resource_name", "Name", 14),
-    Column("account", "Account", 12), Column("region", "Region", 10), Column("reason", "Reason", 30),
-]  # fmt: skip
+    Column("severity", "Sev", 5),
+    Column("check_id", "Check", 7),
+    Column("status", "Status", 8),
+    Column("resource_id", "Resource", 20),
+    Column("resource_name", "Name", 14),
+    Column("account", "Account", 12),
+    Column("region", "Region", 10),
+    Column("reason", "Reason", 30),
+]
 
 
 # Below 100 columns the table keeps what identifies a finding; the detail line below shows the rest.
@@ -93,8 +98,9 @@ def parse_args(args: str) -> tuple[str, str | None, str]:
         elif key in GROUPINGS:
             grouping, value = key, (val.upper() if key == "check" else val)
         else:
-            raise ValueError(f"findings: unknown filter {term!r} (check=, severity=, area=, framework=, "
-                             "status=)")  # fmt: skip
+            raise ValueError(
+                f"findings: unknown filter {term!r} (check=, severity=, area=, framework=, status=)"
+            )
     return grouping, value, status
 
 
@@ -121,8 +127,11 @@ class FindingsScreen(WorkbenchScreen):
         with Horizontal(id="fnd-panes"):
             yield OptionList(id="fnd-groups")
             with Vertical(id="fnd-main"):
-                yield Input(placeholder="filter: 3+ characters of a check, resource, account, reason "
-                            "(Enter keeps, Esc clears)", id="fnd-filter")  # fmt: skip
+                yield Input(
+                    placeholder="filter: 3+ characters of a check, resource, account, reason "
+                    "(Enter keeps, Esc clears)",
+                    id="fnd-filter",
+                )
                 # Columns are chosen once for the terminal's width at open (a resize keeps them).
                 columns = NARROW_COLUMNS if self.app.size.width < 100 else COLUMNS
                 source = FindingsSource(self.app.services.cache_path, columns)  # type: ignore[attr-defined]
@@ -156,31 +165,45 @@ class FindingsScreen(WorkbenchScreen):
             if self.grouping == "check":
                 for check_id, sev, n in db.execute(
                     f"SELECT check_id, MIN({SEVERITY_RANK_SQL}), COUNT(*) FROM findings WHERE {where} "
-                    "GROUP BY check_id ORDER BY 2, check_id", (statuses,)):  # fmt: skip
+                    "GROUP BY check_id ORDER BY 2, check_id",
+                    (statuses,),
+                ):
                     severity = SEVERITY_ORDER[min(int(sev), 4)]
                     title = catalogue[check_id].title if check_id in catalogue else ""
-                    label = Text.assemble((f"{safe(check_id):<7} ", "bold"),
-                                          (f"{SEVERITY_SHORT[severity]:<4} ", SEVERITY_STYLE[severity]),
-                                          (f"{n:>4} ", ""), (safe(title), "dim"),
-                                          no_wrap=True, overflow="ellipsis")  # fmt: skip
+                    label = Text.assemble(
+                        (f"{safe(check_id):<7} ", "bold"),
+                        (f"{SEVERITY_SHORT[severity]:<4} ", SEVERITY_STYLE[severity]),
+                        (f"{n:>4} ", ""),
+                        (safe(title), "dim"),
+                        no_wrap=True,
+                        overflow="ellipsis",
+                    )
                     rows.append((label, check_id, int(n)))
             elif self.grouping == "severity":
                 for severity, n in db.execute(
                     f"SELECT severity, COUNT(*) FROM findings WHERE {where} GROUP BY severity "
-                    f"ORDER BY MIN({SEVERITY_RANK_SQL})", (statuses,)):  # fmt: skip
-                    label = Text.assemble((f"{safe(severity):<14}", SEVERITY_STYLE.get(severity, "")),
-                                          f"{n:>5}")  # fmt: skip
+                    f"ORDER BY MIN({SEVERITY_RANK_SQL})",
+                    (statuses,),
+                ):
+                    label = Text.assemble(
+                        (f"{safe(severity):<14}", SEVERITY_STYLE.get(severity, "")), f"{n:>5}"
+                    )
                     rows.append((label, severity, int(n)))
             elif self.grouping == "area":
                 for area, n in db.execute(
                     f"SELECT area, COUNT(*) FROM findings WHERE {where} GROUP BY area "
-                    "ORDER BY COUNT(*) DESC, area", (statuses,)):  # fmt: skip
+                    "ORDER BY COUNT(*) DESC, area",
+                    (statuses,),
+                ):
                     title = AREAS.get(area, area or "?")
                     rows.append((Text(f"{safe(title, 23):<23} {n:>5}", no_wrap=True), area, int(n)))
             else:
-                counts = dict(db.execute(
-                    f"SELECT check_id, COUNT(*) FROM findings WHERE {where} GROUP BY check_id",
-                    (statuses,)).fetchall())  # fmt: skip
+                counts = dict(
+                    db.execute(
+                        f"SELECT check_id, COUNT(*) FROM findings WHERE {where} GROUP BY check_id",
+                        (statuses,),
+                    ).fetchall()
+                )
                 for key, (title, _) in FRAMEWORKS.items():
                     ids = [c.id for c in catalogue.values() if key in c.frameworks]
                     n = sum(int(counts.get(i, 0)) for i in ids)
@@ -287,17 +310,27 @@ class FindingsScreen(WorkbenchScreen):
             row = db.execute(
                 "SELECT f.check_id, f.resource_uid, f.reason, f.first_seen, f.last_seen, f.status, "
                 "m.reason, m.author, m.expires_at FROM findings AS f LEFT JOIN mutes AS m "
-                "ON m.mute_id = f.mute_id WHERE f.finding_id = ?", (finding_id,)).fetchone()  # fmt: skip
+                "ON m.mute_id = f.mute_id WHERE f.finding_id = ?",
+                (finding_id,),
+            ).fetchone()
         if row is None:
             detail.update("")
             return
         check_id, uid, reason, first, last, status, m_reason, m_author, m_expires = tuple(row)
-        text = Text.assemble((f"{safe(check_id)} ", "bold"), (f"{_check_title(check_id)}\n", ""),
-                             (safe(uid), "dim"), "\n", safe(reason), "\n",
-                             (f"first seen {safe(first)} · last seen {safe(last)}", "dim"))  # fmt: skip
+        text = Text.assemble(
+            (f"{safe(check_id)} ", "bold"),
+            (f"{_check_title(check_id)}\n", ""),
+            (safe(uid), "dim"),
+            "\n",
+            safe(reason),
+            "\n",
+            (f"first seen {safe(first)} · last seen {safe(last)}", "dim"),
+        )
         if status == "muted" and m_reason:
-            text.append(f"\nmuted by {safe(m_author)} until {safe(m_expires)}: {safe(m_reason)}",
-                        style="yellow")  # fmt: skip
+            text.append(
+                f"\nmuted by {safe(m_author)} until {safe(m_expires)}: {safe(m_reason)}",
+                style="yellow",
+            )
         detail.update(text)
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
@@ -318,9 +351,14 @@ class FindingsScreen(WorkbenchScreen):
 
     def _rows(self, keys: list[Any]) -> list[tuple[Any, ...]]:
         with self.reader() as db:
-            return [tuple(r) for r in db.execute(
-                "SELECT finding_id, check_id, resource_uid, status, mute_id FROM findings "
-                "WHERE finding_id IN (SELECT value FROM json_each(?))", (json.dumps(keys),))]  # fmt: skip
+            return [
+                tuple(r)
+                for r in db.execute(
+                    "SELECT finding_id, check_id, resource_uid, status, mute_id FROM findings "
+                    "WHERE finding_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(keys),),
+                )
+            ]
 
     def _may_mute(self) -> bool:
         if self.app.services.role == "viewer":  # type: ignore[attr-defined]
@@ -358,10 +396,18 @@ class FindingsScreen(WorkbenchScreen):
         try:
             with write_cache(self.app) as cache:
                 # One exact rule per check: that check on exactly these resources (patterns match in full).
-                ids = [add_mute(cache, reason=reason, author=author, expires_at=expires_at,
-                                check=re.escape(check_id),
-                                resource="(?:" + "|".join(re.escape(u) for u in uids) + ")", now=now)
-                       for check_id, uids in by_check.items()]  # fmt: skip
+                ids = [
+                    add_mute(
+                        cache,
+                        reason=reason,
+                        author=author,
+                        expires_at=expires_at,
+                        check=re.escape(check_id),
+                        resource="(?:" + "|".join(re.escape(u) for u in uids) + ")",
+                        now=now,
+                    )
+                    for check_id, uids in by_check.items()
+                ]
                 run_scan(
                     cache,
                     check_ids=list(by_check),

@@ -50,8 +50,13 @@ from workbench.screens.posture_common import (
 from workbench.textsafe import safe
 
 STEPS = ("choose", "plan", "dry-run", "confirm", "apply", "verify")
-_DRY_STYLE = {"would_succeed": "green", "would_fail": "bold red", "stale": "bold red",
-              "plan_only": "yellow", "dry_run_ignored": "yellow"}  # fmt: skip
+_DRY_STYLE = {
+    "would_succeed": "green",
+    "would_fail": "bold red",
+    "stale": "bold red",
+    "plan_only": "yellow",
+    "dry_run_ignored": "yellow",
+}
 _ITEM_STYLE = {"applied": "green", "failed": "bold red", "skipped": "yellow"}
 
 
@@ -70,11 +75,16 @@ def find_candidates(
     from workbench.fixes import registry
     from workbench.fixes.base import FixError, Target
 
-    sql = ("SELECT check_id, resource_uid, resource_kind, resource_id, resource_name, provider, account, "
-           "region FROM findings WHERE ")  # fmt: skip
+    sql = (
+        "SELECT check_id, resource_uid, resource_kind, resource_id, resource_name, provider, account, "
+        "region FROM findings WHERE "
+    )
     if finding_ids is not None:
-        rows = db.execute(sql + "status IN ('open', 'muted') AND finding_id IN (SELECT value FROM "
-                          "json_each(?)) ORDER BY check_id, resource_id", (json.dumps(finding_ids),))  # fmt: skip
+        rows = db.execute(
+            sql + "status IN ('open', 'muted') AND finding_id IN (SELECT value FROM "
+            "json_each(?)) ORDER BY check_id, resource_id",
+            (json.dumps(finding_ids),),
+        )
     elif check_id:
         rows = db.execute(
             sql + "status = 'open' AND check_id = ? ORDER BY resource_id", (check_id,)
@@ -179,8 +189,13 @@ class FixWizardScreen(WorkbenchScreen):
         from workbench.fixes.engine import FixEngine
 
         services = self.app.services  # type: ignore[attr-defined]
-        return FixEngine(cache, services.config, role=services.role,
-                         read_only=self.app.read_only, user=operator(self.app))  # type: ignore[attr-defined]  # fmt: skip
+        return FixEngine(
+            cache,
+            services.config,
+            role=services.role,
+            read_only=self.app.read_only,
+            user=operator(self.app),
+        )  # type: ignore[attr-defined]
 
     def refusal(self, *, changes: bool = True) -> str | None:
         """Why this operator may not run the chosen fix (the engine's own rule), or None."""
@@ -200,8 +215,12 @@ class FixWizardScreen(WorkbenchScreen):
         plan_refused = self.refusal(changes=False) is not None
         applied = self.applied is not None
         has_items = bool(self.plan is not None and self.plan.items)
-        undoable = applied and self._plan_fix().undoable and not self.undone and any(
-            i.status == "applied" for i in self.applied.items)  # fmt: skip
+        undoable = (
+            applied
+            and self._plan_fix().undoable
+            and not self.undone
+            and any(i.status == "applied" for i in self.applied.items)
+        )
         free = not self.busy
         return {
             "plan": free
@@ -221,8 +240,14 @@ class FixWizardScreen(WorkbenchScreen):
 
     def _refresh_state(self) -> None:
         allowed = self._allowed()
-        for name, button_id in (("plan", "fw-plan"), ("dry_run", "fw-dry-run"), ("apply", "fw-apply"),
-                                ("verify", "fw-verify"), ("undo", "fw-undo"), ("choose", "fw-choose-again")):  # fmt: skip
+        for name, button_id in (
+            ("plan", "fw-plan"),
+            ("dry_run", "fw-dry-run"),
+            ("apply", "fw-apply"),
+            ("verify", "fw-verify"),
+            ("undo", "fw-undo"),
+            ("choose", "fw-choose-again"),
+        ):
             self.query_one(f"#{button_id}", Button).display = allowed[name]
         if self.step != "confirm":
             self.query_one("#fw-confirm").display = False
@@ -287,8 +312,14 @@ class FixWizardScreen(WorkbenchScreen):
         fixes.clear_options()
         for i, cand in enumerate(found):
             fix = cand.fix
-            prompt = Text.assemble(safety_badge(fix.safety), " ", (safe(fix.id), "bold"), "\n",
-                                   (f"{len(cand.targets)} target(s) · ", ""), (safe(fix.title), "dim"))  # fmt: skip
+            prompt = Text.assemble(
+                safety_badge(fix.safety),
+                " ",
+                (safe(fix.id), "bold"),
+                "\n",
+                (f"{len(cand.targets)} target(s) · ", ""),
+                (safe(fix.title), "dim"),
+            )
             fixes.add_option(Option(prompt, id=str(i)))
         if not found:
             fixes.add_option(
@@ -322,11 +353,23 @@ class FixWizardScreen(WorkbenchScreen):
         fields: list[Any] = []
         for spec in cand.fix.inputs:
             fields.append(Label(Text(f"{spec.name}: {spec.description}"), markup=False))
-            fields.append(Input(placeholder="default" if spec.default in (None, (), []) else
-                                f"default {spec.default}", id=f"fw-input-{spec.name}"))  # fmt: skip
+            fields.append(
+                Input(
+                    placeholder="default"
+                    if spec.default in (None, (), [])
+                    else f"default {spec.default}",
+                    id=f"fw-input-{spec.name}",
+                )
+            )
         if fields:
-            inputs.mount(Label("Inputs (empty: the config's or the fix's default)", classes="section",
-                               markup=False), *fields)  # fmt: skip
+            inputs.mount(
+                Label(
+                    "Inputs (empty: the config's or the fix's default)",
+                    classes="section",
+                    markup=False,
+                ),
+                *fields,
+            )
         self._refresh_state()
 
     def action_choose(self) -> None:
@@ -358,8 +401,12 @@ class FixWizardScreen(WorkbenchScreen):
         self.busy = True
         self.query_one("#fw-log", RichLog).clear()
         self._go("plan")
-        self._log_line(Text(f"planning {cand.fix.id} for {len(targets)} target(s): reading live state…",
-                            style="dim"))  # fmt: skip
+        self._log_line(
+            Text(
+                f"planning {cand.fix.id} for {len(targets)} target(s): reading live state…",
+                style="dim",
+            )
+        )
         self._make_plan(cand.fix.id, targets, inputs)
 
     @work(thread=True, exclusive=True, group="fix-wizard", exit_on_error=False)
@@ -415,12 +462,21 @@ class FixWizardScreen(WorkbenchScreen):
         self.dry_results = results
         self.done.add("dry-run")
         for r in results:
-            self._log_line(Text.assemble((f"  #{r.index + 1} {r.status:<16}", _DRY_STYLE.get(r.status, "")),
-                                         safe(r.call, 100), (f"  {safe(r.detail)}" if r.detail else "", "dim")))  # fmt: skip
+            self._log_line(
+                Text.assemble(
+                    (f"  #{r.index + 1} {r.status:<16}", _DRY_STYLE.get(r.status, "")),
+                    safe(r.call, 100),
+                    (f"  {safe(r.detail)}" if r.detail else "", "dim"),
+                )
+            )
         bad = [r for r in results if r.status in ("would_fail", "stale")]
         if bad:
-            self._log_line(Text(f"{len(bad)} call(s) would fail: read why above before applying",
-                                style="bold red"))  # fmt: skip
+            self._log_line(
+                Text(
+                    f"{len(bad)} call(s) would fail: read why above before applying",
+                    style="bold red",
+                )
+            )
         self._log_line(Text("next: a applies (you confirm first)", style="dim"))
         self._go("dry-run")
 
@@ -443,8 +499,12 @@ class FixWizardScreen(WorkbenchScreen):
             box.display, box.value = True, ""
             box.focus()
         else:
-            prompt.update(Text(f"Apply {len(plan.items)} call(s) to {n} resource(s) ({plan.safety})? ",
-                               style=SAFETY_STYLE.get(plan.safety, "bold")))  # fmt: skip
+            prompt.update(
+                Text(
+                    f"Apply {len(plan.items)} call(s) to {n} resource(s) ({plan.safety})? ",
+                    style=SAFETY_STYLE.get(plan.safety, "bold"),
+                )
+            )
             box.display = False
             button.focus()
 
@@ -453,10 +513,15 @@ class FixWizardScreen(WorkbenchScreen):
             self._confirm()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"fw-plan": self.action_plan, "fw-dry-run": self.action_dry_run,
-                   "fw-apply": self.action_apply, "fw-verify": self.action_verify,
-                   "fw-undo": self.action_undo, "fw-choose-again": self.action_choose,
-                   "fw-confirm-ok": self._confirm}  # fmt: skip
+        actions = {
+            "fw-plan": self.action_plan,
+            "fw-dry-run": self.action_dry_run,
+            "fw-apply": self.action_apply,
+            "fw-verify": self.action_verify,
+            "fw-undo": self.action_undo,
+            "fw-choose-again": self.action_choose,
+            "fw-confirm-ok": self._confirm,
+        }
         action = actions.get(event.button.id or "")
         if action is not None:
             action()
@@ -469,8 +534,11 @@ class FixWizardScreen(WorkbenchScreen):
         if plan.safety == "irreversible":
             typed = self.query_one("#fw-confirm-input", Input).value
             if not plan.accepts_confirmation(typed):
-                self.app.notify(f"not confirmed: {safe(plan.confirmation_prompt())}", severity="error",
-                                markup=False)  # fmt: skip
+                self.app.notify(
+                    f"not confirmed: {safe(plan.confirmation_prompt())}",
+                    severity="error",
+                    markup=False,
+                )
                 return
         self.query_one("#fw-confirm").display = False
         self.done.add("confirm")
@@ -501,8 +569,13 @@ class FixWizardScreen(WorkbenchScreen):
     def _item_done(self, result: Any, done: int, total: int) -> None:
         self.query_one("#fw-progress", ProgressBar).update(total=total, progress=done)
         journal = f"  journal #{result.journal_id}" if result.journal_id else ""
-        self._log_line(Text.assemble((f"  #{result.index + 1} {result.status:<8}", _ITEM_STYLE.get(result.status, "")),
-                                     safe(result.call, 100), (f"{journal}  {safe(result.detail)}", "dim")))  # fmt: skip
+        self._log_line(
+            Text.assemble(
+                (f"  #{result.index + 1} {result.status:<8}", _ITEM_STYLE.get(result.status, "")),
+                safe(result.call, 100),
+                (f"{journal}  {safe(result.detail)}", "dim"),
+            )
+        )
 
     def _applied(self, result: Any, verified: list[Any]) -> None:
         self.busy = False
@@ -527,8 +600,13 @@ class FixWizardScreen(WorkbenchScreen):
                 Text.assemble(mark, " ", safe(v.resource_id, 60), (f"  {safe(v.detail)}", "dim"))
             )
         if self.plan is not None and self._plan_fix().undoable and not self.undone:
-            self._log_line(Text("u undoes this fix from the journal's before-state; the cache shows the new "
-                                "state after the next sync", style="dim"))  # fmt: skip
+            self._log_line(
+                Text(
+                    "u undoes this fix from the journal's before-state; the cache shows the new "
+                    "state after the next sync",
+                    style="dim",
+                )
+            )
         self._go("verify")
 
     def action_verify(self) -> None:
@@ -579,8 +657,13 @@ class FixWizardScreen(WorkbenchScreen):
                 self._item_done(item, 0, 0)
             for v in result.verified:
                 style = "bold green" if v.fixed else "bold red"
-                self._log_line(Text.assemble(("  restored " if v.fixed else "  differs  ", style),
-                                             safe(v.resource_id, 60), (f"  {safe(v.detail)}", "dim")))  # fmt: skip
+                self._log_line(
+                    Text.assemble(
+                        ("  restored " if v.fixed else "  differs  ", style),
+                        safe(v.resource_id, 60),
+                        (f"  {safe(v.detail)}", "dim"),
+                    )
+                )
         ok = all(r.status == "ok" for r in results)
         self._log_line(
             Text(

@@ -28,12 +28,18 @@ from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
 COLUMNS = [
-    Column("image_id", "Image", 21), Column("name", "Name", 16), Column("provider", "Cloud", 5),
-    Column("account", "Account", 12), Column("approval", "Approval", 10),
-    Column("approval_entry", "Signature", 13), Column("age_days", "Age d", 5, "right"),
-    Column("publisher", "Publisher", 13), Column("critical_open", "Crit", 4, "right"),
-    Column("hardening_score", "Harden", 6, "right"), Column("instances", "VMs", 4, "right"),
-]  # fmt: skip
+    Column("image_id", "Image", 21),
+    Column("name", "Name", 16),
+    Column("provider", "Cloud", 5),
+    Column("account", "Account", 12),
+    Column("approval", "Approval", 10),
+    Column("approval_entry", "Signature", 13),
+    Column("age_days", "Age d", 5, "right"),
+    Column("publisher", "Publisher", 13),
+    Column("critical_open", "Crit", 4, "right"),
+    Column("hardening_score", "Harden", 6, "right"),
+    Column("instances", "VMs", 4, "right"),
+]
 _SIGNATURE = 1 + [c.name for c in COLUMNS].index("approval_entry")
 _SCORE = 1 + [c.name for c in COLUMNS].index("hardening_score")
 
@@ -182,8 +188,12 @@ class ImagesScreen(WorkbenchScreen):
         text.append(safe(f"hardening: {harden}") + "\n\n")
         text.append(f"lineage: {len(vms)} VM(s)\n", style="bold")
         for vm in vms[:200]:
-            text.append(safe(f"{vm['account']} {vm['region']} {vm['id']} {vm['name'] or ''} "
-                             f"[{vm['state']}]") + "\n")  # fmt: skip
+            text.append(
+                safe(
+                    f"{vm['account']} {vm['region']} {vm['id']} {vm['name'] or ''} [{vm['state']}]"
+                )
+                + "\n"
+            )
         panel.update(text)
 
     # -- approve / revoke / verify -------------------------------------------------------------
@@ -257,8 +267,15 @@ class ImagesScreen(WorkbenchScreen):
         services = self.app.services  # type: ignore[attr-defined]
         try:
             with Cache.open(services.cache_path, create=False) as cache:
-                audit.append(cache, _user(services.config), services.role, "verify", "image-registry",
-                             verify.summary(result), "ok" if result.intact else "problems")  # fmt: skip
+                audit.append(
+                    cache,
+                    _user(services.config),
+                    services.role,
+                    "verify",
+                    "image-registry",
+                    verify.summary(result),
+                    "ok" if result.intact else "problems",
+                )
         except WorkbenchError as exc:  # a read-only file system still shows the verdict
             self.notify(safe(str(exc)), severity="warning", markup=False)
         counts = result.counts()
@@ -268,8 +285,12 @@ class ImagesScreen(WorkbenchScreen):
         else:
             first = next((s.message for s in result.statuses if s.status in verify.BAD), None)
             detail = first or (result.problems[0] if result.problems else "")
-            self.notify(safe(f"registry does NOT verify ({summary}): {detail}"), severity="error",
-                        markup=False, timeout=10)  # fmt: skip
+            self.notify(
+                safe(f"registry does NOT verify ({summary}): {detail}"),
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
         self.table.reload()
         self._show_lineage()
 

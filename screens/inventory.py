@@ -25,39 +25,99 @@ from workbench.textsafe import safe
 
 _SCOPE = [("provider", "Cloud", 5), ("account", "Account", 12), ("region", "Region", 10)]
 DEFAULT_COLUMNS: dict[str, list[tuple[str, str, int]]] = {
-    "instance": [("id", "ID", 19), ("name", "Name", 18), ("state", "State", 8),
-                 ("instance_type", "Type", 9), ("public_ip", "Public IP", 15),
-                 ("imds_tokens", "IMDS", 8), *_SCOPE],
-    "volume": [("id", "ID", 22), ("name", "Name", 20), ("state", "State", 9),
-               ("size_gb", "GB", 6), ("volume_type", "Type", 7), ("encrypted", "Enc", 4),
-               ("attached_to", "Attached to", 20), *_SCOPE],
-    "snapshot": [("id", "ID", 22), ("name", "Name", 18), ("state", "State", 9),
-                 ("size_gb", "GB", 5), ("encrypted", "Enc", 4), ("public", "Public", 6),
-                 ("source_volume_id", "Volume", 21), *_SCOPE],
-    "image": [("id", "ID", 21), ("name", "Name", 24), ("state", "State", 9),
-              ("public", "Public", 6), ("owner", "Owner", 13), ("platform", "OS", 7),
-              ("deprecated_at", "Deprecated", 20), *_SCOPE],
-    "firewall_rule": [("group_id", "Group", 20), ("direction", "Dir", 7), ("action", "Act", 5),
-                      ("protocol", "Proto", 5), ("port_from", "From", 5), ("port_to", "To", 5),
-                      ("source", "Source", 18), ("world_open", "World", 5),
-                      ("description", "Description", 20), *_SCOPE],
-    "firewall_group": [("id", "ID", 20), ("name", "Name", 24), ("network_id", "Network", 21),
-                       ("is_default", "Default", 7), ("description", "Description", 24), *_SCOPE],
-    "grant": [("resource_kind", "On", 8), ("resource_id", "Resource", 22),
-              ("grantee_kind", "Grantee kind", 12), ("grantee", "Grantee", 16),
-              ("permission", "Permission", 22), *_SCOPE],
-    "network": [("id", "ID", 21), ("name", "Name", 24), ("cidr", "CIDR", 18),
-                ("is_default", "Default", 7), ("flow_logs", "Flow logs", 9), *_SCOPE],
-    "host": [("id", "ID", 24), ("name", "Name", 24), ("version", "Version", 14),
-             ("ssh_enabled", "SSH", 4), ("lockdown_mode", "Lockdown", 10), *_SCOPE],
-}  # fmt: skip
+    "instance": [
+        ("id", "ID", 19),
+        ("name", "Name", 18),
+        ("state", "State", 8),
+        ("instance_type", "Type", 9),
+        ("public_ip", "Public IP", 15),
+        ("imds_tokens", "IMDS", 8),
+        *_SCOPE,
+    ],
+    "volume": [
+        ("id", "ID", 22),
+        ("name", "Name", 20),
+        ("state", "State", 9),
+        ("size_gb", "GB", 6),
+        ("volume_type", "Type", 7),
+        ("encrypted", "Enc", 4),
+        ("attached_to", "Attached to", 20),
+        *_SCOPE,
+    ],
+    "snapshot": [
+        ("id", "ID", 22),
+        ("name", "Name", 18),
+        ("state", "State", 9),
+        ("size_gb", "GB", 5),
+        ("encrypted", "Enc", 4),
+        ("public", "Public", 6),
+        ("source_volume_id", "Volume", 21),
+        *_SCOPE,
+    ],
+    "image": [
+        ("id", "ID", 21),
+        ("name", "Name", 24),
+        ("state", "State", 9),
+        ("public", "Public", 6),
+        ("owner", "Owner", 13),
+        ("platform", "OS", 7),
+        ("deprecated_at", "Deprecated", 20),
+        *_SCOPE,
+    ],
+    "firewall_rule": [
+        ("group_id", "Group", 20),
+        ("direction", "Dir", 7),
+        ("action", "Act", 5),
+        ("protocol", "Proto", 5),
+        ("port_from", "From", 5),
+        ("port_to", "To", 5),
+        ("source", "Source", 18),
+        ("world_open", "World", 5),
+        ("description", "Description", 20),
+        *_SCOPE,
+    ],
+    "firewall_group": [
+        ("id", "ID", 20),
+        ("name", "Name", 24),
+        ("network_id", "Network", 21),
+        ("is_default", "Default", 7),
+        ("description", "Description", 24),
+        *_SCOPE,
+    ],
+    "grant": [
+        ("resource_kind", "On", 8),
+        ("resource_id", "Resource", 22),
+        ("grantee_kind", "Grantee kind", 12),
+        ("grantee", "Grantee", 16),
+        ("permission", "Permission", 22),
+        *_SCOPE,
+    ],
+    "network": [
+        ("id", "ID", 21),
+        ("name", "Name", 24),
+        ("cidr", "CIDR", 18),
+        ("is_default", "Default", 7),
+        ("flow_logs", "Flow logs", 9),
+        *_SCOPE,
+    ],
+    "host": [
+        ("id", "ID", 24),
+        ("name", "Name", 24),
+        ("version", "Version", 14),
+        ("ssh_enabled", "SSH", 4),
+        ("lockdown_mode", "Lockdown", 10),
+        *_SCOPE,
+    ],
+}
 _NUMERIC = {"size_gb", "port_from", "port_to", "priority", "installed_count", "missing_count"}
 
 
 def all_columns(kind: str) -> list[Column]:
     """Every column the chooser offers, default ones first with their labels and widths."""
-    chosen = {name: Column(name, label, width, "right" if name in _NUMERIC else "left")
-              for name, label, width in DEFAULT_COLUMNS.get(kind, [])}  # fmt: skip
+    chosen = {
+        name: Column(name, label, width, "right" if name in _NUMERIC else "left")
+        for name, label, width in DEFAULT_COLUMNS.get(kind, [])
+    }
     skip = browse.HIDDEN_COLUMNS | {MARK_COLUMN, "task"}
     rest = [
         Column(
@@ -98,8 +158,10 @@ class InventoryScreen(WorkbenchScreen):
         return str(titles.get(self.kind, self.kind))
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: words, key=value, tag.key=value (Enter keeps, Esc clears)",
-                    id="filter")  # fmt: skip
+        yield Input(
+            placeholder="filter: words, key=value, tag.key=value (Enter keeps, Esc clears)",
+            id="filter",
+        )
         yield Static("", id="filter-line", markup=False)
         yield self._make_table()
 
@@ -129,8 +191,11 @@ class InventoryScreen(WorkbenchScreen):
     # -- filtering ------------------------------------------------------------------------
     def _apply_filters(self) -> None:
         base, typed = self.base_filter, self.typed
-        merged = browse.ViewFilter(" ".join(t for t in (base.text, typed.text) if t),
-                                   base.columns + typed.columns, base.tags + typed.tags)  # fmt: skip
+        merged = browse.ViewFilter(
+            " ".join(t for t in (base.text, typed.text) if t),
+            base.columns + typed.columns,
+            base.tags + typed.tags,
+        )
         where, params = merged.sql()
         table = self.table
         table.set_where(where or None, params)
@@ -181,8 +246,9 @@ class InventoryScreen(WorkbenchScreen):
     def action_columns(self) -> None:
         options = [(f"{c.label}  ({c.name})", c.name) for c in all_columns(self.kind)]
         chosen = [c.name for c in self.columns]
-        self.app.push_screen(PickerScreen("Columns", options, multi=True, selected=chosen),
-                             self._set_columns)  # fmt: skip
+        self.app.push_screen(
+            PickerScreen("Columns", options, multi=True, selected=chosen), self._set_columns
+        )
 
     async def _set_columns(self, names: list[str] | None) -> None:
         if not names:

@@ -26,17 +26,32 @@ from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
 JOURNAL_COLUMNS = [
-    Column("entry_id", "#", 4, "right"), Column("status", "State", 10), Column("fix_id", "Fix", 30),
-    Column("resource_uid", "Resource", 30), Column("actor", "Actor", 10), Column("role", "Role", 9),
-    Column("created_at", "At", 20), Column("undo_of", "Undo of", 7, "right"),
-]  # fmt: skip
+    Column("entry_id", "#", 4, "right"),
+    Column("status", "State", 10),
+    Column("fix_id", "Fix", 30),
+    Column("resource_uid", "Resource", 30),
+    Column("actor", "Actor", 10),
+    Column("role", "Role", 9),
+    Column("created_at", "At", 20),
+    Column("undo_of", "Undo of", 7, "right"),
+]
 AUDIT_COLUMNS = [
-    Column("seq", "Seq", 5, "right"), Column("at", "At", 20), Column("actor", "Actor", 10),
-    Column("role", "Role", 9), Column("action", "Action", 9), Column("target", "Target", 30),
+    Column("seq", "Seq", 5, "right"),
+    Column("at", "At", 20),
+    Column("actor", "Actor", 10),
+    Column("role", "Role", 9),
+    Column("action", "Action", 9),
+    Column("target", "Target", 30),
     Column("result", "Result", 30),
-]  # fmt: skip
-STATE_STYLE = {"pending": "bold yellow", "applied": "cyan", "verified": "bold green", "failed": "bold red",
-               "undone": "magenta", "reconciled": "yellow"}  # fmt: skip
+]
+STATE_STYLE = {
+    "pending": "bold yellow",
+    "applied": "cyan",
+    "verified": "bold green",
+    "failed": "bold red",
+    "undone": "magenta",
+    "reconciled": "yellow",
+}
 
 
 class JournalSource(SqlTableSource):
@@ -78,8 +93,12 @@ class JournalScreen(WorkbenchScreen):
         path = self.app.services.cache_path  # type: ignore[attr-defined]
         with TabbedContent(id="jr-tabs"):
             with TabPane("Journal", id="journal-tab"):
-                yield VirtualTable(JournalSource(path, "journal", JOURNAL_COLUMNS, key="entry_id",
-                                                 descending=True), id="jr-table")  # fmt: skip
+                yield VirtualTable(
+                    JournalSource(
+                        path, "journal", JOURNAL_COLUMNS, key="entry_id", descending=True
+                    ),
+                    id="jr-table",
+                )
                 yield Static("", id="jr-call", markup=False)
                 with Horizontal(id="jr-states"):
                     with VerticalScroll(id="jr-before-pane"):
@@ -88,8 +107,10 @@ class JournalScreen(WorkbenchScreen):
                         yield Static("", id="jr-after", markup=False)
             with TabPane("Audit", id="audit-tab"):
                 yield Static("", id="au-verify", markup=False)
-                yield VirtualTable(SqlTableSource(path, "audit_log", AUDIT_COLUMNS, key="seq",
-                                                  descending=True), id="au-table")  # fmt: skip
+                yield VirtualTable(
+                    SqlTableSource(path, "audit_log", AUDIT_COLUMNS, key="seq", descending=True),
+                    id="au-table",
+                )
                 with VerticalScroll(id="au-details-pane"):
                     yield Static("", id="au-details", markup=False)
 
@@ -121,8 +142,11 @@ class JournalScreen(WorkbenchScreen):
     def _show_entry(self, entry_id: Any) -> None:
         from workbench.fixes.journal import Journal
 
-        call, before, after = self.query_one("#jr-call", Static), self.query_one("#jr-before", Static), \
-            self.query_one("#jr-after", Static)  # fmt: skip
+        call, before, after = (
+            self.query_one("#jr-call", Static),
+            self.query_one("#jr-before", Static),
+            self.query_one("#jr-after", Static),
+        )
         if entry_id is None:
             call.update(
                 Text("no change yet: fixes applied from the wizard are journaled here", style="dim")
@@ -135,9 +159,13 @@ class JournalScreen(WorkbenchScreen):
         if entry is None:
             return
         item = entry.item
-        text = Text.assemble((f"#{entry.entry_id} ", "bold"), (f"{entry.status}", STATE_STYLE.get(entry.status, "")),
-                             f"  {safe(item.call_text(), 160)}", (f"\n{safe(entry.resource_uid)}", "dim"),
-                             (f"  plan {safe(entry.plan_id)}", "dim"))  # fmt: skip
+        text = Text.assemble(
+            (f"#{entry.entry_id} ", "bold"),
+            (f"{entry.status}", STATE_STYLE.get(entry.status, "")),
+            f"  {safe(item.call_text(), 160)}",
+            (f"\n{safe(entry.resource_uid)}", "dim"),
+            (f"  plan {safe(entry.plan_id)}", "dim"),
+        )
         if entry.error:
             text.append(f"\n{safe(entry.error)}", style="red")
         call.update(text)
@@ -200,16 +228,24 @@ class JournalScreen(WorkbenchScreen):
         services = self.app.services  # type: ignore[attr-defined]
         try:
             with write_cache(self.app) as cache:
-                engine = FixEngine(cache, services.config, role=services.role,
-                                   read_only=self.app.read_only, user=operator(self.app))  # type: ignore[attr-defined]  # fmt: skip
+                engine = FixEngine(
+                    cache,
+                    services.config,
+                    role=services.role,
+                    read_only=self.app.read_only,
+                    user=operator(self.app),
+                )  # type: ignore[attr-defined]
                 result = engine.undo(entry_id)
         except Exception as exc:  # refusals (role, read-only, not undoable, changed since) say why
             self.app.call_from_thread(self._said, f"undo of #{entry_id} refused: {exc}", "error")
             return
         restored = all(v.fixed for v in result.verified)
-        self.app.call_from_thread(self._said, f"undo of #{entry_id}: {result.status}"
-                                  + ("" if restored else " (live state differs from the before-state)"),
-                                  "information" if restored else "warning")  # fmt: skip
+        self.app.call_from_thread(
+            self._said,
+            f"undo of #{entry_id}: {result.status}"
+            + ("" if restored else " (live state differs from the before-state)"),
+            "information" if restored else "warning",
+        )
 
     def _said(self, message: str, severity: str) -> None:
         self.app.notify(safe(message), severity=severity, markup=False)  # type: ignore[arg-type]

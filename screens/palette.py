@@ -25,8 +25,11 @@ class ViewCommands(Provider):
 
     async def discover(self) -> Hits:
         for view in self._views():
-            yield DiscoveryHit(Text(f"Open {view.title}  :{view.name}"), partial(self._open, view.name),
-                               help=view.help)  # fmt: skip
+            yield DiscoveryHit(
+                Text(f"Open {view.title}  :{view.name}"),
+                partial(self._open, view.name),
+                help=view.help,
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -66,8 +69,13 @@ class ResourceSearch(Provider):
                 (f"  {safe(hit.account, 30)} {safe(hit.region, 20)}", "dim"),
             )
             score = 1.0 - rank / 100
-            yield Hit(score, prompt, partial(self._open, hit.uid), text=safe(f"{hit.id} {hit.name}"),
-                      help="Open the resource")  # fmt: skip
+            yield Hit(
+                score,
+                prompt,
+                partial(self._open, hit.uid),
+                text=safe(f"{hit.id} {hit.name}"),
+                help="Open the resource",
+            )
 
     def _open(self, uid: str) -> None:
         self.app.open_resource(uid)  # type: ignore[attr-defined]

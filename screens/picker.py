@@ -57,8 +57,10 @@ class PickerScreen(ModalScreen[Any]):
                     "space: toggle · enter: done · esc: cancel", markup=False, classes="hint"
                 )
             else:
-                yield OptionList(*(Option(Text(label), id=str(i)) for i, (label, _) in enumerate(self.options)),
-                                 id="picker-list")  # fmt: skip
+                yield OptionList(
+                    *(Option(Text(label), id=str(i)) for i, (label, _) in enumerate(self.options)),
+                    id="picker-list",
+                )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

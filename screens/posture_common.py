@@ -29,8 +29,13 @@ SEVERITY_STYLE = {
     "low": "cyan",
     "informational": "dim",
 }
-SEVERITY_SHORT = {"critical": "crit", "high": "high", "medium": "med", "low": "low",
-                  "informational": "info"}  # fmt: skip
+SEVERITY_SHORT = {
+    "critical": "crit",
+    "high": "high",
+    "medium": "med",
+    "low": "low",
+    "informational": "info",
+}
 # The fix safety classes (design: field.md section 5): the colour says how far back a change can go.
 SAFETY_STYLE = {
     "reversible": "bold green",
@@ -38,10 +43,14 @@ SAFETY_STYLE = {
     "irreversible": "bold white on red",
 }
 FRAMEWORK_SHORT = {
-    "cis_aws_foundations": "CIS AWS", "cis_aws_compute": "CIS AWS-C", "cis_gcp": "CIS GCP",
-    "cis_azure": "CIS Azure", "nist_800_53": "NIST 800-53", "disa_stig": "DISA STIG",
+    "cis_aws_foundations": "CIS AWS",
+    "cis_aws_compute": "CIS AWS-C",
+    "cis_gcp": "CIS GCP",
+    "cis_azure": "CIS Azure",
+    "nist_800_53": "NIST 800-53",
+    "disa_stig": "DISA STIG",
     "mitre_attack": "ATT&CK",
-}  # fmt: skip
+}
 SEVERITY_RANK_SQL = (
     "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
     "WHEN 'low' THEN 3 ELSE 4 END"

@@ -59,8 +59,11 @@ class QueryScreen(WorkbenchScreen):
                 yield TextArea(
                     self.args or EXAMPLE, id="sql", soft_wrap=True, show_line_numbers=False
                 )
-                yield Static("Ctrl+R runs · Ctrl+G stops · Tab moves to the results", id="query-status",
-                             markup=False)  # fmt: skip
+                yield Static(
+                    "Ctrl+R runs · Ctrl+G stops · Tab moves to the results",
+                    id="query-status",
+                    markup=False,
+                )
                 yield Static("no results yet", id="results-empty", markup=False)
             yield Tree(Text("cache schema"), id="schema")
 
@@ -82,9 +85,13 @@ class QueryScreen(WorkbenchScreen):
         tree.root.expand()
         with self.reader() as db:
             # The search index's tables and its to-do list are bookkeeping, not the estate.
-            tables = [r[0] for r in db.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE '%_fts%' "
-                "AND name NOT LIKE 'sqlite_%' AND name != 'search_pending' ORDER BY name")]  # fmt: skip
+            tables = [
+                r[0]
+                for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE '%_fts%' "
+                    "AND name NOT LIKE 'sqlite_%' AND name != 'search_pending' ORDER BY name"
+                )
+            ]
             for table in tables:
                 node = tree.root.add(Text(safe(table), style="bold"), data=table)
                 for _, name, typ, *_ in db.execute(f'PRAGMA table_info("{table}")'):

@@ -56,14 +56,29 @@ class ScansScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         table = self.query_one("#scn-table", DataTable)
         table.border_title = Text("Scans (space pins the base)")
-        for key, label, width in (("id", "Scan", 5), ("started", "Started", 20), ("checks", "Checks", 6),
-                                  ("open", "Open", 5), ("new", "New", 5), ("resolved", "Resolved", 8),
-                                  ("muted", "Muted", 5), ("errors", "Errors", 6), ("scope", "Selection", 30)):  # fmt: skip
+        for key, label, width in (
+            ("id", "Scan", 5),
+            ("started", "Started", 20),
+            ("checks", "Checks", 6),
+            ("open", "Open", 5),
+            ("new", "New", 5),
+            ("resolved", "Resolved", 8),
+            ("muted", "Muted", 5),
+            ("errors", "Errors", 6),
+            ("scope", "Selection", 30),
+        ):
             table.add_column(Text(label), key=key, width=width)
         for name, _, _ in _BUCKETS:
             diff_table = self.query_one(f"#scn-{name}", DataTable)
-            for label, width in (("Sev", 4), ("Check", 7), ("Change", 9), ("Resource", 24),
-                                 ("Name", 18), ("Account", 12), ("Reason", 40)):  # fmt: skip
+            for label, width in (
+                ("Sev", 4),
+                ("Check", 7),
+                ("Change", 9),
+                ("Resource", 24),
+                ("Name", 18),
+                ("Account", 12),
+                ("Reason", 40),
+            ):
                 diff_table.add_column(Text(label), width=width)
         self.refresh_data()
         table.focus()
@@ -72,17 +87,31 @@ class ScansScreen(WorkbenchScreen):
         table = self.query_one("#scn-table", DataTable)
         table.clear()
         with self.reader() as db:
-            rows = db.execute("SELECT scan_id, started_at, selection, counts FROM scans "
-                              "ORDER BY scan_id DESC LIMIT ?", (HISTORY_LIMIT,)).fetchall()  # fmt: skip
+            rows = db.execute(
+                "SELECT scan_id, started_at, selection, counts FROM scans "
+                "ORDER BY scan_id DESC LIMIT ?",
+                (HISTORY_LIMIT,),
+            ).fetchall()
         for scan_id, started, selection, counts in rows:
             c, sel = _json(counts), _json(selection)
             scope = ", ".join(f"{k}={v}" for k, v in sel.items() if k != "checks" and v) or "all"
-            table.add_row(Text(str(scan_id), style="bold"), Text(safe(started)),
-                          Text(str(len(sel.get("checks", []))), justify="right"),
-                          *(Text(str(c.get(k, 0)), justify="right", style=s if c.get(k) else "dim")
-                            for k, s in (("open", "bold"), ("new", "red"), ("resolved", "green"),
-                                         ("muted", "yellow"), ("errors", "red"))),
-                          Text(safe(scope)), key=str(scan_id))  # fmt: skip
+            table.add_row(
+                Text(str(scan_id), style="bold"),
+                Text(safe(started)),
+                Text(str(len(sel.get("checks", []))), justify="right"),
+                *(
+                    Text(str(c.get(k, 0)), justify="right", style=s if c.get(k) else "dim")
+                    for k, s in (
+                        ("open", "bold"),
+                        ("new", "red"),
+                        ("resolved", "green"),
+                        ("muted", "yellow"),
+                        ("errors", "red"),
+                    )
+                ),
+                Text(safe(scope)),
+                key=str(scan_id),
+            )
         table.border_subtitle = Text(f"{len(rows)} scan(s)")
         if not rows:
             self.query_one("#scn-pair", Static).update(
@@ -122,8 +151,12 @@ class ScansScreen(WorkbenchScreen):
             pair.update(Text(safe(str(exc)), style="yellow"))
             return
         pinned = " (pinned base)" if base is not None else ""
-        pair.update(Text.assemble((f"scan {d['from_scan']}{pinned} → scan {d['to_scan']}:  ", "bold"),
-                                  *((f"{len(d[n])} {n}   ", s) for n, _, s in _BUCKETS)))  # fmt: skip
+        pair.update(
+            Text.assemble(
+                (f"scan {d['from_scan']}{pinned} → scan {d['to_scan']}:  ", "bold"),
+                *((f"{len(d[n])} {n}   ", s) for n, _, s in _BUCKETS),
+            )
+        )
         tabs = self.query_one(TabbedContent)
         for name, title, _ in _BUCKETS:
             rows = d[name]
@@ -132,10 +165,15 @@ class ScansScreen(WorkbenchScreen):
             table.clear()
             self.uids[name] = []
             for r in rows:
-                table.add_row(severity_cell(r["severity"]), Text(safe(r["check_id"]), style="bold"),
-                              Text(safe(r["change"])), Text(safe(r["resource_id"])),
-                              Text(safe(r.get("resource_name") or "")), Text(safe(r["account"])),
-                              Text(safe(r.get("reason") or "")))  # fmt: skip
+                table.add_row(
+                    severity_cell(r["severity"]),
+                    Text(safe(r["check_id"]), style="bold"),
+                    Text(safe(r["change"])),
+                    Text(safe(r["resource_id"])),
+                    Text(safe(r.get("resource_name") or "")),
+                    Text(safe(r["account"])),
+                    Text(safe(r.get("reason") or "")),
+                )
                 self.uids[name].append(str(r["resource_uid"]))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

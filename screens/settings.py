@@ -87,8 +87,11 @@ class SettingsScreen(WorkbenchScreen):
         if event.switch.id == "read-only":
             if not app.set_read_only(event.value):
                 event.switch.value = True
-                app.notify("read-only was set by --read-only or the config; it stays on", severity="warning",
-                           markup=False)  # fmt: skip
+                app.notify(
+                    "read-only was set by --read-only or the config; it stays on",
+                    severity="warning",
+                    markup=False,
+                )
         elif event.switch.id == "light-theme":
             app.set_theme("light" if event.value else "dark")
 

@@ -44,8 +44,9 @@ class SyncController:
         self.running = True
         self.cancel_event = threading.Event()
         self.log = SyncLog()
-        self.app.run_worker(self._run, thread=True, exclusive=True, group="sync", name="sync",
-                            exit_on_error=False)  # fmt: skip
+        self.app.run_worker(
+            self._run, thread=True, exclusive=True, group="sync", name="sync", exit_on_error=False
+        )
         return True
 
     def cancel(self) -> bool:

@@ -22,19 +22,30 @@ from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
 SCOPE_COLUMNS = [
-    Column("status", "Status", 7), Column("provider", "Cloud", 7), Column("account", "Account", 14),
-    Column("region", "Region", 12), Column("task", "Task", 12), Column("resources", "Rows", 6, "right"),
-    Column("last_success_at", "Last success", 20), Column("error", "Error", 40),
-]  # fmt: skip
+    Column("status", "Status", 7),
+    Column("provider", "Cloud", 7),
+    Column("account", "Account", 14),
+    Column("region", "Region", 12),
+    Column("task", "Task", 12),
+    Column("resources", "Rows", 6, "right"),
+    Column("last_success_at", "Last success", 20),
+    Column("error", "Error", 40),
+]
 RUN_COLUMNS = [
-    Column("run_id", "Run", 5, "right"), Column("status", "Status", 9),
-    Column("started_at", "Started", 20), Column("finished_at", "Finished", 20),
-    Column("resources", "Rows", 8, "right"), Column("errors", "Failed", 6, "right"),
-]  # fmt: skip
+    Column("run_id", "Run", 5, "right"),
+    Column("status", "Status", 9),
+    Column("started_at", "Started", 20),
+    Column("finished_at", "Finished", 20),
+    Column("resources", "Rows", 8, "right"),
+    Column("errors", "Failed", 6, "right"),
+]
 SCOPE_RUN_COLUMNS = [
-    Column("status", "Status", 9), Column("scope_id", "Scope", 30), Column("task", "Task", 12),
-    Column("resources", "Rows", 6, "right"), Column("error", "Error", 40),
-]  # fmt: skip
+    Column("status", "Status", 9),
+    Column("scope_id", "Scope", 30),
+    Column("task", "Task", 12),
+    Column("resources", "Rows", 6, "right"),
+    Column("error", "Error", 40),
+]
 
 
 class SyncScreen(WorkbenchScreen):
@@ -61,18 +72,29 @@ class SyncScreen(WorkbenchScreen):
                 )
                 yield Static("", id="scope-error", markup=False)
             with TabPane("Runs", id="runs"):
-                yield VirtualTable(SqlTableSource(path, "sync_runs", RUN_COLUMNS, key="run_id", descending=True),
-                                   id="run-table")  # fmt: skip
-                yield VirtualTable(SqlTableSource(path, "scope_runs", SCOPE_RUN_COLUMNS, where="run_id = ?",
-                                                  params=(-1,)), id="scope-run-table")  # fmt: skip
+                yield VirtualTable(
+                    SqlTableSource(path, "sync_runs", RUN_COLUMNS, key="run_id", descending=True),
+                    id="run-table",
+                )
+                yield VirtualTable(
+                    SqlTableSource(
+                        path, "scope_runs", SCOPE_RUN_COLUMNS, where="run_id = ?", params=(-1,)
+                    ),
+                    id="scope-run-table",
+                )
         with Vertical(id="sync-progress"):
             yield ProgressBar(id="sync-bar", show_eta=False)
             yield Log(id="sync-log", max_lines=500)
 
     def on_mount(self) -> None:
         for table in self.query(VirtualTable):
-            table.border_title = Text({"scope-table": "Scope status", "run-table": "Sync runs",
-                                       "scope-run-table": "Tasks of the run"}[table.id or ""])  # fmt: skip
+            table.border_title = Text(
+                {
+                    "scope-table": "Scope status",
+                    "run-table": "Sync runs",
+                    "scope-run-table": "Tasks of the run",
+                }[table.id or ""]
+            )
         self._show_progress()
         self.query_one("#scope-table", VirtualTable).focus()
 

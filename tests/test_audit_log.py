@@ -56,8 +56,9 @@ def test_edit_with_recomputed_hashes_is_detected_by_the_head(tmp_path: Path) -> 
     cache = _filled(tmp_path)
     _tamper(cache, "UPDATE audit_log SET result='denied' WHERE seq=5")
     e = next(x for x in audit.entries(cache) if x.seq == 5)
-    forged = audit.entry_hash(e.seq, e.at, e.actor, e.role, e.action, e.target, e.details, e.result,
-                              e.prev_hash)  # fmt: skip
+    forged = audit.entry_hash(
+        e.seq, e.at, e.actor, e.role, e.action, e.target, e.details, e.result, e.prev_hash
+    )
     cache.db.execute("UPDATE audit_log SET hash=? WHERE seq=5", (forged,))
     assert audit.verify(cache) == ["entry 5 does not match the recorded head (rewritten)"]
 

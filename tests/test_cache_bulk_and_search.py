@@ -166,8 +166,11 @@ def test_many_rows_per_statement_write_each_row_as_it_was(tmp_path: Path) -> Non
 
     def vm(n: int, flip: bool) -> Instance:
         has_ip = (n % 3 == 0) != flip
-        return Instance(id=f"i-{n}'\x00", name=None if n % 5 == 0 else f"vm '{n}'",
-                        public_ip=f"203.0.113.{n % 250}" if has_ip else None)  # fmt: skip
+        return Instance(
+            id=f"i-{n}'\x00",
+            name=None if n % 5 == 0 else f"vm '{n}'",
+            public_ip=f"203.0.113.{n % 250}" if has_ip else None,
+        )
 
     def read(cache: Cache) -> dict[str, tuple[object, ...]]:
         rows = cache.db.execute("SELECT uid, id, name, public_ip, scope_id, task FROM instances")

@@ -11,8 +11,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Source folder -> its place inside the wheel.
-MAPPED = {"workbench": "workbench", "screens": "workbench/screens", "checks": "workbench/checks",
-          "assets": "workbench/assets"}  # fmt: skip
+MAPPED = {
+    "workbench": "workbench",
+    "screens": "workbench/screens",
+    "checks": "workbench/checks",
+    "assets": "workbench/assets",
+}
 SHIPPED_SUFFIXES = {".py", ".toml", ".sql", ".tcss", ".json", ".xml"}
 
 
@@ -22,8 +26,9 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not on PATH (tests/run.sh installs it)")
-    subprocess.run([uv, "build", "--wheel", "--out-dir", str(out), str(ROOT)], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [uv, "build", "--wheel", "--out-dir", str(out), str(ROOT)], check=True, capture_output=True
+    )
     (wheel,) = out.glob("*.whl")
     with zipfile.ZipFile(wheel) as zf:
         return set(zf.namelist())

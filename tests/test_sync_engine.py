@@ -20,8 +20,12 @@ class FakeProvider(Provider):
     name = "aws"
     title = "fake"
 
-    def __init__(self, regions: int = 3, plan: dict[tuple[str, str], Any] | None = None,
-                 unreachable: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        regions: int = 3,
+        plan: dict[tuple[str, str], Any] | None = None,
+        unreachable: bool = False,
+    ) -> None:
         self.regions = [f"r{i}" for i in range(regions)]
         self.plan = plan or {}
         self.unreachable = unreachable
@@ -33,8 +37,9 @@ class FakeProvider(Provider):
         return cls()
 
     def discover(self) -> list[ScopeRef | ScopeFailure]:
-        found: list[ScopeRef | ScopeFailure] = [ScopeRef("aws", "1", r, f"1/{r}")
-                                                for r in self.regions]  # fmt: skip
+        found: list[ScopeRef | ScopeFailure] = [
+            ScopeRef("aws", "1", r, f"1/{r}") for r in self.regions
+        ]
         if self.unreachable:
             found.append(ScopeFailure(ScopeRef("aws", "2", "*", "role:x"), "AccessDenied: no"))
         return found
@@ -76,12 +81,14 @@ def test_failure_keeps_old_rows_and_marks_stale(tmp_path: Path) -> None:
     cache.close()
     events: list[Any] = []
     cache = Cache.open(tmp_path / "c.db")
-    result = SyncEngine(cache, [FakeProvider(plan={("r1", "a"): "fail"})],
-                        on_event=events.append).run()  # fmt: skip
+    result = SyncEngine(
+        cache, [FakeProvider(plan={("r1", "a"): "fail"})], on_event=events.append
+    ).run()
     assert result.status == "partial"
     assert cache.count("instance") == 18
-    row = cache.db.execute("SELECT status, error FROM scope_status WHERE scope_id='aws:1:r1' "
-                           "AND task='a'").fetchone()  # fmt: skip
+    row = cache.db.execute(
+        "SELECT status, error FROM scope_status WHERE scope_id='aws:1:r1' AND task='a'"
+    ).fetchone()
     assert tuple(row) == ("stale", "RuntimeError: boom")
     assert [e.kind for e in events].count("task_failed") == 1 and events[-1].kind == "finished"
 
@@ -90,8 +97,9 @@ def test_never_succeeded_is_failed_and_timeout_is_reported(tmp_path: Path) -> No
     cache, result = _run(tmp_path, FakeProvider(plan={("r0", "b"): "hang"}), task_timeout=0.5)
     (bad,) = result.failed
     assert (bad.scope_id, bad.task) == ("aws:1:r0", "b") and "timed out" in (bad.error or "")
-    status = cache.db.execute("SELECT status FROM scope_status WHERE scope_id='aws:1:r0' "
-                              "AND task='b'").fetchone()[0]  # fmt: skip
+    status = cache.db.execute(
+        "SELECT status FROM scope_status WHERE scope_id='aws:1:r0' AND task='b'"
+    ).fetchone()[0]
     assert status == "failed"
 
 

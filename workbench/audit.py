@@ -81,12 +81,28 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def entry_hash(seq: int, at: str, actor: str, role: str | None, action: str, target: str | None,
-               details: str | None, result: str | None, prev_hash: str) -> str:  # fmt: skip
+def entry_hash(
+    seq: int,
+    at: str,
+    actor: str,
+    role: str | None,
+    action: str,
+    target: str | None,
+    details: str | None,
+    result: str | None,
+    prev_hash: str,
+) -> str:
     body = {
-        "seq": seq, "at": at, "actor": actor, "role": role, "action": action, "target": target,
-        "details": details, "result": result, "prev_hash": prev_hash,
-    }  # fmt: skip
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "target": target,
+        "details": details,
+        "result": result,
+        "prev_hash": prev_hash,
+    }
     return hashlib.sha256(_canonical(body).encode()).hexdigest()
 
 
@@ -188,8 +204,9 @@ def verify(db: Cache | sqlite3.Connection) -> list[str]:
             problems.append(f"entry {gone} is missing (deleted)")
         if e.prev_hash != prev:
             problems.append(f"entry {e.seq}: its link to the previous entry is broken")
-        recomputed = entry_hash(e.seq, e.at, e.actor, e.role, e.action, e.target, e.details,
-                                e.result, e.prev_hash)  # fmt: skip
+        recomputed = entry_hash(
+            e.seq, e.at, e.actor, e.role, e.action, e.target, e.details, e.result, e.prev_hash
+        )
         if recomputed != e.hash:
             problems.append(f"entry {e.seq} was edited (its content does not match its hash)")
         hashes[e.seq] = e.hash

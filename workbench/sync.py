@@ -118,8 +118,15 @@ class SyncEngine:
         result.status = _overall(result, self.cancel.is_set())
         failures = len(result.failed)
         self.cache.finish_run(run_id, result.status, result.resources, failures)
-        self.on_event(SyncEvent("finished", len(result.outcomes), len(result.outcomes),
-                                seen_total=result.resources, errors_total=failures))  # fmt: skip
+        self.on_event(
+            SyncEvent(
+                "finished",
+                len(result.outcomes),
+                len(result.outcomes),
+                seen_total=result.resources,
+                errors_total=failures,
+            )
+        )
         return result
 
     # -------------------------------------------------------------- discovery
@@ -136,9 +143,16 @@ class SyncEngine:
                 if isinstance(item, ScopeFailure):
                     self.cache.record_failure(result.run_id, item.scope, DISCOVER_TASK, item.error)
                     result.outcomes.append(
-                        TaskOutcome(item.scope.scope_id, item.scope.label, DISCOVER_TASK,
-                                    "failed", item.error, 0, 0.0)
-                    )  # fmt: skip
+                        TaskOutcome(
+                            item.scope.scope_id,
+                            item.scope.label,
+                            DISCOVER_TASK,
+                            "failed",
+                            item.error,
+                            0,
+                            0.0,
+                        )
+                    )
                 else:
                     scopes.append(item)
         return scopes
@@ -208,16 +222,29 @@ class SyncEngine:
                     continue
                 del pending[fut]
                 running[scope.scope_id] -= 1
-                settled.append(self._settle(fut, scope, task, started_iso, result.run_id,
-                                            overdue, cancelled, now - (t0 or now)))  # fmt: skip
+                settled.append(
+                    self._settle(
+                        fut,
+                        scope,
+                        task,
+                        started_iso,
+                        result.run_id,
+                        overdue,
+                        cancelled,
+                        now - (t0 or now),
+                    )
+                )
             if self.cancel.is_set():  # what was never submitted is cancelled too
                 for queue in queues:
                     while queue:
                         scope, task = queue.popleft()
                         error = "cancelled before it started"
                         self.cache.record_failure(result.run_id, scope, task, error)
-                        settled.append(TaskOutcome(scope.scope_id, scope.label, task, "cancelled",
-                                                   error, 0, 0.0))  # fmt: skip
+                        settled.append(
+                            TaskOutcome(
+                                scope.scope_id, scope.label, task, "cancelled", error, 0, 0.0
+                            )
+                        )
             else:
                 submit_more()
             for outcome in settled:
@@ -226,9 +253,20 @@ class SyncEngine:
                 seen += outcome.resources
                 errors += outcome.status != "ok"
                 kind = "task_done" if outcome.status == "ok" else "task_failed"
-                self.on_event(SyncEvent(kind, done, total, outcome.scope_id, outcome.label,
-                                        outcome.task, outcome.resources, outcome.error, seen,
-                                        errors))  # fmt: skip
+                self.on_event(
+                    SyncEvent(
+                        kind,
+                        done,
+                        total,
+                        outcome.scope_id,
+                        outcome.label,
+                        outcome.task,
+                        outcome.resources,
+                        outcome.error,
+                        seen,
+                        errors,
+                    )
+                )
 
     def _settle(
         self,
@@ -254,13 +292,15 @@ class SyncEngine:
                 status = "cancelled" if self.cancel.is_set() else "failed"
             else:
                 try:
-                    stats = self.cache.replace_task(run_id, scope, task, output,
-                                                    started_at=started_iso)  # fmt: skip
+                    stats = self.cache.replace_task(
+                        run_id, scope, task, output, started_at=started_iso
+                    )
                 except Exception as exc:  # bad data from the API must not stop the run
                     error, status = f"could not store: {describe_error(exc)}", "failed"
                 else:
-                    return TaskOutcome(scope.scope_id, scope.label, task, "ok", None,
-                                       stats.seen, seconds)  # fmt: skip
+                    return TaskOutcome(
+                        scope.scope_id, scope.label, task, "ok", None, stats.seen, seconds
+                    )
         self.cache.record_failure(run_id, scope, task, error, started_at=started_iso)
         return TaskOutcome(scope.scope_id, scope.label, task, status, error, 0, seconds)
 

@@ -6,9 +6,20 @@ import json
 
 
 def trivy_json(artifact: str, severity: str, created: str) -> bytes:
-    vuln = {"VulnerabilityID": "CVE-2026-0001", "PkgName": "openssl", "InstalledVersion": "3.0.1",
-            "FixedVersion": "3.0.2", "Severity": severity, "Title": "openssl: example"}  # fmt: skip
+    vuln = {
+        "VulnerabilityID": "CVE-2026-0001",
+        "PkgName": "openssl",
+        "InstalledVersion": "3.0.1",
+        "FixedVersion": "3.0.2",
+        "Severity": severity,
+        "Title": "openssl: example",
+    }
     return json.dumps(
-        {"SchemaVersion": 2, "CreatedAt": created, "ArtifactName": artifact, "ArtifactType": "vm",
-         "Results": [{"Target": artifact, "Class": "os-pkgs", "Vulnerabilities": [vuln]}]}
-    ).encode()  # fmt: skip
+        {
+            "SchemaVersion": 2,
+            "CreatedAt": created,
+            "ArtifactName": artifact,
+            "ArtifactType": "vm",
+            "Results": [{"Target": artifact, "Class": "os-pkgs", "Vulnerabilities": [vuln]}],
+        }
+    ).encode()

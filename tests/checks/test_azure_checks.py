@@ -43,8 +43,12 @@ CASES: dict[str, tuple[str, str]] = {
 
 def sync_estate(server: AzureFixtureServer, path: Path) -> Cache:
     cache = Cache.open(path)
-    section = {"subscriptions": [SUB, SUB2], "endpoint": server.endpoint,
-               "ca_bundle": server.ca_path, "fake_credential": True}  # fmt: skip
+    section = {
+        "subscriptions": [SUB, SUB2],
+        "endpoint": server.endpoint,
+        "ca_bundle": server.ca_path,
+        "fake_credential": True,
+    }
     result = SyncEngine(cache, [AzureProvider.from_config(section)], max_workers=4).run()
     assert result.status == "ok", result.failed
     return cache
@@ -128,13 +132,20 @@ def test_nsg_flow_logs_missing_off_or_kept_under_90_days(cache: Cache) -> None:
 
 def test_higher_priority_deny_shadows_a_world_open_allow(server, tmp_path) -> None:
     estate = load_demo_estate("azure")
-    nsg = next(n for n in estate["subscriptions"][SUB]["networkSecurityGroups"]
-               if n["name"] == "nsg-web")  # fmt: skip
+    nsg = next(
+        n for n in estate["subscriptions"][SUB]["networkSecurityGroups"] if n["name"] == "nsg-web"
+    )
     deny = copy.deepcopy(nsg["properties"]["securityRules"][0])
     deny["name"] = "Deny-SSH-Internet"
     deny["id"] = deny["id"].rsplit("/", 1)[0] + "/Deny-SSH-Internet"
-    deny["properties"].update({"access": "Deny", "priority": 200, "destinationPortRange": "22",
-                               "sourceAddressPrefix": "Internet"})  # fmt: skip
+    deny["properties"].update(
+        {
+            "access": "Deny",
+            "priority": 200,
+            "destinationPortRange": "22",
+            "sourceAddressPrefix": "Internet",
+        }
+    )
     nsg["properties"]["securityRules"].append(deny)
     server.load_estate(estate)
     try:

@@ -42,20 +42,36 @@ def good_vm() -> Json:
         "labels": {"owner": "alice", "env": "prod", "data_class": "public"},
         "deletionProtection": True,
         "canIpForward": False,
-        "networkInterfaces": [{"network": f"{API}/global/networks/prod-vpc", "networkIP": "10.0.0.2"}],
+        "networkInterfaces": [
+            {"network": f"{API}/global/networks/prod-vpc", "networkIP": "10.0.0.2"}
+        ],
         "disks": [{"boot": True, "source": f"{API}/zones/us-central1-a/disks/vm-1"}],
         "metadata": {"items": [{"key": "block-project-ssh-keys", "value": "true"}]},
-        "serviceAccounts": [{"email": f"app@{PROJECT}.iam.gserviceaccount.com",
-                             "scopes": ["https://www.googleapis.com/auth/logging.write"]}],
-        "shieldedInstanceConfig": {"enableSecureBoot": True, "enableVtpm": True,
-                                   "enableIntegrityMonitoring": True},
-    }  # fmt: skip
+        "serviceAccounts": [
+            {
+                "email": f"app@{PROJECT}.iam.gserviceaccount.com",
+                "scopes": ["https://www.googleapis.com/auth/logging.write"],
+            }
+        ],
+        "shieldedInstanceConfig": {
+            "enableSecureBoot": True,
+            "enableVtpm": True,
+            "enableIntegrityMonitoring": True,
+        },
+    }
 
 
 def good_project() -> Json:
-    return {"name": PROJECT, "id": "123", "commonInstanceMetadata": {"items": [
-        {"key": "enable-oslogin", "value": "TRUE"}, {"key": "enable-oslogin-2fa", "value": "TRUE"},
-    ]}}  # fmt: skip
+    return {
+        "name": PROJECT,
+        "id": "123",
+        "commonInstanceMetadata": {
+            "items": [
+                {"key": "enable-oslogin", "value": "TRUE"},
+                {"key": "enable-oslogin-2fa", "value": "TRUE"},
+            ]
+        },
+    }
 
 
 def meta(target: Json, key: str, value: str | None) -> None:
@@ -133,9 +149,17 @@ def build_snp08(e: Estate, bad: bool) -> str:
 def build_spr03(e: Estate, bad: bool) -> str:
     enc_type, _, _ = encryption(None)
     users = [] if bad else [VM_ID]
-    e.put("disks", Volume(id="us-central1-a/d-1", state="in-use" if users else "available",
-                          size_gb=10.0, encrypted=True, encryption_type=enc_type,
-                          attached_to=users))  # fmt: skip
+    e.put(
+        "disks",
+        Volume(
+            id="us-central1-a/d-1",
+            state="in-use" if users else "available",
+            size_gb=10.0,
+            encrypted=True,
+            encryption_type=enc_type,
+            attached_to=users,
+        ),
+    )
     return "us-central1-a/d-1"
 
 
@@ -143,12 +167,17 @@ def firewall_case(network: str, bad_source: str, good_source: str, port: str) ->
     def build(e: Estate, bad: bool) -> str:
         from workbench.model import FirewallGroup
 
-        rule = {"name": "allow-admin", "network": f"{API}/global/networks/{network}",
-                "direction": "INGRESS", "priority": 1000,
-                "sourceRanges": [bad_source if bad else good_source],
-                "allowed": [{"IPProtocol": "tcp", "ports": [port]}]}  # fmt: skip
-        group = FirewallGroup(id=network, name=network, network_id=network,
-                              is_default=network == "default")  # fmt: skip
+        rule = {
+            "name": "allow-admin",
+            "network": f"{API}/global/networks/{network}",
+            "direction": "INGRESS",
+            "priority": 1000,
+            "sourceRanges": [bad_source if bad else good_source],
+            "allowed": [{"IPProtocol": "tcp", "ports": [port]}],
+        }
+        group = FirewallGroup(
+            id=network, name=network, network_id=network, is_default=network == "default"
+        )
         e.put("network", group, *rule_records(rule))
         return network
 
@@ -166,26 +195,46 @@ CASES: dict[str, Any] = {
     "BOOT-05": vm_case(set_("labels.data_class", "confidential")),
     "IAM-01": project_case("enable-oslogin"),
     "IAM-02": project_case("enable-oslogin-2fa"),
-    "IAM-03": vm_case(lambda vm: meta(vm["metadata"], "block-project-ssh-keys", None),
-                      lambda p: meta(p["commonInstanceMetadata"], "enable-oslogin", "FALSE")),
-    "IAM-04": vm_case(set_("serviceAccounts", [{
-        "email": "123-compute@developer.gserviceaccount.com",
-        "scopes": ["https://www.googleapis.com/auth/cloud-platform"]}])),
-    "CFG-04": vm_case(set_("networkInterfaces", [{"network": f"{API}/global/networks/prod-vpc",
-                                                  "accessConfigs": [{"natIP": "34.1.2.3"}]}])),
+    "IAM-03": vm_case(
+        lambda vm: meta(vm["metadata"], "block-project-ssh-keys", None),
+        lambda p: meta(p["commonInstanceMetadata"], "enable-oslogin", "FALSE"),
+    ),
+    "IAM-04": vm_case(
+        set_(
+            "serviceAccounts",
+            [
+                {
+                    "email": "123-compute@developer.gserviceaccount.com",
+                    "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                }
+            ],
+        )
+    ),
+    "CFG-04": vm_case(
+        set_(
+            "networkInterfaces",
+            [
+                {
+                    "network": f"{API}/global/networks/prod-vpc",
+                    "accessConfigs": [{"natIP": "34.1.2.3"}],
+                }
+            ],
+        )
+    ),
     "CFG-06": vm_case(None, lambda p: meta(p["commonInstanceMetadata"], "serial-port-enable", "1")),
     "CFG-07": vm_case(set_("canIpForward", True)),
     "CFG-08": vm_case(set_("deletionProtection", False)),
     "SPR-01": vm_case(set_("creationTimestamp", "2024-01-01T00:00:00Z")),
-    "SPR-02": vm_case(lambda vm: vm.update(status="TERMINATED",
-                                           lastStopTimestamp="2026-01-01T00:00:00Z")),
+    "SPR-02": vm_case(
+        lambda vm: vm.update(status="TERMINATED", lastStopTimestamp="2026-01-01T00:00:00Z")
+    ),
     "SPR-03": build_spr03,
     "SPR-04": vm_case(lambda vm: vm["labels"].pop("owner")),
     "SNP-07": build_snp07,
     "SNP-08": build_snp08,
     "NET-01": firewall_case("prod-vpc", "0.0.0.0/0", "198.51.100.0/24", "22"),
     "NET-03": build_net03,
-}  # fmt: skip
+}
 
 
 def test_every_gcp_check_has_a_case() -> None:

@@ -31,16 +31,22 @@ class Estate:
         self.run = cache.start_run({"fixture": True})
         self.n = 0
 
-    def put(self, *records: model.Record, provider: str = "aws", account: str = ACCOUNT,
-            region: str = "eu-west-1") -> None:  # fmt: skip
+    def put(
+        self,
+        *records: model.Record,
+        provider: str = "aws",
+        account: str = ACCOUNT,
+        region: str = "eu-west-1",
+    ) -> None:
         self.n += 1  # one task per call: tasks replace only their own rows
         scope = model.ScopeRef(provider, account, region)
         self.cache.replace_task(self.run, scope, f"t{self.n}", TaskOutput(list(records)), now=NOW)
 
     def approve(self, image_id: str, signer: keys.Signer | None = None) -> registry.Entry:
         signer = signer or keys.ensure_signer()
-        return registry.approve(self.cache, image_id, "golden", signer, actor="ana", role="operator",
-                                now=NOW)  # fmt: skip
+        return registry.approve(
+            self.cache, image_id, "golden", signer, actor="ana", role="operator", now=NOW
+        )
 
 
 def vm(iid: str, image_id: str, **kw: Any) -> model.Instance:
@@ -99,8 +105,15 @@ def img17(e: Estate, bad: bool) -> None:
     with_golden(e)
     e.approve("ami-1")
     if bad:
-        registry.revoke(e.cache, "ami-1", "CVE in base", keys.ensure_signer(), actor="bob",
-                        role="operator", now=NOW)  # fmt: skip
+        registry.revoke(
+            e.cache,
+            "ami-1",
+            "CVE in base",
+            keys.ensure_signer(),
+            actor="bob",
+            role="operator",
+            now=NOW,
+        )
 
 
 def img18(e: Estate, bad: bool) -> None:
@@ -192,8 +205,13 @@ def test_img12_deleted_entry(make_estate: Callable[[str], Estate]) -> None:
 
 def test_img13_gcp_image_in_use(make_estate: Callable[[str], Estate]) -> None:
     e = make_estate("e")
-    e.put(img("debian-11", created_at="2025-01-01T00:00:00Z", deprecated_at="2025-09-01T00:00:00Z"),
-          vm("gce-1", "debian-11"), provider="gcp", account="p", region="global")  # fmt: skip
+    e.put(
+        img("debian-11", created_at="2025-01-01T00:00:00Z", deprecated_at="2025-09-01T00:00:00Z"),
+        vm("gce-1", "debian-11"),
+        provider="gcp",
+        account="p",
+        region="global",
+    )
     (row,) = evaluate(e.cache, get_check("IMG-13"), now=NOW)
     assert row.reason.startswith("deprecated since 2025-09-01") and "1 VM(s) use it" in row.reason
 
@@ -285,8 +303,10 @@ def test_concurrent_evaluations_keep_their_own_config(make_estate: Callable[[str
         finally:
             db.close()
 
-    threads = [threading.Thread(target=scan, args=("trusting", trusting)),
-               threading.Thread(target=scan, args=("default", None))]  # fmt: skip
+    threads = [
+        threading.Thread(target=scan, args=("trusting", trusting)),
+        threading.Thread(target=scan, args=("default", None)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -305,8 +325,19 @@ def test_cli_scan_uses_its_config(
     trusting.write_text('[images]\ntrusted_publishers = ["shady-images"]\n')
 
     def scan(cfg: Path) -> list[dict[str, Any]]:
-        argv = ["--db", str(e.cache.path), "--config", str(cfg), "scan", "--check", "IMG-14",
-                "--format", "json", "--now", NOW]  # fmt: skip
+        argv = [
+            "--db",
+            str(e.cache.path),
+            "--config",
+            str(cfg),
+            "scan",
+            "--check",
+            "IMG-14",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+        ]
         assert main(argv) == 0
         return [r for r in json.loads(capsys.readouterr().out) if r["status"] == "open"]
 

@@ -20,14 +20,27 @@ NOW = "2026-11-26T12:00:00Z"
 
 
 def _vm(provider: str, **kw: Any) -> m.Instance:
-    base: dict[str, Any] = {"id": "vm-1", "name": "vm-1", "state": "running", "boot_mode": "uefi",
-                            "secure_boot": True, "vtpm": True}  # fmt: skip
+    base: dict[str, Any] = {
+        "id": "vm-1",
+        "name": "vm-1",
+        "state": "running",
+        "boot_mode": "uefi",
+        "secure_boot": True,
+        "vtpm": True,
+    }
     base.update(kw)
     return m.Instance(**base)
 
 
-HARDENED = {k: "TRUE" for k in ("isolation.tools.copy.disable", "isolation.tools.paste.disable",
-                                "isolation.tools.dnd.disable", "isolation.device.connectable.disable")}  # fmt: skip
+HARDENED = {
+    k: "TRUE"
+    for k in (
+        "isolation.tools.copy.disable",
+        "isolation.tools.paste.disable",
+        "isolation.tools.dnd.disable",
+        "isolation.device.connectable.disable",
+    )
+}
 GFX = {"type": "vnc", "listen": "0.0.0.0", "exposed": True, "has_password": True}
 
 

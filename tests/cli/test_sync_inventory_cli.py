@@ -24,11 +24,13 @@ def _config(tmp_path: Path, aws_estate, **extra: object) -> Path:  # type: ignor
 
 
 def test_help_imports_no_cloud_sdk() -> None:
-    code = ("import sys, contextlib, io\nfrom workbench.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
-            "    main(['--help'])\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('boto3', "
-            "'botocore', 'google.cloud', 'azure', 'moto'))}))")  # fmt: skip
+    code = (
+        "import sys, contextlib, io\nfrom workbench.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('boto3', "
+        "'botocore', 'google.cloud', 'azure', 'moto'))}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -37,8 +39,19 @@ def test_sync_prints_progress_and_summary(aws_estate, tmp_path: Path, capsys) ->
     aws_estate.ensure_live()
     config = _config(tmp_path, aws_estate)
     with aws_estate.env():
-        code = main(["--db", str(tmp_path / "c.db"), "--config", str(config), "sync",
-                     "--region", "eu-west-1", "--workers", "8"])  # fmt: skip
+        code = main(
+            [
+                "--db",
+                str(tmp_path / "c.db"),
+                "--config",
+                str(config),
+                "sync",
+                "--region",
+                "eu-west-1",
+                "--workers",
+                "8",
+            ]
+        )
     out = capsys.readouterr()
     assert code == 0, out.out
     progress = [line for line in out.err.splitlines() if line.startswith("[")]
@@ -75,16 +88,36 @@ def test_inventory_json(aws_estate) -> None:  # type: ignore[no-untyped-def]
         aws_estate.manifest.uids["snapshot"]
     )
     first = rows[0]
-    assert {"provider", "account", "region", "kind", "id", "name", "tags", "stale", "public",
-            "encrypted"} <= set(first)  # fmt: skip
+    assert {
+        "provider",
+        "account",
+        "region",
+        "kind",
+        "id",
+        "name",
+        "tags",
+        "stale",
+        "public",
+        "encrypted",
+    } <= set(first)
     assert first["kind"] == "snapshot" and isinstance(first["tags"], dict)
     assert isinstance(first["stale"], bool) and not first["stale"]
     assert sum(r["public"] for r in rows) == len(aws_estate.manifest.category("public_snapshots"))
 
 
 def test_inventory_filters_and_jsonl(aws_estate) -> None:  # type: ignore[no-untyped-def]
-    lines = _inventory(aws_estate.db_path, "instances", "--format", "jsonl", "--account",
-                       MAIN_ACCOUNT, "--region", "eu-west-1", "--filter", "legacy")  # fmt: skip
+    lines = _inventory(
+        aws_estate.db_path,
+        "instances",
+        "--format",
+        "jsonl",
+        "--account",
+        MAIN_ACCOUNT,
+        "--region",
+        "eu-west-1",
+        "--filter",
+        "legacy",
+    )
     (row,) = [json.loads(line) for line in lines.splitlines()]
     assert row["name"] == "legacy-db" and row["state"] == "stopped"
     assert isinstance(row["firewall_groups"], list)
@@ -102,8 +135,9 @@ def test_inventory_table_is_inert(aws_estate) -> None:  # type: ignore[no-untype
 
 
 def test_inventory_csv_and_scopes(aws_estate) -> None:  # type: ignore[no-untyped-def]
-    rows = list(csv.DictReader(io.StringIO(_inventory(aws_estate.db_path, "grants", "--format",
-                                                      "csv"))))  # fmt: skip
+    rows = list(
+        csv.DictReader(io.StringIO(_inventory(aws_estate.db_path, "grants", "--format", "csv")))
+    )
     assert len(rows) == aws_estate.manifest.count("grant")
     assert {r["grantee_kind"] for r in rows} == {"public", "account"}
     scopes = json.loads(_inventory(aws_estate.db_path, "scopes", "--format", "json"))

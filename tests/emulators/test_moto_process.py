@@ -12,9 +12,12 @@ from workbench.emulators.aws import start_moto_server
 from workbench.emulators.aws_manifest import MAIN_ACCOUNT
 
 # Fake credentials only: the child and these clients talk to nothing but the local moto.
-AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_CONFIG_FILE": "/nonexistent/vmwb-test-aws-config",
-                "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vmwb-test-aws-credentials"}  # fmt: skip
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_CONFIG_FILE": "/nonexistent/vmwb-test-aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vmwb-test-aws-credentials",
+}
 
 
 def test_a_seeded_child_serves_the_manifest_and_its_ssm_data() -> None:

@@ -17,10 +17,12 @@ from workbench.fixes.engine import FixEngine
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
-    }.items():  # fmt: skip
+    }.items():
         monkeypatch.setenv(key, value)
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "VMWB_TEST_FIX_PAUSE"):
         monkeypatch.delenv(key, raising=False)
@@ -52,8 +54,15 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
 def make_engine(cache: Cache) -> Callable[..., FixEngine]:
     def make(role: str = "operator", read_only: bool = False, **kwargs: Any) -> FixEngine:
         config = kwargs.pop("config", None) or Config()
-        return FixEngine(cache, config, role=role, read_only=read_only, user="tester",
-                         today=kwargs.pop("today", TODAY), **kwargs)  # fmt: skip
+        return FixEngine(
+            cache,
+            config,
+            role=role,
+            read_only=read_only,
+            user="tester",
+            today=kwargs.pop("today", TODAY),
+            **kwargs,
+        )
 
     return make
 

@@ -16,8 +16,9 @@ TODAY = dt.date(2026, 11, 26)
 
 
 def target(kind: str, rid: str, check_id: str = "", region: str = REGION) -> Target:
-    return Target(check_id, make_uid("aws", ACCOUNT, region, kind, rid), kind, rid, "aws", ACCOUNT,
-                  region)  # fmt: skip
+    return Target(
+        check_id, make_uid("aws", ACCOUNT, region, kind, rid), kind, rid, "aws", ACCOUNT, region
+    )
 
 
 def add_finding(cache: Cache, check_id: str, kind: str, rid: str, region: str = REGION) -> None:
@@ -29,9 +30,19 @@ def add_finding(cache: Cache, check_id: str, kind: str, rid: str, region: str = 
             "INSERT INTO findings (key, check_id, resource_uid, resource_kind, resource_id, provider, "
             "account, region, severity, status, evidence, first_seen, last_seen) "
             "VALUES (?,?,?,?,?,'aws',?,?,'high','open',?,?,?)",
-            (f"{check_id}|{uid}", check_id, uid, kind, rid, ACCOUNT, region, json.dumps({}), now,
-             now),
-        )  # fmt: skip
+            (
+                f"{check_id}|{uid}",
+                check_id,
+                uid,
+                kind,
+                rid,
+                ACCOUNT,
+                region,
+                json.dumps({}),
+                now,
+                now,
+            ),
+        )
 
 
 def volume_id(ec2: Any) -> str:
@@ -45,7 +56,8 @@ def snapshot_id(ec2: Any) -> str:
 def instance_id(ec2: Any, tags: dict[str, str] | None = None) -> str:
     kwargs: dict[str, Any] = {}
     if tags:
-        kwargs["TagSpecifications"] = [{"ResourceType": "instance",
-                                        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]  # fmt: skip
+        kwargs["TagSpecifications"] = [
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        ]
     resp = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, **kwargs)
     return str(resp["Instances"][0]["InstanceId"])

@@ -32,8 +32,16 @@ estate, server, _fresh = azure_server_fixtures()
 
 @pytest.fixture
 def config(server: AzureFixtureServer) -> Config:
-    return parse({"azure": {"subscriptions": [SUB, SUB2], "endpoint": server.endpoint,
-                            "ca_bundle": server.ca_path, "fake_credential": True}})  # fmt: skip
+    return parse(
+        {
+            "azure": {
+                "subscriptions": [SUB, SUB2],
+                "endpoint": server.endpoint,
+                "ca_bundle": server.ca_path,
+                "fake_credential": True,
+            }
+        }
+    )
 
 
 @pytest.fixture
@@ -56,8 +64,14 @@ def status(cache: Cache, check_id: str, name: str) -> str:
     return str(row[0]) if row else "absent"
 
 
-def plan_for(engine: FixEngine, cache: Cache, check_id: str, fix_id: str, resource_id: str,
-             inputs: dict[str, Any] | None = None) -> Plan:  # fmt: skip
+def plan_for(
+    engine: FixEngine,
+    cache: Cache,
+    check_id: str,
+    fix_id: str,
+    resource_id: str,
+    inputs: dict[str, Any] | None = None,
+) -> Plan:
     fix, found = targets.resolve(cache, check_id, [resource_id], fix_id=fix_id)
     assert [t.resource_id for t in found] == [resource_id]
     plan = engine.plan(fix.id, found, inputs)
@@ -82,9 +96,11 @@ def test_disk_deny_network_access_apply_verify_resync_undo(server, config, cache
     engine = FixEngine(cache, config, user="tester")
     plan = plan_for(engine, cache, "SNP-06", "azure.disk.deny_network_access", did)
     assert [(i.operation, i.params["disk"]) for i in plan.items] == [
-        ("Disks_Update", {"properties": {"networkAccessPolicy": "DenyAll",
-                                         "publicNetworkAccess": "Disabled"}})
-    ]  # fmt: skip
+        (
+            "Disks_Update",
+            {"properties": {"networkAccessPolicy": "DenyAll", "publicNetworkAccess": "Disabled"}},
+        )
+    ]
     dry_run_changes_nothing(engine, server, plan)
     result = engine.apply(plan)
     assert result.status == "ok" and all(v.fixed for v in result.verified)
@@ -139,14 +155,18 @@ def test_revoke_sas_is_irreversible_and_needs_the_typed_confirmation(server, con
 
 
 def nsg_rules(server: AzureFixtureServer, rg: str, name: str) -> dict[str, dict[str, Any]]:
-    nsg = server.get(f"/subscriptions/{SUB}/resourcegroups/{rg}/providers/"
-                     f"microsoft.network/networksecuritygroups/{name}")  # fmt: skip
+    nsg = server.get(
+        f"/subscriptions/{SUB}/resourcegroups/{rg}/providers/"
+        f"microsoft.network/networksecuritygroups/{name}"
+    )
     return {r["name"]: copy.deepcopy(r["properties"]) for r in nsg["properties"]["securityRules"]}
 
 
 def test_nsg_rules_become_deny_and_undo_restores_the_exact_rules(server, config, cache) -> None:
-    gid = (f"/subscriptions/{SUB}/resourcegroups/rg-ops/providers/microsoft.network/"
-           "networksecuritygroups/nsg-mgmt-open")  # fmt: skip
+    gid = (
+        f"/subscriptions/{SUB}/resourcegroups/rg-ops/providers/microsoft.network/"
+        "networksecuritygroups/nsg-mgmt-open"
+    )
     original = nsg_rules(server, "rg-ops", "nsg-mgmt-open")
     assert status(cache, "NET-01", "nsg-mgmt-open") == "open"
     engine = FixEngine(cache, config, user="tester")
@@ -170,16 +190,26 @@ def test_nsg_rules_become_deny_and_undo_restores_the_exact_rules(server, config,
 
 
 def test_nsg_rule_restricted_to_a_cidr_keeps_its_other_sources(server, config, cache) -> None:
-    gid = (f"/subscriptions/{SUB}/resourcegroups/rg-ops/providers/microsoft.network/"
-           "networksecuritygroups/nsg-mgmt-open")  # fmt: skip
+    gid = (
+        f"/subscriptions/{SUB}/resourcegroups/rg-ops/providers/microsoft.network/"
+        "networksecuritygroups/nsg-mgmt-open"
+    )
     engine = FixEngine(cache, config, user="tester")
-    plan = plan_for(engine, cache, "NET-01", "azure.nsg.restrict_world_admin_rules", gid,
-                    {"narrow_to": "198.51.100.0/24"})  # fmt: skip
+    plan = plan_for(
+        engine,
+        cache,
+        "NET-01",
+        "azure.nsg.restrict_world_admin_rules",
+        gid,
+        {"narrow_to": "198.51.100.0/24"},
+    )
     assert engine.apply(plan).status == "ok"
     rules = nsg_rules(server, "rg-ops", "nsg-mgmt-open")
     assert rules["SSH"]["sourceAddressPrefix"] == "198.51.100.0/24"
     assert rules["SSH"]["access"] == "Allow"
-    assert rules["Mgmt-From-Partners"]["sourceAddressPrefixes"] == ["203.0.113.0/24",
-                                                                    "198.51.100.0/24"]  # fmt: skip
+    assert rules["Mgmt-From-Partners"]["sourceAddressPrefixes"] == [
+        "203.0.113.0/24",
+        "198.51.100.0/24",
+    ]
     resync(cache, config)
     assert status(cache, "NET-01", "nsg-mgmt-open") == "resolved"

@@ -66,10 +66,16 @@ def _cvp(ec2: Any, sid: str) -> list[dict[str, str]]:
 
 def test_revoke_public_snapshot(engine: FixEngine, ec2: Any) -> None:
     sid = snapshot_id(ec2)
-    ec2.modify_snapshot_attribute(SnapshotId=sid, Attribute="createVolumePermission",
-                                  OperationType="add", GroupNames=["all"], UserIds=["111122223333"])  # fmt: skip
-    plan, _ = cycle(engine, "aws.snapshot.revoke_public", target("snapshot", sid, "SNP-01"),
-                    undo=False)  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=sid,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        GroupNames=["all"],
+        UserIds=["111122223333"],
+    )
+    plan, _ = cycle(
+        engine, "aws.snapshot.revoke_public", target("snapshot", sid, "SNP-01"), undo=False
+    )
     assert plan.items[0].params["GroupNames"] == ["all"]
     assert _cvp(ec2, sid) == [{"UserId": "111122223333"}]  # the account share is untouched
     entry = engine.journal.for_plan(plan.plan_id)[0]
@@ -79,10 +85,19 @@ def test_revoke_public_snapshot(engine: FixEngine, ec2: Any) -> None:
 
 def test_revoke_foreign_snapshot_shares_keeps_allowlist(engine: FixEngine, ec2: Any) -> None:
     sid = snapshot_id(ec2)
-    ec2.modify_snapshot_attribute(SnapshotId=sid, Attribute="createVolumePermission",
-                                  OperationType="add", UserIds=["111122223333", "444455556666"])  # fmt: skip
-    plan, after = cycle(engine, "aws.snapshot.revoke_foreign_shares",
-                        target("snapshot", sid, "SNP-03"), {"allowlist": "111122223333"}, undo=False)  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=sid,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        UserIds=["111122223333", "444455556666"],
+    )
+    plan, after = cycle(
+        engine,
+        "aws.snapshot.revoke_foreign_shares",
+        target("snapshot", sid, "SNP-03"),
+        {"allowlist": "111122223333"},
+        undo=False,
+    )
     assert after["accounts"] == ["111122223333"]
     assert _cvp(ec2, sid) == [{"UserId": "111122223333"}]
     assert any("444455556666" in line for line in plan.targets[0].blast_radius)
@@ -97,8 +112,9 @@ def _image(ec2: Any) -> str:
 
 def test_make_image_private(engine: FixEngine, ec2: Any) -> None:
     ami = _image(ec2)
-    ec2.modify_image_attribute(ImageId=ami, Attribute="launchPermission", OperationType="add",
-                               UserGroups=["all"])  # fmt: skip
+    ec2.modify_image_attribute(
+        ImageId=ami, Attribute="launchPermission", OperationType="add", UserGroups=["all"]
+    )
     assert ec2.describe_images(ImageIds=[ami])["Images"][0]["Public"] is True
     cycle(engine, "aws.image.make_private", target("image", ami, "IMG-01"), undo=False)
     assert ec2.describe_images(ImageIds=[ami])["Images"][0]["Public"] is False
@@ -109,10 +125,18 @@ def test_make_image_private(engine: FixEngine, ec2: Any) -> None:
 
 def test_revoke_foreign_image_launch(engine: FixEngine, ec2: Any) -> None:
     ami = _image(ec2)
-    ec2.modify_image_attribute(ImageId=ami, Attribute="launchPermission", OperationType="add",
-                               UserIds=["111122223333", "444455556666"])  # fmt: skip
-    cycle(engine, "aws.image.revoke_foreign_launch", target("image", ami, "SNP-03"),
-          {"allowlist": ["444455556666"]})  # fmt: skip
+    ec2.modify_image_attribute(
+        ImageId=ami,
+        Attribute="launchPermission",
+        OperationType="add",
+        UserIds=["111122223333", "444455556666"],
+    )
+    cycle(
+        engine,
+        "aws.image.revoke_foreign_launch",
+        target("image", ami, "SNP-03"),
+        {"allowlist": ["444455556666"]},
+    )
     perms = ec2.describe_image_attribute(ImageId=ami, Attribute="launchPermission")
     assert sorted(p["UserId"] for p in perms["LaunchPermissions"]) == [
         "111122223333",
@@ -130,8 +154,13 @@ def test_require_imdsv2(engine: FixEngine, ec2: Any) -> None:
     assert _tokens(ec2, iid) == "optional"
     # moto 5.2.5 ignores DryRun on ModifyInstanceMetadataOptions (it applies the change), so the dry-run of
     # this fix is tested with botocore's Stubber in test_fix_aws_stubber.py.
-    cycle(engine, "aws.instance.require_imdsv2", target("instance", iid, "CFG-01"),
-          check_dry_run=False, undo=False)  # fmt: skip
+    cycle(
+        engine,
+        "aws.instance.require_imdsv2",
+        target("instance", iid, "CFG-01"),
+        check_dry_run=False,
+        undo=False,
+    )
     assert _tokens(ec2, iid) == "required"
     engine.undo(engine.journal.recent(1)[0].entry_id)
     assert _tokens(ec2, iid) == "optional"
@@ -139,19 +168,45 @@ def test_require_imdsv2(engine: FixEngine, ec2: Any) -> None:
 
 def _ingress(ec2: Any, gid: str) -> list[tuple[Any, ...]]:
     rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [gid]}])
-    return sorted((r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIpv4") or r.get("CidrIpv6"),
-                   r.get("Description", "")) for r in rules["SecurityGroupRules"] if not r["IsEgress"])  # fmt: skip
+    return sorted(
+        (
+            r["IpProtocol"],
+            r["FromPort"],
+            r["ToPort"],
+            r.get("CidrIpv4") or r.get("CidrIpv6"),
+            r.get("Description", ""),
+        )
+        for r in rules["SecurityGroupRules"]
+        if not r["IsEgress"]
+    )
 
 
 def _open_group(ec2: Any) -> str:
     gid = str(ec2.create_security_group(GroupName="web", Description="web")["GroupId"])
-    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-         "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "ssh from anywhere"}],
-         "Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": "ssh v6"}]},
-        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-        {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
-    ])  # fmt: skip
+    ec2.authorize_security_group_ingress(
+        GroupId=gid,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "ssh from anywhere"}],
+                "Ipv6Ranges": [{"CidrIpv6": "::/0", "Description": "ssh v6"}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            },
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 3389,
+                "ToPort": 3389,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+            },
+        ],
+    )
     return gid
 
 
@@ -161,8 +216,10 @@ def test_revoke_world_admin_ingress(engine: FixEngine, ec2: Any) -> None:
     # A finding on one normalized rule row maps onto its group.
     rule = target("firewall_rule", f"{gid}/ingress/tcp/22-22/0.0.0.0/0", "NET-01")
     cycle(engine, "aws.sg.revoke_world_admin_ingress", rule, undo=False)
-    assert _ingress(ec2, gid) == [("tcp", 443, 443, "0.0.0.0/0", ""),
-                                  ("tcp", 3389, 3389, "10.0.0.0/8", "")]  # fmt: skip
+    assert _ingress(ec2, gid) == [
+        ("tcp", 443, 443, "0.0.0.0/0", ""),
+        ("tcp", 3389, 3389, "10.0.0.0/8", ""),
+    ]
     for entry in reversed(engine.journal.recent(2)):
         assert engine.undo(entry.entry_id).status == "ok"
     assert _ingress(ec2, gid) == original  # the exact rules, descriptions included
@@ -171,11 +228,19 @@ def test_revoke_world_admin_ingress(engine: FixEngine, ec2: Any) -> None:
 def test_narrow_world_admin_ingress_to_cidr(engine: FixEngine, ec2: Any) -> None:
     gid = _open_group(ec2)
     original = _ingress(ec2, gid)
-    plan, _ = cycle(engine, "aws.sg.revoke_world_admin_ingress", target("firewall_group", gid),
-                    {"narrow_to": "203.0.113.0/24"}, undo=False)  # fmt: skip
+    plan, _ = cycle(
+        engine,
+        "aws.sg.revoke_world_admin_ingress",
+        target("firewall_group", gid),
+        {"narrow_to": "203.0.113.0/24"},
+        undo=False,
+    )
     ops = [i.operation for i in plan.items]
-    assert ops == ["AuthorizeSecurityGroupIngress", "RevokeSecurityGroupIngress",
-                   "RevokeSecurityGroupIngress"]  # fmt: skip
+    assert ops == [
+        "AuthorizeSecurityGroupIngress",
+        "RevokeSecurityGroupIngress",
+        "RevokeSecurityGroupIngress",
+    ]
     assert plan.items[1].requires == [0]  # never revoke before the narrow rule exists
     assert ("tcp", 22, 22, "203.0.113.0/24", "ssh from anywhere") in _ingress(ec2, gid)
     assert not any(r[3] in ("0.0.0.0/0", "::/0") and r[1] == 22 for r in _ingress(ec2, gid))
@@ -185,8 +250,12 @@ def test_narrow_world_admin_ingress_to_cidr(engine: FixEngine, ec2: Any) -> None
 
 
 def test_ebs_encryption_by_default(engine: FixEngine, ec2: Any) -> None:
-    cycle(engine, "aws.ebs.encryption_by_default",
-          target("setting", "ebs_encryption_by_default", "SNP-05"), undo=False)  # fmt: skip
+    cycle(
+        engine,
+        "aws.ebs.encryption_by_default",
+        target("setting", "ebs_encryption_by_default", "SNP-05"),
+        undo=False,
+    )
     assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
     engine.undo(engine.journal.recent(1)[0].entry_id)
     assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
@@ -204,8 +273,13 @@ def _state(ec2: Any, iid: str) -> str:
 
 def test_tag_owner_adds_only_missing_tags(engine: FixEngine, ec2: Any) -> None:
     iid = instance_id(ec2, {"owner": "alice", "Name": "web-1"})
-    cycle(engine, "aws.instance.tag_owner", target("instance", iid, "SPR-04"),
-          {"owner": "bob", "environment": "staging"}, undo=False)  # fmt: skip
+    cycle(
+        engine,
+        "aws.instance.tag_owner",
+        target("instance", iid, "SPR-04"),
+        {"owner": "bob", "environment": "staging"},
+        undo=False,
+    )
     assert _tags(ec2, iid) == {"owner": "alice", "Name": "web-1", "env": "staging"}
     engine.undo(engine.journal.recent(1)[0].entry_id)
     assert _tags(ec2, iid) == {"owner": "alice", "Name": "web-1"}

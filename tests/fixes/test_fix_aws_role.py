@@ -12,9 +12,11 @@ from workbench.fixes.base import FixError
 
 def test_a_role_per_target_account(aws_estate) -> None:  # type: ignore[no-untyped-def]
     clients = AwsClients.from_config(
-        {"fix_role_arn": "arn:aws:iam::{account}:role/SecurityAudit",
-         "endpoint_url": aws_estate.endpoint}
-    )  # fmt: skip
+        {
+            "fix_role_arn": "arn:aws:iam::{account}:role/SecurityAudit",
+            "endpoint_url": aws_estate.endpoint,
+        }
+    )
     region = aws_estate.manifest.regions[0]
     with aws_estate.env():
         who = clients.client("sts", region, SECOND_ACCOUNT).get_caller_identity()
@@ -25,8 +27,10 @@ def test_a_role_per_target_account(aws_estate) -> None:  # type: ignore[no-untyp
 
 def test_a_role_in_another_account_is_refused(aws_estate) -> None:  # type: ignore[no-untyped-def]
     clients = AwsClients.from_config(
-        {"fix_role_arn": f"arn:aws:iam::{SECOND_ACCOUNT}:role/SecurityAudit",
-         "endpoint_url": aws_estate.endpoint}
-    )  # fmt: skip
+        {
+            "fix_role_arn": f"arn:aws:iam::{SECOND_ACCOUNT}:role/SecurityAudit",
+            "endpoint_url": aws_estate.endpoint,
+        }
+    )
     with aws_estate.env(), pytest.raises(FixError, match=f"account {SECOND_ACCOUNT}"):
         clients.client("ec2", aws_estate.manifest.regions[0], MAIN_ACCOUNT)

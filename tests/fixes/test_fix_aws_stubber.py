@@ -52,8 +52,13 @@ def _setting_cycle(
 
     reads(off)  # plan
     reads(off)  # dry-run: freshness check, then the call with DryRun
-    stub.add_client_error(enable_op, "DryRunOperation", "Request would have succeeded",
-                          412, expected_params={**enable_params, "DryRun": True})  # fmt: skip
+    stub.add_client_error(
+        enable_op,
+        "DryRunOperation",
+        "Request would have succeeded",
+        412,
+        expected_params={**enable_params, "DryRun": True},
+    )
     reads(off, off)  # apply: freshness check, before-state
     stub.add_response(enable_op, enable_resp, enable_params)
     reads(on, on)  # after-state, verify
@@ -81,41 +86,71 @@ def _camel(op: str) -> str:
 
 def test_snapshot_block_public_access(make_engine: Callable[..., FixEngine]) -> None:
     _setting_cycle(
-        make_engine, "aws.snapshot.block_public_access", "snapshot_block_public_access",
-        ("get_snapshot_block_public_access_state", {"State": "unblocked"},
-         {"State": "block-all-sharing"}),
-        ("enable_snapshot_block_public_access", {"State": "block-all-sharing"},
-         {"State": "block-all-sharing"}),
+        make_engine,
+        "aws.snapshot.block_public_access",
+        "snapshot_block_public_access",
+        (
+            "get_snapshot_block_public_access_state",
+            {"State": "unblocked"},
+            {"State": "block-all-sharing"},
+        ),
+        (
+            "enable_snapshot_block_public_access",
+            {"State": "block-all-sharing"},
+            {"State": "block-all-sharing"},
+        ),
         ("disable_snapshot_block_public_access", {}, {"State": "unblocked"}),
-    )  # fmt: skip
+    )
 
 
 def test_image_block_public_access(make_engine: Callable[..., FixEngine]) -> None:
     _setting_cycle(
-        make_engine, "aws.image.block_public_access", "image_block_public_access",
-        ("get_image_block_public_access_state", {"ImageBlockPublicAccessState": "unblocked"},
-         {"ImageBlockPublicAccessState": "block-new-sharing"}),
-        ("enable_image_block_public_access", {"ImageBlockPublicAccessState": "block-new-sharing"},
-         {"ImageBlockPublicAccessState": "block-new-sharing"}),
+        make_engine,
+        "aws.image.block_public_access",
+        "image_block_public_access",
+        (
+            "get_image_block_public_access_state",
+            {"ImageBlockPublicAccessState": "unblocked"},
+            {"ImageBlockPublicAccessState": "block-new-sharing"},
+        ),
+        (
+            "enable_image_block_public_access",
+            {"ImageBlockPublicAccessState": "block-new-sharing"},
+            {"ImageBlockPublicAccessState": "block-new-sharing"},
+        ),
         ("disable_image_block_public_access", {}, {"ImageBlockPublicAccessState": "unblocked"}),
-    )  # fmt: skip
+    )
 
 
 def test_account_imds_defaults(make_engine: Callable[..., FixEngine]) -> None:
     _setting_cycle(
-        make_engine, "aws.account.imds_defaults", "imds_defaults",
-        ("get_instance_metadata_defaults", {"AccountLevel": {"HttpTokens": "optional"}},
-         {"AccountLevel": {"HttpTokens": "required"}}),
+        make_engine,
+        "aws.account.imds_defaults",
+        "imds_defaults",
+        (
+            "get_instance_metadata_defaults",
+            {"AccountLevel": {"HttpTokens": "optional"}},
+            {"AccountLevel": {"HttpTokens": "required"}},
+        ),
         ("modify_instance_metadata_defaults", {"HttpTokens": "required"}, {"Return": True}),
         ("modify_instance_metadata_defaults", {"HttpTokens": "optional"}, {"Return": True}),
-    )  # fmt: skip
+    )
 
 
 def _instance(tokens: str) -> dict[str, Any]:
-    return {"Reservations": [{"Instances": [{
-        "InstanceId": "i-0abc", "State": {"Code": 16, "Name": "running"},
-        "MetadataOptions": {"HttpTokens": tokens, "HttpEndpoint": "enabled"},
-    }]}]}  # fmt: skip
+    return {
+        "Reservations": [
+            {
+                "Instances": [
+                    {
+                        "InstanceId": "i-0abc",
+                        "State": {"Code": 16, "Name": "running"},
+                        "MetadataOptions": {"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+                    }
+                ]
+            }
+        ]
+    }
 
 
 def test_require_imdsv2_dry_run_sends_dry_run_and_changes_nothing(
@@ -125,9 +160,13 @@ def test_require_imdsv2_dry_run_sends_dry_run_and_changes_nothing(
     describe = {"InstanceIds": ["i-0abc"]}
     stub.add_response("describe_instances", _instance("optional"), describe)  # plan
     stub.add_response("describe_instances", _instance("optional"), describe)  # freshness
-    stub.add_client_error("modify_instance_metadata_options", "DryRunOperation", "would succeed", 412,
-                          expected_params={"InstanceId": "i-0abc", "HttpTokens": "required",
-                                           "DryRun": True})  # fmt: skip
+    stub.add_client_error(
+        "modify_instance_metadata_options",
+        "DryRunOperation",
+        "would succeed",
+        412,
+        expected_params={"InstanceId": "i-0abc", "HttpTokens": "required", "DryRun": True},
+    )
     plan = engine.plan("aws.instance.require_imdsv2", [target("instance", "i-0abc")])
     assert [r.status for r in engine.dry_run(plan)] == ["would_succeed"]
     stub.assert_no_pending_responses()  # no call without DryRun was made
@@ -139,8 +178,11 @@ def test_dry_run_ignored_by_the_endpoint_is_reported(make_engine: Callable[..., 
     describe = {"InstanceIds": ["i-0abc"]}
     stub.add_response("describe_instances", _instance("optional"), describe)
     stub.add_response("describe_instances", _instance("optional"), describe)
-    stub.add_response("modify_instance_metadata_options", {"InstanceId": "i-0abc"},
-                      {"InstanceId": "i-0abc", "HttpTokens": "required", "DryRun": True})  # fmt: skip
+    stub.add_response(
+        "modify_instance_metadata_options",
+        {"InstanceId": "i-0abc"},
+        {"InstanceId": "i-0abc", "HttpTokens": "required", "DryRun": True},
+    )
     plan = engine.plan("aws.instance.require_imdsv2", [target("instance", "i-0abc")])
     assert [r.status for r in engine.dry_run(plan)] == ["dry_run_ignored"]
 

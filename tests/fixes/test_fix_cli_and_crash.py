@@ -33,8 +33,9 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def _public_snapshot(ec2: Any) -> str:
     sid = snapshot_id(ec2)
-    ec2.modify_snapshot_attribute(SnapshotId=sid, Attribute="createVolumePermission",
-                                  OperationType="add", GroupNames=["all"])  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=sid, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+    )
     return sid
 
 
@@ -44,8 +45,9 @@ def _public(ec2: Any, sid: str) -> bool:
 
 
 @pytest.mark.usefixtures("moto")
-def test_cli_plan_dry_run_apply_undo(cli_env: str, ec2: Any, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_cli_plan_dry_run_apply_undo(
+    cli_env: str, ec2: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db, plan = cli_env, str(tmp_path / "plan.json")
     sid = _public_snapshot(ec2)
     with Cache.open(db) as cache:
@@ -97,8 +99,11 @@ def _kill_when(db: str, plan: str, pause: str, ready: Callable[[], bool]) -> Non
     env = {**os.environ, PAUSE_ENV: f"{pause}:120"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench", "--db", db, "fix", "apply", plan, "--yes"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     try:
         while not ready():

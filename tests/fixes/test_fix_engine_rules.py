@@ -23,35 +23,48 @@ pytestmark = pytest.mark.usefixtures("moto")
 
 def _public_snapshot(ec2: Any) -> str:
     sid = snapshot_id(ec2)
-    ec2.modify_snapshot_attribute(SnapshotId=sid, Attribute="createVolumePermission",
-                                  OperationType="add", GroupNames=["all"])  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=sid, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
+    )
     return sid
 
 
 def test_registry_has_exactly_the_agreed_fix_ids() -> None:
     # Other providers register their own ids beside these.
     assert {f for f in registry.FIX_IDS if f.startswith("aws.")} == {
-        "aws.snapshot.revoke_public", "aws.snapshot.revoke_foreign_shares",
-        "aws.snapshot.block_public_access", "aws.image.make_private",
-        "aws.image.revoke_foreign_launch", "aws.image.block_public_access",
-        "aws.instance.require_imdsv2", "aws.account.imds_defaults",
-        "aws.sg.revoke_world_admin_ingress", "aws.ebs.encryption_by_default",
-        "aws.instance.mark_expiry", "aws.instance.stop_expired", "aws.instance.terminate_expired",
-        "aws.volume.delete_orphan", "aws.instance.tag_owner",
-    }  # fmt: skip
+        "aws.snapshot.revoke_public",
+        "aws.snapshot.revoke_foreign_shares",
+        "aws.snapshot.block_public_access",
+        "aws.image.make_private",
+        "aws.image.revoke_foreign_launch",
+        "aws.image.block_public_access",
+        "aws.instance.require_imdsv2",
+        "aws.account.imds_defaults",
+        "aws.sg.revoke_world_admin_ingress",
+        "aws.ebs.encryption_by_default",
+        "aws.instance.mark_expiry",
+        "aws.instance.stop_expired",
+        "aws.instance.terminate_expired",
+        "aws.volume.delete_orphan",
+        "aws.instance.tag_owner",
+    }
     for fix in (registry.get(f) for f in registry.FIX_IDS if f.startswith("aws.")):
         assert fix.safety in ("reversible", "additive", "irreversible") and fix.permissions
     assert [f.id for f in registry.for_check("SNP-01")] == ["aws.snapshot.revoke_public"]
 
 
-def test_viewer_may_run_no_fix_and_the_refusal_is_audited(make_engine: Callable[..., FixEngine],
-                                                         ec2: Any, cache: Cache) -> None:  # fmt: skip
+def test_viewer_may_run_no_fix_and_the_refusal_is_audited(
+    make_engine: Callable[..., FixEngine], ec2: Any, cache: Cache
+) -> None:
     sid = _public_snapshot(ec2)
     with pytest.raises(PermissionDenied, match="viewer"):
         make_engine(role="viewer").plan("aws.snapshot.revoke_public", [target("snapshot", sid)])
     last = list(audit.entries(cache))[-1]
-    assert (last.action, last.role, last.result) == ("plan", "viewer",
-                                                     "denied: role viewer may not run fixes")  # fmt: skip
+    assert (last.action, last.role, last.result) == (
+        "plan",
+        "viewer",
+        "denied: role viewer may not run fixes",
+    )
 
 
 def test_responder_runs_reversible_fixes_only(
@@ -100,8 +113,12 @@ def test_read_only_mode_runs_nothing(make_engine: Callable[..., FixEngine], ec2:
 def test_stale_plan_is_refused(engine: FixEngine, ec2: Any) -> None:
     sid = _public_snapshot(ec2)
     plan = engine.plan("aws.snapshot.revoke_public", [target("snapshot", sid)])
-    ec2.modify_snapshot_attribute(SnapshotId=sid, Attribute="createVolumePermission",
-                                  OperationType="add", UserIds=["111122223333"])  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=sid,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        UserIds=["111122223333"],
+    )
     with pytest.raises(StalePlan, match="changed since the plan"):
         engine.apply(plan)
     assert engine.journal.recent() == []

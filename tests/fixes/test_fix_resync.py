@@ -19,8 +19,11 @@ from workbench.cache.store import Cache
 from workbench.fixes import targets
 from workbench.fixes.engine import FixEngine
 
-_MISSING = [m for m in ("workbench.providers.aws.provider", "workbench.scan.engine")
-            if importlib.util.find_spec(m) is None]  # fmt: skip
+_MISSING = [
+    m
+    for m in ("workbench.providers.aws.provider", "workbench.scan.engine")
+    if importlib.util.find_spec(m) is None
+]
 pytestmark = [
     pytest.mark.skipif(bool(_MISSING), reason=f"needs {', '.join(_MISSING)} (not built yet)"),
     pytest.mark.usefixtures("moto"),
@@ -49,17 +52,35 @@ def _resync(cache: Cache, checks: list[str]) -> set[tuple[str, str]]:
 def _estate(ec2: Any) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """One broken resource per fix: check id -> (fix id, resource id, inputs)."""
     public = snapshot_id(ec2)
-    ec2.modify_snapshot_attribute(SnapshotId=public, Attribute="createVolumePermission",
-                                  OperationType="add", GroupNames=["all"])  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=public,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        GroupNames=["all"],
+    )
     shared = snapshot_id(ec2)
-    ec2.modify_snapshot_attribute(SnapshotId=shared, Attribute="createVolumePermission",
-                                  OperationType="add", UserIds=[FOREIGN, FRIEND])  # fmt: skip
+    ec2.modify_snapshot_attribute(
+        SnapshotId=shared,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        UserIds=[FOREIGN, FRIEND],
+    )
     ami = ec2.create_image(InstanceId=instance_id(ec2), Name="golden")["ImageId"]
-    ec2.modify_image_attribute(ImageId=ami, Attribute="launchPermission", OperationType="add",
-                               UserGroups=["all"])  # fmt: skip
+    ec2.modify_image_attribute(
+        ImageId=ami, Attribute="launchPermission", OperationType="add", UserGroups=["all"]
+    )
     gid = ec2.create_security_group(GroupName="admin", Description="admin")["GroupId"]
-    ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])  # fmt: skip
+    ec2.authorize_security_group_ingress(
+        GroupId=gid,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
     tagged = {"owner": "ops", "env": "prod"}
     expired = instance_id(ec2, {**tagged, "expires-on": "2020-01-01"})
     stale = instance_id(ec2, {**tagged, "expires-on": "2020-01-01", "stopped-on": "2020-01-02"})

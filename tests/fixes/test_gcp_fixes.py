@@ -34,8 +34,13 @@ estate, server, _fresh = gcp_server_fixtures()
 
 
 def section(server: GcpFixtureServer) -> dict[str, Any]:
-    return {"projects": [PROJECT], "endpoint": server.endpoint, "anonymous": True,
-            "retry_initial": 0.05, "retry_deadline": 10}  # fmt: skip
+    return {
+        "projects": [PROJECT],
+        "endpoint": server.endpoint,
+        "anonymous": True,
+        "retry_initial": 0.05,
+        "retry_deadline": 10,
+    }
 
 
 def sync_and_scan(server: GcpFixtureServer, cache: Cache, check_id: str) -> dict[str, str]:
@@ -79,8 +84,10 @@ def iam(kind: str, name: str) -> Callable[[GcpFixtureServer, str], Any]:
 
 
 def firewall_rules(server: GcpFixtureServer, _: str) -> Any:
-    return sorted((r["name"], r.get("disabled"), r.get("sourceRanges"))
-                  for r in server.projects[PROJECT]["firewalls"])  # fmt: skip
+    return sorted(
+        (r["name"], r.get("disabled"), r.get("sourceRanges"))
+        for r in server.projects[PROJECT]["firewalls"]
+    )
 
 
 @dataclass
@@ -94,21 +101,57 @@ class Case:
 
 
 CASES = [
-    Case("gcp.instance.block_project_ssh_keys", "IAM-03", "us-central1-a/legacy-billing",
-         metadata_items, ["instances.setMetadata"]),
-    Case("gcp.instance.disable_serial_port", "CFG-06", "us-central1-a/legacy-billing",
-         metadata_items, ["instances.setMetadata"]),
-    Case("gcp.instance.enable_shielded_vm", "BOOT-01", "europe-west1-b/win-jumpbox", shielded,
-         ["instances.stop", "instances.updateShieldedInstanceConfig", "instances.start"]),
-    Case("gcp.snapshot.remove_public_access", "SNP-07", "billing-db-backup-2019",
-         iam("snapshots", "billing-db-backup-2019"), ["snapshots.setIamPolicy"]),
-    Case("gcp.image.remove_public_access", "SNP-07", "golden-web-2024",
-         iam("images", "golden-web-2024"), ["images.setIamPolicy"]),
-    Case("gcp.firewall.restrict_world_admin_ingress", "NET-01", "default", firewall_rules,
-         ["firewalls.patch"] * 3),
-    Case("gcp.firewall.restrict_world_admin_ingress", "NET-01", "default", firewall_rules,
-         ["firewalls.patch"] * 3, {"narrow_to": "198.51.100.0/24"}),
-]  # fmt: skip
+    Case(
+        "gcp.instance.block_project_ssh_keys",
+        "IAM-03",
+        "us-central1-a/legacy-billing",
+        metadata_items,
+        ["instances.setMetadata"],
+    ),
+    Case(
+        "gcp.instance.disable_serial_port",
+        "CFG-06",
+        "us-central1-a/legacy-billing",
+        metadata_items,
+        ["instances.setMetadata"],
+    ),
+    Case(
+        "gcp.instance.enable_shielded_vm",
+        "BOOT-01",
+        "europe-west1-b/win-jumpbox",
+        shielded,
+        ["instances.stop", "instances.updateShieldedInstanceConfig", "instances.start"],
+    ),
+    Case(
+        "gcp.snapshot.remove_public_access",
+        "SNP-07",
+        "billing-db-backup-2019",
+        iam("snapshots", "billing-db-backup-2019"),
+        ["snapshots.setIamPolicy"],
+    ),
+    Case(
+        "gcp.image.remove_public_access",
+        "SNP-07",
+        "golden-web-2024",
+        iam("images", "golden-web-2024"),
+        ["images.setIamPolicy"],
+    ),
+    Case(
+        "gcp.firewall.restrict_world_admin_ingress",
+        "NET-01",
+        "default",
+        firewall_rules,
+        ["firewalls.patch"] * 3,
+    ),
+    Case(
+        "gcp.firewall.restrict_world_admin_ingress",
+        "NET-01",
+        "default",
+        firewall_rules,
+        ["firewalls.patch"] * 3,
+        {"narrow_to": "198.51.100.0/24"},
+    ),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.fix_id}{'+' if c.inputs else ''}")
@@ -116,8 +159,14 @@ def test_fix_end_to_end(case: Case, server: GcpFixtureServer, tmp_path: Path) ->
     name = case.resource_id.rsplit("/", 1)[-1]
     with Cache.open(tmp_path / "cache.db") as cache:
         assert sync_and_scan(server, cache, case.check_id)[case.resource_id] == "open"
-        engine = FixEngine(cache, Config(), role="operator", read_only=False, user="tester",
-                           clients={"gcp": gcp_clients(section(server))})  # fmt: skip
+        engine = FixEngine(
+            cache,
+            Config(),
+            role="operator",
+            read_only=False,
+            user="tester",
+            clients={"gcp": gcp_clients(section(server))},
+        )
         target = target_for(cache, case.check_id, case.resource_id)
         original = copy.deepcopy(case.state(server, name))
 
@@ -145,12 +194,24 @@ def test_fix_end_to_end(case: Case, server: GcpFixtureServer, tmp_path: Path) ->
 def test_narrowing_keeps_other_sources_and_the_plan_names_the_rules(server, tmp_path) -> None:
     with Cache.open(tmp_path / "cache.db") as cache:
         sync_and_scan(server, cache, "NET-01")
-        engine = FixEngine(cache, Config(), role="operator", read_only=False, user="tester",
-                           clients={"gcp": gcp_clients(section(server))})  # fmt: skip
-        plan = engine.plan("gcp.firewall.restrict_world_admin_ingress",
-                           [target_for(cache, "NET-01", "default")], {"narrow_to": "203.0.113.7"})  # fmt: skip
+        engine = FixEngine(
+            cache,
+            Config(),
+            role="operator",
+            read_only=False,
+            user="tester",
+            clients={"gcp": gcp_clients(section(server))},
+        )
+        plan = engine.plan(
+            "gcp.firewall.restrict_world_admin_ingress",
+            [target_for(cache, "NET-01", "default")],
+            {"narrow_to": "203.0.113.7"},
+        )
         assert sorted(i.params["firewall"] for i in plan.items) == [
-            "allow-mgmt-ports", "default-allow-rdp", "default-allow-ssh"]  # fmt: skip
+            "allow-mgmt-ports",
+            "default-allow-rdp",
+            "default-allow-ssh",
+        ]
         assert {tuple(i.params["body"]["sourceRanges"]) for i in plan.items} == {
             ("203.0.113.7/32",)
         }
@@ -163,12 +224,19 @@ def test_stale_metadata_refuses_the_plan(server, tmp_path) -> None:
 
     with Cache.open(tmp_path / "cache.db") as cache:
         sync_and_scan(server, cache, "CFG-06")
-        engine = FixEngine(cache, Config(), role="operator", read_only=False, user="tester",
-                           clients={"gcp": gcp_clients(section(server))})  # fmt: skip
+        engine = FixEngine(
+            cache,
+            Config(),
+            role="operator",
+            read_only=False,
+            user="tester",
+            clients={"gcp": gcp_clients(section(server))},
+        )
         target = target_for(cache, "CFG-06", "us-central1-a/legacy-billing")
         plan = engine.plan("gcp.instance.disable_serial_port", [target])
         instance(server, "legacy-billing")["metadata"]["items"].append(
-            {"key": "startup-script", "value": "changed meanwhile"})  # fmt: skip
+            {"key": "startup-script", "value": "changed meanwhile"}
+        )
         with pytest.raises(StalePlan):
             engine.apply(plan)
         assert ("serial-port-enable", "TRUE") in metadata_items(server, "legacy-billing")

@@ -139,8 +139,11 @@ def test_libvirt_console_fix_on_a_running_domain_waits_for_restart(
     saved = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
     assert "0.0.0.0" in live and "0.0.0.0" not in saved  # the running guest was not touched
     with pytest.raises(FixError, match="not a loopback"):
-        engine.plan("libvirt.graphics.listen_localhost", [_lv_target("instance", web02, "ONP-08")],
-                    {"address": "10.0.0.5"})  # fmt: skip
+        engine.plan(
+            "libvirt.graphics.listen_localhost",
+            [_lv_target("instance", web02, "ONP-08")],
+            {"address": "10.0.0.5"},
+        )
 
 
 # ---------------------------------------------------------------- vSphere

@@ -25,15 +25,26 @@ DATA = Path(__file__).parent / "data"
 
 
 def _img(iid: str, **kw: Any) -> model.Image:
-    base: dict[str, Any] = {"state": "available", "public": False, "encrypted": True,
-                            "platform": "linux", "created_at": "2026-02-01T00:00:00Z"}  # fmt: skip
+    base: dict[str, Any] = {
+        "state": "available",
+        "public": False,
+        "encrypted": True,
+        "platform": "linux",
+        "created_at": "2026-02-01T00:00:00Z",
+    }
     base.update(kw)
     return model.Image(id=iid, **base)
 
 
 def _vm(iid: str, image_id: str | None, state: str = "running", **kw: Any) -> model.Instance:
-    return model.Instance(id=iid, name=kw.pop("name", iid), state=state, image_id=image_id,
-                          created_at="2026-02-10T00:00:00Z", **kw)  # fmt: skip
+    return model.Instance(
+        id=iid,
+        name=kw.pop("name", iid),
+        state=state,
+        image_id=image_id,
+        created_at="2026-02-10T00:00:00Z",
+        **kw,
+    )
 
 
 def build(path: Path) -> Cache:
@@ -41,8 +52,15 @@ def build(path: Path) -> Cache:
     run = cache.start_run({"providers": ["aws", "gcp"]})
     prod = TaskOutput()
     prod.add(_img(GOLDEN, name="golden-linux", owner="111122223333", digest="sha256:abc"))
-    prod.add(_img("ami-old", name="golden-2024", owner="111122223333",
-                  created_at="2024-01-01T00:00:00Z", deprecated_at="2025-01-01T00:00:00Z"))  # fmt: skip
+    prod.add(
+        _img(
+            "ami-old",
+            name="golden-2024",
+            owner="111122223333",
+            created_at="2024-01-01T00:00:00Z",
+            deprecated_at="2025-01-01T00:00:00Z",
+        )
+    )
     prod.add(_img("ami-public", name="leaky", owner="111122223333", public=True, encrypted=False))
     prod.add(_vm("i-prod1", GOLDEN, name="web-1", private_ip="10.0.0.5"))
     prod.add(_vm("i-prod2", "ami-old", name="legacy-1"))
@@ -79,11 +97,17 @@ def trivy_report(artifact: str, vulns: list[tuple[str, str, str]], created: str)
                     "Class": "os-pkgs",
                     "Type": "debian",
                     "Vulnerabilities": [
-                        {"VulnerabilityID": vid, "PkgName": pkg, "InstalledVersion": "1.0",
-                         "FixedVersion": "1.1", "Severity": sev, "Title": f"{pkg}: {vid}"}
+                        {
+                            "VulnerabilityID": vid,
+                            "PkgName": pkg,
+                            "InstalledVersion": "1.0",
+                            "FixedVersion": "1.1",
+                            "Severity": sev,
+                            "Title": f"{pkg}: {vid}",
+                        }
                         for vid, pkg, sev in vulns
                     ],
                 }
             ],
         }
-    ).encode()  # fmt: skip
+    ).encode()

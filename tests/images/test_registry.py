@@ -24,8 +24,9 @@ def _drop_guard(cache: Cache) -> None:
 def test_signing_round_trip(cache: Cache) -> None:
     signer = keys.ensure_signer()
     assert keys.ensure_signer().key_id == signer.key_id  # stored in the keyring, loaded again
-    entry = registry.approve(cache, GOLDEN, "CIS-hardened, scanned", signer, actor="ana",
-                             role="operator", now=NOW)  # fmt: skip
+    entry = registry.approve(
+        cache, GOLDEN, "CIS-hardened, scanned", signer, actor="ana", role="operator", now=NOW
+    )
     assert entry.image_uid == GOLDEN_UID  # the owner's row is preferred for a shared AMI
     assert entry.account == "111122223333" and entry.digest == "sha256:abc"
     payload = json.loads(entry.payload)
@@ -85,8 +86,11 @@ def test_inserted_entry_not_in_audit_log(cache: Cache) -> None:
     body = json.loads(entry.payload)
     body.update(entry_id=2, image_id="ami-market", prev_hash=registry.payload_hash(entry.payload))
     text = registry.canonical(body).decode()
-    cols = {**{f: body.get(f) for f in registry.FIELDS}, "payload": text,
-            "signature": signer.sign(text.encode())}  # fmt: skip
+    cols = {
+        **{f: body.get(f) for f in registry.FIELDS},
+        "payload": text,
+        "signature": signer.sign(text.encode()),
+    }
     cache.db.execute(
         f"INSERT INTO image_registry ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
         tuple(cols.values()),
@@ -112,8 +116,9 @@ def test_deleted_entries_are_reported(cache: Cache) -> None:
 def test_revoke(cache: Cache) -> None:
     signer = keys.ensure_signer()
     approval = registry.approve(cache, GOLDEN, "ok", signer, actor="ana", role="operator")
-    rev = registry.revoke(cache, GOLDEN_UID, "CVE-2026-0001 in base", signer, actor="bob",
-                          role="responder")  # fmt: skip
+    rev = registry.revoke(
+        cache, GOLDEN_UID, "CVE-2026-0001 in base", signer, actor="bob", role="responder"
+    )
     assert rev.action == "revoke" and rev.revokes == approval.entry_id
     assert rev.prev_hash == registry.payload_hash(approval.payload)
     result = verify.verify(cache, keys.trust_root(None))

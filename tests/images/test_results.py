@@ -52,8 +52,12 @@ def test_trivy_import_history_and_kpi(cache: Cache) -> None:
     # Five days later CVE-A is gone (remediated within 7 days); CVE-B stays open.
     second = trivy_report(f"ami:{GOLDEN}", crit[1:], "2026-02-06T00:00:00Z")
     r2 = results.import_trivy(cache, second)
-    assert r2.summary == {"counts": {"critical": 1, "high": 1, "medium": 0, "low": 0, "unknown": 0},
-                          "new": 0, "fixed": 1, "os": "debian 12.5"}  # fmt: skip
+    assert r2.summary == {
+        "counts": {"critical": 1, "high": 1, "medium": 0, "low": 0, "unknown": 0},
+        "new": 0,
+        "fixed": 1,
+        "os": "debian 12.5",
+    }
     rows = {r["vuln_id"]: r for r in cache.db.execute("SELECT * FROM vulnerabilities")}
     assert rows["CVE-A"]["first_seen"] == "2026-02-01T00:00:00Z"
     assert rows["CVE-A"]["fixed_at"] == "2026-02-06T00:00:00Z"
@@ -132,10 +136,22 @@ def test_real_oscap_run(tmp_path: Path) -> None:
     for name in ("bench.xml", "oval.xml"):
         shutil.copy(DATA / name, tmp_path / name)
     proc = subprocess.run(
-        ["oscap", "xccdf", "eval", "--profile", "xccdf_org.vmwb.test_profile_stig",
-         "--results-arf", "arf.xml", "bench.xml"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            "oscap",
+            "xccdf",
+            "eval",
+            "--profile",
+            "xccdf_org.vmwb.test_profile_stig",
+            "--results-arf",
+            "arf.xml",
+            "bench.xml",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr  # 2: evaluated, some rules failed
     (report,) = openscap.parse((tmp_path / "arf.xml").read_bytes())
     assert [r.result for r in report.rules] == ["pass", "fail", "fail"]

@@ -22,8 +22,17 @@ from workbench.model import make_uid
 from workbench.providers.aws.collect_network import rule_records
 from workbench.providers.aws.util import transition_time
 
-KINDS = ("instance", "volume", "snapshot", "image", "firewall_group", "network", "subnet", "grant",
-         "patch_state")  # fmt: skip
+KINDS = (
+    "instance",
+    "volume",
+    "snapshot",
+    "image",
+    "firewall_group",
+    "network",
+    "subnet",
+    "grant",
+    "patch_state",
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +69,11 @@ def test_instance_properties(aws_estate, db) -> None:  # type: ignore[no-untyped
     assert _uids(db, "instance", "profile LIKE '%instance-profile/app-server'") == m.category(
         "profile_instances"
     )
-    no_owner = {r["uid"] for r in db.execute("SELECT uid, tags FROM instances")
-                if "Owner" not in json.loads(r["tags"])}  # fmt: skip
+    no_owner = {
+        r["uid"]
+        for r in db.execute("SELECT uid, tags FROM instances")
+        if "Owner" not in json.loads(r["tags"])
+    }
     assert no_owner == m.category("missing_owner_tag")
     for row in db.execute("SELECT * FROM instances WHERE state='stopped'"):
         changed = dt.datetime.fromisoformat(row["state_changed_at"])
@@ -96,12 +108,20 @@ def test_snapshots_grants_and_public_flag(aws_estate, db) -> None:  # type: igno
     assert m.category("unencrypted_snapshots") <= _uids(db, "snapshot", "encrypted=0")
     assert _uids(db, "grant", "grantee_kind='public'") == m.category("public_grants")
     assert _uids(db, "grant", "grantee_kind='account'") == m.category("account_grants")
-    foreign = {r[0] for r in db.execute(
-        "SELECT resource_uid FROM grants WHERE grantee=? AND resource_kind='snapshot'",
-        (FOREIGN_ACCOUNT,))}  # fmt: skip
+    foreign = {
+        r[0]
+        for r in db.execute(
+            "SELECT resource_uid FROM grants WHERE grantee=? AND resource_kind='snapshot'",
+            (FOREIGN_ACCOUNT,),
+        )
+    }
     assert foreign == m.category(f"snapshots_shared_{FOREIGN_ACCOUNT}")
-    allowed = {r[0] for r in db.execute(
-        "SELECT resource_uid FROM grants WHERE grantee=?", (ALLOWLISTED_ACCOUNT,))}  # fmt: skip
+    allowed = {
+        r[0]
+        for r in db.execute(
+            "SELECT resource_uid FROM grants WHERE grantee=?", (ALLOWLISTED_ACCOUNT,)
+        )
+    }
     assert allowed == m.category(f"snapshots_shared_{ALLOWLISTED_ACCOUNT}")
     perm = {r[0] for r in db.execute("SELECT DISTINCT permission FROM grants")}
     assert perm == {"createVolumePermission", "launchPermission"}
@@ -116,11 +136,14 @@ def test_images(aws_estate, db) -> None:  # type: ignore[no-untyped-def]
             "SELECT resource_uid FROM grants WHERE resource_kind='image' AND grantee_kind='account'"
         )
     }
-    assert shared == m.category(f"images_shared_{FOREIGN_ACCOUNT}")  # fmt: skip
+    assert shared == m.category(f"images_shared_{FOREIGN_ACCOUNT}")
     rows = db.execute("SELECT name, encrypted, boot_mode, owner FROM images").fetchall()
     # moto drops Encrypted from an image's block devices, so every planted image reads unencrypted.
     assert {r["name"]: r["encrypted"] for r in rows} == {
-        "golden-public": 0, "golden-shared": 0, "golden-private": 0}  # fmt: skip
+        "golden-public": 0,
+        "golden-shared": 0,
+        "golden-private": 0,
+    }
     assert {r["boot_mode"] for r in rows} == {"uefi"} and {r["owner"] for r in rows} == {
         MAIN_ACCOUNT
     }
@@ -131,18 +154,26 @@ def test_firewall_rules(aws_estate, db) -> None:  # type: ignore[no-untyped-def]
 
     def world_ports(uid: str) -> set[tuple[int, str]]:
         gid = uid.rsplit(":", 1)[1]
-        return {(r["port_from"], r["source"]) for r in db.execute(
-            "SELECT port_from, source FROM firewall_rules WHERE group_id=? AND world_open=1 "
-            "AND direction='ingress'", (gid,))}  # fmt: skip
+        return {
+            (r["port_from"], r["source"])
+            for r in db.execute(
+                "SELECT port_from, source FROM firewall_rules WHERE group_id=? AND world_open=1 "
+                "AND direction='ingress'",
+                (gid,),
+            )
+        }
 
     main_ssh = [u for u in m.category("world_ssh_groups") if MAIN_ACCOUNT in u]
     assert world_ports(main_ssh[0]) == {(22, "0.0.0.0/0"), (22, "::/0")}
     assert world_ports(next(iter(m.category("world_rdp_groups")))) == {(3389, "0.0.0.0/0")}
     assert world_ports(next(iter(m.category("world_mysql_groups")))) == {
-        (3306, "0.0.0.0/0"), (3306, "::/0")}  # fmt: skip
+        (3306, "0.0.0.0/0"),
+        (3306, "::/0"),
+    }
     narrow = next(iter(m.category("narrow_groups"))).rsplit(":", 1)[1]
-    rows = db.execute("SELECT * FROM firewall_rules WHERE group_id=? AND direction='ingress'",
-                      (narrow,)).fetchall()  # fmt: skip
+    rows = db.execute(
+        "SELECT * FROM firewall_rules WHERE group_id=? AND direction='ingress'", (narrow,)
+    ).fetchall()
     assert {(r["source_kind"], r["world_open"]) for r in rows} == {("cidr", 0), ("group", 0)}
     assert all(json.loads(r["extra"])["rule_id"].startswith("sgr-") for r in rows)
     default = next(iter(m.category("default_group_with_rules"))).rsplit(":", 1)[1]
@@ -162,13 +193,20 @@ def test_networks_and_flow_logs(aws_estate, db) -> None:  # type: ignore[no-unty
 
 def test_settings(aws_estate, db) -> None:  # type: ignore[no-untyped-def]
     rows = db.execute("SELECT account, region, id, value, extra FROM settings").fetchall()
-    ebs = {(r["account"], r["region"]): r["value"] for r in rows
-           if r["id"] == "ebs_encryption_by_default"}  # fmt: skip
+    ebs = {
+        (r["account"], r["region"]): r["value"]
+        for r in rows
+        if r["id"] == "ebs_encryption_by_default"
+    }
     # value is a TEXT column (JSON-able Any): SQLite stores the 0/1 as '0'/'1'.
     assert ebs == {k: str(int(v)) for k, v in aws_estate.manifest.settings.items()}
-    assert {r["id"] for r in rows} == {"ebs_encryption_by_default", "ebs_default_kms_key",
-                                       "snapshot_block_public_access",
-                                       "image_block_public_access", "imds_defaults"}  # fmt: skip
+    assert {r["id"] for r in rows} == {
+        "ebs_encryption_by_default",
+        "ebs_default_kms_key",
+        "snapshot_block_public_access",
+        "image_block_public_access",
+        "imds_defaults",
+    }
     # moto 5.2 lacks these: recorded as unknown with the reason, not as a failed task.
     for r in rows:
         if r["id"] != "ebs_encryption_by_default":
@@ -184,8 +222,10 @@ def test_relations(aws_estate, db) -> None:  # type: ignore[no-untyped-def]
     for inst in m.uids["instance"]:
         assert any(s == inst and k == "launched_from" for s, k, _ in rel)
     for row in db.execute("SELECT uid, firewall_groups FROM instances"):
-        groups = {f"{row['uid'].rsplit(':', 2)[0]}:firewall_group:{g}"
-                  for g in json.loads(row["firewall_groups"])}  # fmt: skip
+        groups = {
+            f"{row['uid'].rsplit(':', 2)[0]}:firewall_group:{g}"
+            for g in json.loads(row["firewall_groups"])
+        }
         assert groups == {d for s, k, d in rel if s == row["uid"] and k == "protected_by"}
     snap_of = {s for s, k, _ in rel if k == "snapshot_of"}
     planted = m.uids["snapshot"] - m.category("image_snapshots")
@@ -211,25 +251,33 @@ def test_transition_time() -> None:
 
 def test_rule_records_split_every_source() -> None:
     group = {
-        "GroupId": "sg-1", "GroupName": "g",
-        "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 23,
-                           "IpRanges": [{"CidrIp": "0.0.0.0/0"}, {"CidrIp": "10.0.0.0/8"}],
-                           "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
-                           "UserIdGroupPairs": [{"GroupId": "sg-2", "UserId": "1"}],
-                           "PrefixListIds": [{"PrefixListId": "pl-1"}]}],
+        "GroupId": "sg-1",
+        "GroupName": "g",
+        "IpPermissions": [
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 23,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}, {"CidrIp": "10.0.0.0/8"}],
+                "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
+                "UserIdGroupPairs": [{"GroupId": "sg-2", "UserId": "1"}],
+                "PrefixListIds": [{"PrefixListId": "pl-1"}],
+            }
+        ],
         "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    }  # fmt: skip
+    }
     ids = {("sg-1", False, "tcp", 22, 23, "::/0"): "sgr-6"}
     rows = rule_records(group, ids)
-    assert [(r.direction, r.protocol, r.port_from, r.port_to, r.source, r.source_kind)
-            for r in rows] == [
+    assert [
+        (r.direction, r.protocol, r.port_from, r.port_to, r.source, r.source_kind) for r in rows
+    ] == [
         ("ingress", "tcp", 22, 23, "0.0.0.0/0", "cidr"),
         ("ingress", "tcp", 22, 23, "10.0.0.0/8", "cidr"),
         ("ingress", "tcp", 22, 23, "::/0", "cidr"),
         ("ingress", "tcp", 22, 23, "sg-2", "group"),
         ("ingress", "tcp", 22, 23, "pl-1", "service"),
         ("egress", "-1", None, None, "0.0.0.0/0", "cidr"),
-    ]  # fmt: skip
+    ]
     assert rows[2].extra["rule_id"] == "sgr-6" and rows[0].extra["rule_id"] is None
     assert len({r.id for r in rows}) == len(rows)
 

@@ -56,8 +56,9 @@ class Faults:
 
     def deny_us_east_1(self, context: dict[str, Any], **_: Any) -> None:
         if context.get("client_region") == "us-east-1":
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected denial"}},
-                              "Injected")  # fmt: skip
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "injected denial"}}, "Injected"
+            )
 
     def hang_second_volumes(self, request: Any, **_: Any) -> None:
         key, region = _who(request)
@@ -89,8 +90,10 @@ def faulty_run(aws_estate, tmp_path_factory):  # type: ignore[no-untyped-def]
     db = aws_estate.copy_db(tmp_path_factory.mktemp("faults"))
     faults = Faults()
     with aws_estate.env(), Cache.open(db) as cache:
-        before = {r[0]: r[1] for r in cache.db.execute(
-            "SELECT region, COUNT(*) FROM instances GROUP BY region")}  # fmt: skip
+        before = {
+            r[0]: r[1]
+            for r in cache.db.execute("SELECT region, COUNT(*) FROM instances GROUP BY region")
+        }
         provider = aws_estate.provider(hooks=faults.hooks()[:2])
         result = SyncEngine(cache, [provider], task_timeout=5.0).run()
     return db, result, faults, before
@@ -123,8 +126,9 @@ def test_throttling_recovers_with_adaptive_retries(aws_estate, tmp_path) -> None
 def test_denied_region_is_stale_and_keeps_rows(faulty_run) -> None:  # type: ignore[no-untyped-def]
     db, _, _, before = faulty_run
     conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT scope_id, task, status, error FROM scope_status "
-                        "WHERE region='us-east-1'").fetchall()  # fmt: skip
+    rows = conn.execute(
+        "SELECT scope_id, task, status, error FROM scope_status WHERE region='us-east-1'"
+    ).fetchall()
     assert rows and {r[2] for r in rows} == {"stale"}
     assert all("AccessDenied" in r[3] for r in rows)
     after = dict(conn.execute("SELECT region, COUNT(*) FROM instances GROUP BY region").fetchall())
@@ -139,16 +143,22 @@ def test_timed_out_task_is_stale(faulty_run) -> None:  # type: ignore[no-untyped
         (f"aws:{SECOND_ACCOUNT}:eu-west-1",),
     ).fetchone()
     assert status == "stale" and "timed out" in error
-    assert conn.execute("SELECT COUNT(*) FROM volumes WHERE scope_id=?",
-                        (f"aws:{SECOND_ACCOUNT}:eu-west-1",)).fetchone()[0] > 0  # fmt: skip
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM volumes WHERE scope_id=?", (f"aws:{SECOND_ACCOUNT}:eu-west-1",)
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def test_cli_exit_status_is_1_on_failure(aws_estate, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     aws_estate.ensure_live()
     db = aws_estate.copy_db(tmp_path)
     faults = Faults()
-    monkeypatch.setattr("workbench.cli.sync.build_providers",
-                        lambda ctx, args: [aws_estate.provider(hooks=[faults.hooks()[0]])])  # fmt: skip
+    monkeypatch.setattr(
+        "workbench.cli.sync.build_providers",
+        lambda ctx, args: [aws_estate.provider(hooks=[faults.hooks()[0]])],
+    )
     with aws_estate.env():
         code = main(["--db", str(db), "--config", str(tmp_path / "none.toml"), "sync"])
     out = capsys.readouterr()
@@ -160,8 +170,9 @@ def test_failed_assume_role_is_a_scope_failure(aws_estate) -> None:  # type: ign
     aws_estate.ensure_live()
 
     def deny(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not trusted"}},
-                          "AssumeRole")  # fmt: skip
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not trusted"}}, "AssumeRole"
+        )
 
     with aws_estate.env():
         found = aws_estate.provider(hooks=[("before-call.sts.AssumeRole", deny)]).discover()

@@ -16,38 +16,73 @@ T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def test_patch_states_from_ssm() -> None:
-    ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x",
-                       aws_secret_access_key="x")  # fmt: skip
+    ssm = boto3.client(
+        "ssm", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with Stubber(ssm) as stub:
-        stub.add_response("describe_instance_information", {
-            "InstanceInformationList": [
-                {"InstanceId": "i-1", "PingStatus": "Online", "ComputerName": "web"},
-                {"InstanceId": "i-2", "PingStatus": "ConnectionLost"},
-            ], "NextToken": "p2"})  # fmt: skip
-        stub.add_response("describe_instance_information", {"InstanceInformationList": [
-            {"InstanceId": "i-3", "PingStatus": "Online"}]}, {"NextToken": "p2"})  # fmt: skip
+        stub.add_response(
+            "describe_instance_information",
+            {
+                "InstanceInformationList": [
+                    {"InstanceId": "i-1", "PingStatus": "Online", "ComputerName": "web"},
+                    {"InstanceId": "i-2", "PingStatus": "ConnectionLost"},
+                ],
+                "NextToken": "p2",
+            },
+        )
+        stub.add_response(
+            "describe_instance_information",
+            {"InstanceInformationList": [{"InstanceId": "i-3", "PingStatus": "Online"}]},
+            {"NextToken": "p2"},
+        )
         stub.add_response(
             "describe_instance_patch_states",
-            {"InstancePatchStates": [
-                {"InstanceId": "i-1", "PatchGroup": "web", "BaselineId": "pb-0123456789abcdef0", "Operation": "Install",
-                 "OperationStartTime": T0, "OperationEndTime": T0, "InstalledCount": 10,
-                 "MissingCount": 3, "FailedCount": 1, "CriticalNonCompliantCount": 2,
-                 "SecurityNonCompliantCount": 1},
-                {"InstanceId": "i-3", "PatchGroup": "web", "BaselineId": "pb-0123456789abcdef0", "Operation": "Scan",
-                 "OperationStartTime": T0, "OperationEndTime": T0,
-                 "LastNoRebootInstallOperationTime": dt.datetime(2025, 12, 1, tzinfo=dt.UTC)},
-            ]},
+            {
+                "InstancePatchStates": [
+                    {
+                        "InstanceId": "i-1",
+                        "PatchGroup": "web",
+                        "BaselineId": "pb-0123456789abcdef0",
+                        "Operation": "Install",
+                        "OperationStartTime": T0,
+                        "OperationEndTime": T0,
+                        "InstalledCount": 10,
+                        "MissingCount": 3,
+                        "FailedCount": 1,
+                        "CriticalNonCompliantCount": 2,
+                        "SecurityNonCompliantCount": 1,
+                    },
+                    {
+                        "InstanceId": "i-3",
+                        "PatchGroup": "web",
+                        "BaselineId": "pb-0123456789abcdef0",
+                        "Operation": "Scan",
+                        "OperationStartTime": T0,
+                        "OperationEndTime": T0,
+                        "LastNoRebootInstallOperationTime": dt.datetime(2025, 12, 1, tzinfo=dt.UTC),
+                    },
+                ]
+            },
             {"InstanceIds": ["i-1", "i-2", "i-3"]},
-        )  # fmt: skip
-        stub.add_response("list_associations", {"Associations": [
-            _assoc("AWS-RunPatchBaseline", "InstanceIds", ["i-1"]),
-            _assoc("AWS-RunPatchBaseline", "tag:Patch", ["auto"]),
-            _assoc("AWS-UpdateSSMAgent", "InstanceIds", ["*"]),  # not patching: does not count
-        ]})  # fmt: skip
+        )
+        stub.add_response(
+            "list_associations",
+            {
+                "Associations": [
+                    _assoc("AWS-RunPatchBaseline", "InstanceIds", ["i-1"]),
+                    _assoc("AWS-RunPatchBaseline", "tag:Patch", ["auto"]),
+                    _assoc(
+                        "AWS-UpdateSSMAgent", "InstanceIds", ["*"]
+                    ),  # not patching: does not count
+                ]
+            },
+        )
         # A tag target is resolved by SSM: the managed instances carrying the tag.
-        stub.add_response("describe_instance_information",
-                          {"InstanceInformationList": [{"InstanceId": "i-3"}]},
-                          {"Filters": [{"Key": "tag:Patch", "Values": ["auto"]}]})  # fmt: skip
+        stub.add_response(
+            "describe_instance_information",
+            {"InstanceInformationList": [{"InstanceId": "i-3"}]},
+            {"Filters": [{"Key": "tag:Patch", "Values": ["auto"]}]},
+        )
         out = TaskOutput()
         collect_patch(ssm, out, TaskContext())
         stub.assert_no_pending_responses()
@@ -77,13 +112,16 @@ def _assoc(document: str, key: str, values: list[str]) -> dict[str, object]:
 
 def _collect_with(associations: dict[str, object] | None) -> dict[str, PatchState]:
     """One managed VM; ``associations`` answers list_associations, ``None`` refuses it."""
-    ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x",
-                       aws_secret_access_key="x")  # fmt: skip
+    ssm = boto3.client(
+        "ssm", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with Stubber(ssm) as stub:
-        stub.add_response("describe_instance_information",
-                          {"InstanceInformationList": [{"InstanceId": "i-1"}]})  # fmt: skip
-        stub.add_response("describe_instance_patch_states", {"InstancePatchStates": []},
-                          {"InstanceIds": ["i-1"]})  # fmt: skip
+        stub.add_response(
+            "describe_instance_information", {"InstanceInformationList": [{"InstanceId": "i-1"}]}
+        )
+        stub.add_response(
+            "describe_instance_patch_states", {"InstancePatchStates": []}, {"InstanceIds": ["i-1"]}
+        )
         if associations is None:
             stub.add_client_error("list_associations", "AccessDeniedException", "not allowed")
         else:
@@ -114,8 +152,9 @@ def test_a_wildcard_association_covers_every_managed_vm() -> None:
 
 
 def test_no_managed_instance_asks_for_no_association() -> None:
-    ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x",
-                       aws_secret_access_key="x")  # fmt: skip
+    ssm = boto3.client(
+        "ssm", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
     with Stubber(ssm) as stub:  # an unexpected list_associations call would fail the stub
         stub.add_response("describe_instance_information", {"InstanceInformationList": []})
         out = TaskOutput()

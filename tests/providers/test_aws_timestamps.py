@@ -37,8 +37,9 @@ def test_garbage_is_refused_as_botocore_refuses_it() -> None:
 def test_vmwb_clients_parse_with_it(aws_estate) -> None:  # type: ignore[no-untyped-def]
     with aws_estate.env():
         session = AwsSettings.from_section(aws_estate.section).session()
-        ec2 = session.client("ec2", region_name=aws_estate.manifest.regions[0],
-                             endpoint_url=aws_estate.endpoint)  # fmt: skip
+        ec2 = session.client(
+            "ec2", region_name=aws_estate.manifest.regions[0], endpoint_url=aws_estate.endpoint
+        )
         reservations = ec2.describe_instances()["Reservations"]
     launched = [i["LaunchTime"] for r in reservations for i in r["Instances"]]
     assert launched

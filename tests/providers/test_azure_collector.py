@@ -34,8 +34,14 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
 
 
 def provider(server: AzureFixtureServer, **extra: Any) -> AzureProvider:
-    section = {"subscriptions": [SUB, SUB2], "endpoint": server.endpoint,
-               "ca_bundle": server.ca_path, "fake_credential": True, "retry_total": 2, **extra}  # fmt: skip
+    section = {
+        "subscriptions": [SUB, SUB2],
+        "endpoint": server.endpoint,
+        "ca_bundle": server.ca_path,
+        "fake_credential": True,
+        "retry_total": 2,
+        **extra,
+    }
     return AzureProvider.from_config(section)
 
 
@@ -68,9 +74,10 @@ def test_cache_holds_exactly_the_served_estate(server, estate, cache) -> None:
     result = sync(cache, provider(server))
     assert result.status == "ok", result.failed
     assert {(o.scope_id, o.task) for o in result.outcomes} == {
-        (f"azure:{s}:global", t) for s in (SUB, SUB2)
+        (f"azure:{s}:global", t)
+        for s in (SUB, SUB2)
         for t in ("vms", "disks", "snapshots", "images", "network")
-    }  # fmt: skip
+    }
     for sub in (SUB, SUB2):
         data = estate["subscriptions"][sub]
         where = "WHERE account = ?"
@@ -184,18 +191,32 @@ def test_nsg_flow_logs_from_network_watcher(server, estate, cache) -> None:
 def test_subnet_flow_logs_follow_the_vnet_subnet_or_nsg_flow_log(server, estate, cache) -> None:
     rg = f"/subscriptions/{SUB}/resourceGroups/rg-web-prod/providers/Microsoft.Network"
     subnets = [
-        {"name": name, "id": f"{rg}/virtualNetworks/vnet-web/subnets/{name}",
-         "properties": {"addressPrefix": cidr, **nsg}}
+        {
+            "name": name,
+            "id": f"{rg}/virtualNetworks/vnet-web/subnets/{name}",
+            "properties": {"addressPrefix": cidr, **nsg},
+        }
         for name, cidr, nsg in (
-            ("web", "10.1.1.0/24", {"networkSecurityGroup": {"id": f"{rg}/networkSecurityGroups/nsg-web"}}),
+            (
+                "web",
+                "10.1.1.0/24",
+                {"networkSecurityGroup": {"id": f"{rg}/networkSecurityGroups/nsg-web"}},
+            ),
             ("spare", "10.1.2.0/24", {}),
         )
-    ]  # fmt: skip
+    ]
     estate["subscriptions"][SUB]["virtualNetworks"] = [
-        {"name": "vnet-web", "id": f"{rg}/virtualNetworks/vnet-web", "location": "westeurope",
-         "type": "Microsoft.Network/virtualNetworks",
-         "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}, "subnets": subnets}}
-    ]  # fmt: skip
+        {
+            "name": "vnet-web",
+            "id": f"{rg}/virtualNetworks/vnet-web",
+            "location": "westeurope",
+            "type": "Microsoft.Network/virtualNetworks",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+                "subnets": subnets,
+            },
+        }
+    ]
     server.load_estate(estate)
     assert sync(cache, provider(server)).status == "ok"
     flows = dict(cache.db.execute("SELECT name, flow_logs FROM subnets").fetchall())

@@ -30,8 +30,14 @@ def cache(tmp_path: Path) -> Iterator[Cache]:
 
 
 def sync(server: GcpFixtureServer, cache: Cache, **extra: Any) -> SyncResult:
-    section = {"projects": PROJECTS, "endpoint": server.endpoint, "anonymous": True,
-               "retry_initial": 0.05, "retry_deadline": 10, "timeout": 5} | extra  # fmt: skip
+    section = {
+        "projects": PROJECTS,
+        "endpoint": server.endpoint,
+        "anonymous": True,
+        "retry_initial": 0.05,
+        "retry_deadline": 10,
+        "timeout": 5,
+    } | extra
     provider = registry.load("gcp").from_config(section)
     return SyncEngine(cache, [provider], max_workers=4, task_timeout=60).run()
 
@@ -56,8 +62,12 @@ def test_cache_holds_exactly_the_served_estate(server, cache, estate) -> None:
         assert ids(cache, "images", name) == {i["name"] for i in data["images"]}
         assert ids(cache, "networks", name) == {n["name"] for n in data["networks"]}
         assert len(ids(cache, "subnets", name)) == len(data["subnetworks"])
-        rule_names = {r[0] for r in cache.db.execute(
-            "SELECT DISTINCT name FROM firewall_rules WHERE account=?", (name,))}  # fmt: skip
+        rule_names = {
+            r[0]
+            for r in cache.db.execute(
+                "SELECT DISTINCT name FROM firewall_rules WHERE account=?", (name,)
+            )
+        }
         assert rule_names == {f["name"] for f in data["firewalls"]}
     assert cache.count("instance") == 12 and cache.count("firewall_group") == 2
 
@@ -97,8 +107,12 @@ def test_normalized_fields(server, cache) -> None:
 
 def test_grants_rules_settings_and_patch_states(server, cache) -> None:
     sync(server, cache)
-    grants = {tuple(r) for r in cache.db.execute(
-        "SELECT account, resource_kind, resource_id, grantee_kind FROM grants")}  # fmt: skip
+    grants = {
+        tuple(r)
+        for r in cache.db.execute(
+            "SELECT account, resource_kind, resource_id, grantee_kind FROM grants"
+        )
+    }
     assert grants == {
         ("demo-prod", "snapshot", "billing-db-backup-2019", "public"),
         ("demo-prod", "snapshot", "web-golden-snap", "all_authenticated"),
@@ -108,30 +122,47 @@ def test_grants_rules_settings_and_patch_states(server, cache) -> None:
     }
     public = {r[0] for r in cache.db.execute("SELECT id FROM snapshots WHERE public=1")}
     assert public == {"billing-db-backup-2019", "web-golden-snap", "dev-share-old"}
-    world = {tuple(r) for r in cache.db.execute(
-        "SELECT name, protocol, port_from, port_to, disabled FROM firewall_rules "
-        "WHERE account='demo-prod' AND world_open=1")}  # fmt: skip
+    world = {
+        tuple(r)
+        for r in cache.db.execute(
+            "SELECT name, protocol, port_from, port_to, disabled FROM firewall_rules "
+            "WHERE account='demo-prod' AND world_open=1"
+        )
+    }
     assert world == {
-        ("default-allow-ssh", "tcp", 22, 22, 0), ("default-allow-rdp", "tcp", 3389, 3389, 0),
-        ("default-allow-icmp", "icmp", None, None, 0), ("legacy-allow-all", "-1", None, None, 1),
-        ("allow-web", "tcp", 80, 80, 0), ("allow-web", "tcp", 443, 443, 0),
-        ("allow-mgmt-ports", "tcp", 22, 22, 0), ("allow-mgmt-ports", "tcp", 3389, 3389, 0),
+        ("default-allow-ssh", "tcp", 22, 22, 0),
+        ("default-allow-rdp", "tcp", 3389, 3389, 0),
+        ("default-allow-icmp", "icmp", None, None, 0),
+        ("legacy-allow-all", "-1", None, None, 1),
+        ("allow-web", "tcp", 80, 80, 0),
+        ("allow-web", "tcp", 443, 443, 0),
+        ("allow-mgmt-ports", "tcp", 22, 22, 0),
+        ("allow-mgmt-ports", "tcp", 3389, 3389, 0),
         ("allow-mgmt-ports", "tcp", 5985, 5986, 0),
-    }  # fmt: skip
-    settings = {(r[0], r[1]): r[2] for r in cache.db.execute(
-        "SELECT account, id, value FROM settings")}  # fmt: skip
+    }
+    settings = {
+        (r[0], r[1]): r[2] for r in cache.db.execute("SELECT account, id, value FROM settings")
+    }
     assert settings[("demo-prod", "os_login")] == "0" and settings[("demo-dev", "os_login")] == "1"
     assert settings[("demo-prod", "project_ssh_keys")] == "1"
     assert settings[("demo-dev", "serial_port_enable")] == "1"
     flows = dict(cache.db.execute("SELECT id, flow_logs FROM subnets WHERE account='demo-prod'"))
     assert flows == {"us-central1/default": 1, "europe-west1/default": 0}
     assert [r[0] for r in cache.db.execute("SELECT is_default FROM networks")] == [1, 1]
-    states = {r[0]: tuple(r[1:]) for r in cache.db.execute(
-        "SELECT id, critical_missing, security_missing, missing_count, agent_online, instance_uid "
-        "FROM patch_states")}  # fmt: skip
-    assert set(states) == {"us-central1-a/web-frontend-1", "us-central1-b/web-frontend-2",
-                           "us-central1-a/api-server-1", "us-central1-a/legacy-billing",
-                           "europe-west1-b/db-primary"}  # fmt: skip
+    states = {
+        r[0]: tuple(r[1:])
+        for r in cache.db.execute(
+            "SELECT id, critical_missing, security_missing, missing_count, agent_online, instance_uid "
+            "FROM patch_states"
+        )
+    }
+    assert set(states) == {
+        "us-central1-a/web-frontend-1",
+        "us-central1-b/web-frontend-2",
+        "us-central1-a/api-server-1",
+        "us-central1-a/legacy-billing",
+        "europe-west1-b/db-primary",
+    }
     crit, sec, missing, online, uid = states["us-central1-a/legacy-billing"]
     assert (crit, sec, missing, online) == (0, 1, 1, 1)
     assert uid == "gcp:demo-prod:global:instance:us-central1-a/legacy-billing"
@@ -139,8 +170,12 @@ def test_grants_rules_settings_and_patch_states(server, cache) -> None:
 
 def test_patch_jobs_give_last_install_and_failures_for_the_kpi(server, cache) -> None:
     assert sync(server, cache).status == "ok"
-    got = {r[0]: (r[1], r[2], r[3]) for r in cache.db.execute(
-        "SELECT id, last_install_at, failed_count, critical_missing FROM patch_states")}  # fmt: skip
+    got = {
+        r[0]: (r[1], r[2], r[3])
+        for r in cache.db.execute(
+            "SELECT id, last_install_at, failed_count, critical_missing FROM patch_states"
+        )
+    }
     week_ago, old = "2025-06-01T02:47:12Z", "2025-04-09T02:41:05Z"
     assert got == {
         "us-central1-a/web-frontend-1": (week_ago, 0, 0),
@@ -150,15 +185,22 @@ def test_patch_jobs_give_last_install_and_failures_for_the_kpi(server, cache) ->
         # Failed last week; the dry run since installed nothing, so its last install is the old job.
         "us-central1-a/legacy-billing": (old, 1, 0),
     }
-    extra = json.loads(cache.db.execute(
-        "SELECT extra FROM patch_states WHERE id='us-central1-a/legacy-billing'").fetchone()[0])  # fmt: skip
+    extra = json.loads(
+        cache.db.execute(
+            "SELECT extra FROM patch_states WHERE id='us-central1-a/legacy-billing'"
+        ).fetchone()[0]
+    )
     assert extra["last_patch_job"]["state"] == "FAILED"
     assert "dpkg was interrupted" in extra["last_patch_job"]["failure_reason"]
     from workbench.scan.kpi import patch_kpis
 
     kpi = patch_kpis(cache, "2025-06-08T12:00:00Z")
     assert kpi["patched_within_30d"] | {"definition": ""} == {
-        "value": 80.0, "count": 4, "total": 5, "definition": ""}  # fmt: skip
+        "value": 80.0,
+        "count": 4,
+        "total": 5,
+        "definition": "",
+    }
     assert kpi["auto_deploy_success"]["value"] == 80.0
 
 
@@ -246,11 +288,17 @@ def _service_account_key() -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return json.dumps({
-        "type": "service_account", "project_id": "key-proj", "private_key_id": "k1",
-        "private_key": pem.decode(), "client_email": "audit@key-proj.iam.gserviceaccount.com",
-        "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
-    })  # fmt: skip
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "key-proj",
+            "private_key_id": "k1",
+            "private_key": pem.decode(),
+            "client_email": "audit@key-proj.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )
 
 
 def test_key_file_inline_key_and_keyring_secret(tmp_path: Path, memory_keyring) -> None:

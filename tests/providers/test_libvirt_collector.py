@@ -80,9 +80,16 @@ def test_graphics_listen_and_passwords_with_secure_xml(db: sqlite3.Connection) -
     vms = _instances(db)
     web01 = json.loads(vms["web-01"]["extra"])["graphics"]
     assert web01 == [
-        {"type": "vnc", "listen": "127.0.0.1", "listen_type": "address", "exposed": False,
-         "has_password": True, "port": -1, "autoport": True}
-    ]  # fmt: skip
+        {
+            "type": "vnc",
+            "listen": "127.0.0.1",
+            "listen_type": "address",
+            "exposed": False,
+            "has_password": True,
+            "port": -1,
+            "autoport": True,
+        }
+    ]
     web02 = json.loads(vms["web-02"]["extra"])["graphics"][0]
     assert (web02["type"], web02["exposed"], web02["has_password"]) == ("spice", True, False)
     # The password itself never reaches the cache.
@@ -209,7 +216,7 @@ _PFLASH = "<os><type>hvm</type><loader type='pflash'>/usr/share/OVMF/{}</loader>
         (_PFLASH.format("OVMF_CODE_4M.fd"), "uefi", False),
         ("<os firmware='efi'><type>hvm</type></os>", "uefi", None),
     ],
-)  # fmt: skip
+)
 def test_firmware_spellings(os_xml: str, boot: str, secure: bool | None) -> None:
     fw = domain_xml.firmware(domain_xml.parse(f"<domain>{os_xml}</domain>"))
     assert (fw["boot_mode"], fw["secure_boot"]) == (boot, secure)

@@ -32,8 +32,14 @@ def vcsim() -> Iterator[VcsimServer]:
 
 
 def section(vc: VcsimServer) -> dict[str, object]:
-    return {"host": vc.host, "port": vc.port, "protocol": "http", "user": vc.user,
-            "password_env": PASSWORD_ENV, "verify_tls": False}  # fmt: skip
+    return {
+        "host": vc.host,
+        "port": vc.port,
+        "protocol": "http",
+        "user": vc.user,
+        "password_env": PASSWORD_ENV,
+        "verify_tls": False,
+    }
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,16 @@ CHECKS = loader.load_catalogue()
 def test_catalogue_size_and_areas() -> None:
     assert len(CHECKS) >= 30
     areas = {c.area for c in CHECKS}
-    for area in ("sprawl", "insecure_configuration", "trusted_boot", "access_control", "patch_management",
-                 "snapshot_backup", "image_factory", "network_segmentation"):  # fmt: skip
+    for area in (
+        "sprawl",
+        "insecure_configuration",
+        "trusted_boot",
+        "access_control",
+        "patch_management",
+        "snapshot_backup",
+        "image_factory",
+        "network_segmentation",
+    ):
         assert area in areas
 
 
@@ -77,9 +85,15 @@ def test_frameworks_are_versioned_and_well_formed() -> None:
 
 
 BASE = {
-    "id": "XYZ-01", "title": "t", "providers": ["aws"], "resource_kind": "instance", "severity": "high",
-    "area": "sprawl", "rationale": "r", "remediation": "m",
-}  # fmt: skip
+    "id": "XYZ-01",
+    "title": "t",
+    "providers": ["aws"],
+    "resource_kind": "instance",
+    "severity": "high",
+    "area": "sprawl",
+    "rationale": "r",
+    "remediation": "m",
+}
 
 
 @pytest.mark.parametrize(

@@ -73,10 +73,16 @@ def build_iam06(e: Estate, bad: bool) -> None:
         m.Instance(id="i-1", state="running", firewall_groups=["sg-1"], extra={"key_name": "ops"}),
         m.Instance(id="i-2", state="running", firewall_groups=["sg-1"]),  # no relation: not reached
         m.FirewallGroup(id="sg-1", name="ssh"),
-        m.FirewallRule(id="r1", group_id="sg-1", protocol="tcp", port_from=22, port_to=22,
-                       source="0.0.0.0/0" if bad else "10.0.0.0/8"),
+        m.FirewallRule(
+            id="r1",
+            group_id="sg-1",
+            protocol="tcp",
+            port_from=22,
+            port_to=22,
+            source="0.0.0.0/0" if bad else "10.0.0.0/8",
+        ),
         relations=(m.Relation("instance", "i-1", "protected_by", "firewall_group", "sg-1"),),
-    )  # fmt: skip
+    )
 
 
 def build_pat03(e: Estate, bad: bool) -> None:
@@ -105,8 +111,16 @@ def build_share(kind: str) -> Callable:
         res: m.Record = (
             m.Snapshot(id="snap-1") if kind == "snapshot" else m.Image(id="ami-1", owner=ACCOUNT)
         )
-        e.put(res, m.Grant(id=f"{res.id}/{FOREIGN}", resource_kind=kind, resource_id=res.id,
-                           grantee_kind="account", grantee=FOREIGN))  # fmt: skip
+        e.put(
+            res,
+            m.Grant(
+                id=f"{res.id}/{FOREIGN}",
+                resource_kind=kind,
+                resource_id=res.id,
+                grantee_kind="account",
+                grantee=FOREIGN,
+            ),
+        )
 
     return build
 

@@ -22,9 +22,21 @@ from workbench.scan.loader import load_catalogue
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 HOSTILE = '=HYPERLINK("http://x")\x1b]0;pwned\x07<script>alert(1)</script>'
 REQUIRED = {
-    "check_id", "title", "severity", "status", "provider", "account", "region", "resource_kind",
-    "resource_id", "reason", "frameworks", "equivalents", "first_seen", "last_seen",
-}  # fmt: skip
+    "check_id",
+    "title",
+    "severity",
+    "status",
+    "provider",
+    "account",
+    "region",
+    "resource_kind",
+    "resource_id",
+    "reason",
+    "frameworks",
+    "equivalents",
+    "first_seen",
+    "last_seen",
+}
 
 
 def seed(e: Estate) -> None:
@@ -137,8 +149,23 @@ def test_cli_scan_fail_on_and_formats(
         == 1
     )
     out = tmp_path / "f.sarif"
-    assert main([*base, "scan", "--area", "snapshot_backup", "--format", "sarif", "--output", str(out),
-                 "--now", NOW]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                *base,
+                "scan",
+                "--area",
+                "snapshot_backup",
+                "--format",
+                "sarif",
+                "--output",
+                str(out),
+                "--now",
+                NOW,
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["version"] == "2.1.0"
     assert out.stat().st_mode & 0o077 == 0
     capsys.readouterr()
@@ -161,11 +188,19 @@ def test_cli_scan_fail_on_and_formats(
     assert main([*base, "checks", "--format", "json"]) == 0
     listed = {c["id"]: c for c in json.loads(capsys.readouterr().out)}
     assert listed["SNP-08"]["params"]["retention_days"] == {
-        "default": 365, "type": "int", "description": listed["SNP-08"]["params"]["retention_days"]["description"],
+        "default": 365,
+        "type": "int",
+        "description": listed["SNP-08"]["params"]["retention_days"]["description"],
         "value": 1,
-    }  # fmt: skip
-    for cmd in (["diff"], ["kpi", "--format", "json"], ["compliance", "--framework", "cis"], ["checks"],
-                ["report", "--format", "md"], ["mute", "list"]):  # fmt: skip
+    }
+    for cmd in (
+        ["diff"],
+        ["kpi", "--format", "json"],
+        ["compliance", "--framework", "cis"],
+        ["checks"],
+        ["report", "--format", "md"],
+        ["mute", "list"],
+    ):
         assert main([*base, *cmd]) == 0, cmd
     assert (
         main([*base, "mute", "add", "--check", "SNP-04", "--reason", "known", "--expires", "30d"])

@@ -19,10 +19,18 @@ MUCH_LATER = "2027-02-01T12:00:00Z"
 
 def snapshots(e: Estate, *, public: tuple[str, ...], now: str = NOW) -> None:
     e.put(
-        *[m.Snapshot(id=f"snap-{n}", public=f"snap-{n}" in public, encrypted=True, created_at=now,
-                     tags={"team": "data" if n == 1 else "web"}) for n in (1, 2, 3)],
+        *[
+            m.Snapshot(
+                id=f"snap-{n}",
+                public=f"snap-{n}" in public,
+                encrypted=True,
+                created_at=now,
+                tags={"team": "data" if n == 1 else "web"},
+            )
+            for n in (1, 2, 3)
+        ],
         now=now,
-    )  # fmt: skip
+    )
 
 
 def statuses(e: Estate) -> dict[str, str]:
@@ -61,9 +69,14 @@ def test_scan_of_other_checks_leaves_findings_alone(estate: Estate) -> None:
 def test_mute_by_tag_then_expiry_reopens(estate: Estate) -> None:
     snapshots(estate, public=("snap-1", "snap-2"))
     mute_id = mutes.add_mute(
-        estate.cache, check="SNP-0[1-4]", tag="team=da.*", reason="restore drill, ticket SEC-1",
-        author="ana", expires_at="2026-12-01T00:00:00Z", now=NOW,
-    )  # fmt: skip
+        estate.cache,
+        check="SNP-0[1-4]",
+        tag="team=da.*",
+        reason="restore drill, ticket SEC-1",
+        author="ana",
+        expires_at="2026-12-01T00:00:00Z",
+        now=NOW,
+    )
     result = run_scan(estate.cache, check_ids=["SNP-01"], now=NOW)
     assert result.counts["muted"] == 1 and result.counts["open"] == 1
     muted = [r for r in list_findings(estate.cache.db) if r["status"] == "muted"]
@@ -78,10 +91,24 @@ def test_mute_by_tag_then_expiry_reopens(estate: Estate) -> None:
 
 def test_mute_patterns_match_in_full_and_remove_is_audited(estate: Estate) -> None:
     snapshots(estate, public=("snap-1", "snap-2", "snap-3"))
-    mute_id = mutes.add_mute(estate.cache, resource="snap-[12]", account=ACCOUNT, region="eu-.*",
-                             reason="r", author="ana", expires_at=MUCH_LATER, now=NOW)  # fmt: skip
-    mutes.add_mute(estate.cache, resource="snap", reason="prefix only", author="ana",
-                   expires_at=MUCH_LATER, now=NOW)  # fmt: skip
+    mute_id = mutes.add_mute(
+        estate.cache,
+        resource="snap-[12]",
+        account=ACCOUNT,
+        region="eu-.*",
+        reason="r",
+        author="ana",
+        expires_at=MUCH_LATER,
+        now=NOW,
+    )
+    mutes.add_mute(
+        estate.cache,
+        resource="snap",
+        reason="prefix only",
+        author="ana",
+        expires_at=MUCH_LATER,
+        now=NOW,
+    )
     run_scan(estate.cache, check_ids=["SNP-01"], now=NOW)
     assert statuses(estate) == {"snap-1": "muted", "snap-2": "muted", "snap-3": "open"}
     mutes.remove_mute(estate.cache, mute_id, author="bo", reason="drill over")
@@ -141,11 +168,23 @@ def test_a_scans_config_brings_its_check_params(estate: Estate) -> None:
 def test_kpis(estate: Estate) -> None:
     estate.put(*[m.Instance(id=f"i-{n}", state="running") for n in range(4)])
     states = [
-        m.PatchState(id="i-0", missing_count=0, failed_count=0, last_scan_at=NOW,
-                     last_install_at="2026-11-20T00:00:00Z", critical_missing=0),
-        m.PatchState(id="i-1", missing_count=2, failed_count=1, last_scan_at=NOW,
-                     last_install_at="2026-06-01T00:00:00Z", critical_missing=1),
-    ]  # fmt: skip
+        m.PatchState(
+            id="i-0",
+            missing_count=0,
+            failed_count=0,
+            last_scan_at=NOW,
+            last_install_at="2026-11-20T00:00:00Z",
+            critical_missing=0,
+        ),
+        m.PatchState(
+            id="i-1",
+            missing_count=2,
+            failed_count=1,
+            last_scan_at=NOW,
+            last_install_at="2026-06-01T00:00:00Z",
+            critical_missing=1,
+        ),
+    ]
     estate.put(*states, task="patch", now="2026-11-01T00:00:00Z")
     estate.put(*states, task="patch", now=NOW)
     estate.put(
@@ -170,9 +209,15 @@ def test_kpis(estate: Estate) -> None:
     assert p["critical_remediated_within_7d"]["value"] == 0.0
     assert p["auto_deploy_success"]["value"] == 50.0
     assert s["total"] == 3
-    assert [s[n]["count"] for n in ("public", "shared_outside_allowlist", "unencrypted", "past_retention")] == [
-        1, 1, 1, 1,
-    ]  # fmt: skip
+    assert [
+        s[n]["count"]
+        for n in ("public", "shared_outside_allowlist", "unencrypted", "past_retention")
+    ] == [
+        1,
+        1,
+        1,
+        1,
+    ]
     allow = kpi.compute_kpis(
         estate.cache, now=NOW, params={"SNP-03": {"allowlisted_accounts": ["42"]}}
     )

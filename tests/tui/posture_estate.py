@@ -46,13 +46,29 @@ def build_posture_cache(path: Path) -> Path:
         target = Target(
             "SNP-01", SNAP_UID, "snapshot", "snap-0000", "aws", "111122223333", "eu-west-1"
         )
-        item = PlanItem(SNAP_UID, "ec2", "ModifySnapshotAttribute",
-                        {"SnapshotId": "snap-0000", "Attribute": "createVolumePermission",
-                         "OperationType": "remove", "GroupNames": ["all"]},
-                        "remove public (all) create-volume permission", "eu-west-1", "111122223333")  # fmt: skip
-        entry = journal.begin(plan_id="plan0001", fix_id="aws.snapshot.revoke_public", target=target,
-                              item=item, before={"exists": True, "public": True}, actor="alice",
-                              role="operator")  # fmt: skip
+        item = PlanItem(
+            SNAP_UID,
+            "ec2",
+            "ModifySnapshotAttribute",
+            {
+                "SnapshotId": "snap-0000",
+                "Attribute": "createVolumePermission",
+                "OperationType": "remove",
+                "GroupNames": ["all"],
+            },
+            "remove public (all) create-volume permission",
+            "eu-west-1",
+            "111122223333",
+        )
+        entry = journal.begin(
+            plan_id="plan0001",
+            fix_id="aws.snapshot.revoke_public",
+            target=target,
+            item=item,
+            before={"exists": True, "public": True},
+            actor="alice",
+            role="operator",
+        )
         journal.finish(entry, APPLIED, {"exists": True, "public": False})
         journal.set_status(entry, VERIFIED)
         with cache.transaction() as db:

@@ -69,8 +69,9 @@ def public_snapshot(path: Path) -> tuple[int, str]:
 def is_public(estate: Any, snapshot_id: str) -> bool:
     import boto3
 
-    ec2 = boto3.client("ec2", endpoint_url=estate.config.provider("aws")["endpoint_url"],
-                       region_name="eu-west-1")  # fmt: skip
+    ec2 = boto3.client(
+        "ec2", endpoint_url=estate.config.provider("aws")["endpoint_url"], region_name="eu-west-1"
+    )
     perms = ec2.describe_snapshot_attribute(
         SnapshotId=snapshot_id, Attribute="createVolumePermission"
     )["CreateVolumePermissions"]

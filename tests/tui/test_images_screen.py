@@ -25,13 +25,25 @@ def _build(path: Path) -> Path:
         run = cache.start_run({})
         prod = model.ScopeRef("aws", "111122223333", "eu-west-1")
         out = TaskOutput()
-        out.add(model.Image(id="ami-golden", name=HOSTILE, owner="111122223333",
-                            created_at="2026-01-01T00:00:00Z"))  # fmt: skip
+        out.add(
+            model.Image(
+                id="ami-golden",
+                name=HOSTILE,
+                owner="111122223333",
+                created_at="2026-01-01T00:00:00Z",
+            )
+        )
         out.add(model.Instance(id="i-1", name="web-1", state="running", image_id="ami-golden"))
         cache.replace_task(run, prod, "compute", out)
         dev = model.ScopeRef("aws", "444455556666", "eu-west-1")
-        cache.replace_task(run, dev, "compute", TaskOutput([model.Instance(
-            id="i-2", name="dev-1", state="running", image_id="ami-golden")]))  # fmt: skip
+        cache.replace_task(
+            run,
+            dev,
+            "compute",
+            TaskOutput(
+                [model.Instance(id="i-2", name="dev-1", state="running", image_id="ami-golden")]
+            ),
+        )
         cache.refresh_search()
     return path
 

@@ -103,8 +103,10 @@ async def test_mute_with_reason_and_expiry_then_unmute(posture_db: Path) -> None
         assert isinstance(app.screen, FindingsScreen)
         assert findings_count(posture_db, check_id="SNP-01", status="muted") == 2
         with sqlite3.connect(posture_db) as db:
-            mute = db.execute("SELECT check_pattern, resource_pattern, author, expires_at, reason FROM mutes "
-                              "ORDER BY mute_id DESC LIMIT 1").fetchone()  # fmt: skip
+            mute = db.execute(
+                "SELECT check_pattern, resource_pattern, author, expires_at, reason FROM mutes "
+                "ORDER BY mute_id DESC LIMIT 1"
+            ).fetchone()
             audited = db.execute(
                 "SELECT actor, action FROM audit_log ORDER BY seq DESC LIMIT 1"
             ).fetchone()
@@ -185,8 +187,9 @@ async def test_journal_and_audit(posture_db: Path) -> None:
 async def test_audit_tampering_is_shown(posture_db: Path) -> None:
     with sqlite3.connect(posture_db) as db:
         db.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
-        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'"
-                                  ).fetchall():  # fmt: skip
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'"
+        ).fetchall():
             db.execute(f'DROP TRIGGER "{name}"')
         db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2")
     async with posture_pilot(posture_db, "journal") as (app, _):

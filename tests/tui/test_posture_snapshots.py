@@ -41,8 +41,11 @@ def test_dashboard_80x24(snap_compare, posture_db: Path) -> None:  # type: ignor
 
 
 def test_findings(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(posture_app(posture_db), terminal_size=(120, 40),
-                        run_before=view("findings", then=("space", "space")))  # fmt: skip
+    assert snap_compare(
+        posture_app(posture_db),
+        terminal_size=(120, 40),
+        run_before=view("findings", then=("space", "space")),
+    )
 
 
 def test_findings_80x24(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
@@ -52,8 +55,11 @@ def test_findings_80x24(snap_compare, posture_db: Path) -> None:  # type: ignore
 
 
 def test_mute_dialog(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(posture_app(posture_db), terminal_size=(120, 40),
-                        run_before=view("findings", "check=SNP-01", then=("m", *"accepted risk")))  # fmt: skip
+    assert snap_compare(
+        posture_app(posture_db),
+        terminal_size=(120, 40),
+        run_before=view("findings", "check=SNP-01", then=("m", *"accepted risk")),
+    )
 
 
 def test_checks(snap_compare, posture_db: Path) -> None:  # type: ignore[no-untyped-def]

@@ -40,8 +40,11 @@ def test_inventory_80x24(snap_compare, cache_path: Path) -> None:  # type: ignor
 
 
 def test_inventory_filtered(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_app(cache_path), terminal_size=(120, 40),
-                        run_before=open_view("snap", ("slash", *"public=1")))  # fmt: skip
+    assert snap_compare(
+        make_app(cache_path),
+        terminal_size=(120, 40),
+        run_before=open_view("snap", ("slash", *"public=1")),
+    )
 
 
 def test_detail(snap_compare, cache_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -36,9 +36,17 @@ ESTATE = (
 )
 # Share of the resources per table (sums to 1.0).
 MIX: dict[str, float] = {
-    "instances": 0.22, "volumes": 0.22, "snapshots": 0.25, "images": 0.02, "firewall_groups": 0.03,
-    "firewall_rules": 0.12, "grants": 0.02, "patch_states": 0.10, "networks": 0.005, "subnets": 0.015,
-}  # fmt: skip
+    "instances": 0.22,
+    "volumes": 0.22,
+    "snapshots": 0.25,
+    "images": 0.02,
+    "firewall_groups": 0.03,
+    "firewall_rules": 0.12,
+    "grants": 0.02,
+    "patch_states": 0.10,
+    "networks": 0.005,
+    "subnets": 0.015,
+}
 
 # Scope columns derived from the counter x: 10 accounts × 4 regions.
 _SCOPE = """
@@ -250,14 +258,27 @@ def _approve_images(cache: Cache, images: int, signer: Signer) -> None:
         region = ("eu-west-1", "us-east-1", "ap-south-1", "sa-east-1")[(x // 10) % 4]
         iid = f"ami-{x:017x}"
         ref = registry.ImageRef(
-            "aws", acct, iid, f"aws:{acct}:{region}:image:{iid}", f"image-{x}",
-            f"2026-{8 + x % 4:02d}-01T00:00:00Z", None,
-        )  # fmt: skip
-        entry = registry.approve(cache, ref, "bench golden image", signer, actor="bench", role="admin",
-                                 now=NOW)  # fmt: skip
+            "aws",
+            acct,
+            iid,
+            f"aws:{acct}:{region}:image:{iid}",
+            f"image-{x}",
+            f"2026-{8 + x % 4:02d}-01T00:00:00Z",
+            None,
+        )
+        entry = registry.approve(
+            cache, ref, "bench golden image", signer, actor="bench", role="admin", now=NOW
+        )
         if x % 100 == 1:
-            registry.revoke(cache, str(entry.entry_id), "bench: superseded", signer, actor="bench",
-                            role="admin", now=NOW)  # fmt: skip
+            registry.revoke(
+                cache,
+                str(entry.entry_id),
+                "bench: superseded",
+                signer,
+                actor="bench",
+                role="admin",
+                now=NOW,
+            )
 
 
 def bench_checks(size: int = 1_000_000) -> dict[str, Any]:

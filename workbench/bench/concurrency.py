@@ -39,9 +39,13 @@ def _seed(endpoint: str, regions: list[str]) -> None:
     for arn in ACCOUNT_ROLES:
         sts = base.client("sts", region_name=regions[0], endpoint_url=endpoint)
         creds = sts.assume_role(RoleArn=arn, RoleSessionName="vmwb-bench")["Credentials"]
-        sessions.append(boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                      aws_secret_access_key=creds["SecretAccessKey"],
-                                      aws_session_token=creds["SessionToken"]))  # fmt: skip
+        sessions.append(
+            boto3.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+        )
     for session in sessions:
         for region in regions:
             ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint)
@@ -97,12 +101,17 @@ def bench_concurrency(
             common = {"regions": regions, "endpoint_url": server.endpoint}
             # The process's first sync also loads the service models and builds the client classes
             # (~2 s of CPU); the single scopes below are timed warm, so the full run is too.
-            warm_s = _sync(Path(tmp) / "warm.db", {**common, "regions": regions[:1]}, latency,
-                           workers)[0]  # fmt: skip
+            warm_s = _sync(
+                Path(tmp) / "warm.db", {**common, "regions": regions[:1]}, latency, workers
+            )[0]
             pid = getattr(server.server, "pid", 0)
             moto_before, cpu_before = _child_cpu_seconds(pid), time.process_time()
-            full_s, full = _sync(Path(tmp) / "full.db", {**common, "role_arns": list(ACCOUNT_ROLES)},
-                                 latency, workers)  # fmt: skip
+            full_s, full = _sync(
+                Path(tmp) / "full.db",
+                {**common, "role_arns": list(ACCOUNT_ROLES)},
+                latency,
+                workers,
+            )
             client_cpu = time.process_time() - cpu_before
             moto_after = _child_cpu_seconds(pid)
             moto_cpu = None
@@ -111,13 +120,15 @@ def bench_concurrency(
             singles: dict[str, float] = {}
             for region in regions:
                 one = {**common, "regions": [region]}
-                singles[f"123456789012/{region}"] = _sync(Path(tmp) / "one.db", one, latency,
-                                                          workers)[0]  # fmt: skip
+                singles[f"123456789012/{region}"] = _sync(
+                    Path(tmp) / "one.db", one, latency, workers
+                )[0]
                 for arn in ACCOUNT_ROLES:
                     acct = arn.split(":")[4]
                     cfg = {**one, "role_arns": [arn], "include_base": False}
-                    singles[f"{acct}/{region}"] = _sync(Path(tmp) / "one.db", cfg, latency,
-                                                        workers)[0]  # fmt: skip
+                    singles[f"{acct}/{region}"] = _sync(
+                        Path(tmp) / "one.db", cfg, latency, workers
+                    )[0]
     finally:
         for key, value in saved.items():
             if value is None:

@@ -47,8 +47,10 @@ def _cli(folder: Path) -> dict[str, Any]:
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench", "demo", "--no-ui", "--db", str(folder / "cli.db")],
-        stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+    )
     os.close(slave)
     first: float | None = None
     try:
@@ -59,15 +61,22 @@ def _cli(folder: Path) -> dict[str, Any]:
     finally:
         os.close(master)
     stdout, _ = proc.communicate()
-    return {"exit": proc.returncode, "first_progress_s": round(first or 0.0, 2),
-            "total_s": round(time.monotonic() - t0, 2),
-            "summary": stdout.decode(errors="replace").strip().splitlines()}  # fmt: skip
+    return {
+        "exit": proc.returncode,
+        "first_progress_s": round(first or 0.0, 2),
+        "total_s": round(time.monotonic() - t0, 2),
+        "summary": stdout.decode(errors="replace").strip().splitlines(),
+    }
 
 
 def _build(folder: Path) -> dict[str, Any]:
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", _BUILD, str(folder / "build.db")],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", _BUILD, str(folder / "build.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_s"] = round(time.monotonic() - t0, 2)
     return out

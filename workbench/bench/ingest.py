@@ -39,38 +39,78 @@ def _record(kind: str, n: int) -> model.Record:
     rid = f"{kind[:3]}-{n:017x}"
     tags = {"Name": f"{kind}-{n}", "Owner": f"team-{n % 37}", "Environment": ("prod", "dev")[n % 2]}
     raw: dict[str, Any] = {
-        "Id": rid, "State": {"Name": "running", "Code": 16}, "Tags": [
-            {"Key": k, "Value": v} for k, v in tags.items()],
+        "Id": rid,
+        "State": {"Name": "running", "Code": 16},
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
         "Placement": {"AvailabilityZone": "eu-west-1a", "Tenancy": "default"},
         "Description": f"generated {kind} number {n} for the ingest bench",
-    }  # fmt: skip
-    common: dict[str, Any] = {"id": rid, "name": tags["Name"], "created_at":
-                              "2026-01-01T00:00:00Z", "tags": tags, "raw": raw}  # fmt: skip
+    }
+    common: dict[str, Any] = {
+        "id": rid,
+        "name": tags["Name"],
+        "created_at": "2026-01-01T00:00:00Z",
+        "tags": tags,
+        "raw": raw,
+    }
     if kind == "instance":
-        return model.Instance(**common, state="running", instance_type="t3.micro", platform="linux",
-                              image_id="ami-0123456789abcdef0", private_ip="10.0.0.1",
-                              imds_tokens=("optional", "required")[n % 2],
-                              firewall_groups=["sg-0123456789abcdef0"],
-                              volume_ids=[f"vol-{n:017x}"])  # fmt: skip
+        return model.Instance(
+            **common,
+            state="running",
+            instance_type="t3.micro",
+            platform="linux",
+            image_id="ami-0123456789abcdef0",
+            private_ip="10.0.0.1",
+            imds_tokens=("optional", "required")[n % 2],
+            firewall_groups=["sg-0123456789abcdef0"],
+            volume_ids=[f"vol-{n:017x}"],
+        )
     if kind == "volume":
-        return model.Volume(**common, state="in-use", size_gb=8, volume_type="gp3",
-                            encrypted=bool(n % 3), attached_to=[f"ins-{n:017x}"])  # fmt: skip
+        return model.Volume(
+            **common,
+            state="in-use",
+            size_gb=8,
+            volume_type="gp3",
+            encrypted=bool(n % 3),
+            attached_to=[f"ins-{n:017x}"],
+        )
     if kind == "snapshot":
-        return model.Snapshot(**common, state="completed", size_gb=8, encrypted=bool(n % 3),
-                              source_volume_id=f"vol-{n:017x}", public=n % 50 == 0)  # fmt: skip
+        return model.Snapshot(
+            **common,
+            state="completed",
+            size_gb=8,
+            encrypted=bool(n % 3),
+            source_volume_id=f"vol-{n:017x}",
+            public=n % 50 == 0,
+        )
     if kind == "grant":
-        return model.Grant(id=f"snap-{n:017x}/999988887777", name="999988887777",
-                           resource_kind="snapshot", resource_id=f"snap-{n:017x}",
-                           grantee_kind="account", grantee="999988887777",
-                           permission="createVolumePermission")  # fmt: skip
+        return model.Grant(
+            id=f"snap-{n:017x}/999988887777",
+            name="999988887777",
+            resource_kind="snapshot",
+            resource_id=f"snap-{n:017x}",
+            grantee_kind="account",
+            grantee="999988887777",
+            permission="createVolumePermission",
+        )
     if kind == "image":
-        return model.Image(**common, state="available", public=False, owner="123456789012",
-                           encrypted=True, boot_mode="uefi")  # fmt: skip
+        return model.Image(
+            **common,
+            state="available",
+            public=False,
+            owner="123456789012",
+            encrypted=True,
+            boot_mode="uefi",
+        )
     if kind == "firewall_rule":
-        return model.FirewallRule(**common, group_id="sg-0123456789abcdef0", protocol="tcp",
-                                  port_from=22, port_to=22,
-                                  source=("0.0.0.0/0", "10.0.0.0/8")[n % 2],
-                                  extra={"rule_id": f"sgr-{n:017x}"})  # fmt: skip
+        return model.FirewallRule(
+            **common,
+            group_id="sg-0123456789abcdef0",
+            protocol="tcp",
+            port_from=22,
+            port_to=22,
+            source=("0.0.0.0/0", "10.0.0.0/8")[n % 2],
+            extra={"rule_id": f"sgr-{n:017x}"},
+        )
     return model.FirewallGroup(**common, network_id="vpc-0123456789abcdef0", description="bench")
 
 

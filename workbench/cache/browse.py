@@ -203,16 +203,27 @@ def _derived_links(
     elif res.kind == "firewall_group":
         yield from _rules_of(db, scope, str(row["id"]))
     elif res.kind == "firewall_rule":
-        yield from _uids(db, "firewall_groups", "scope_id = ? AND id = ?",
-                         (scope, row["group_id"]), "rule of")  # fmt: skip
+        yield from _uids(
+            db, "firewall_groups", "scope_id = ? AND id = ?", (scope, row["group_id"]), "rule of"
+        )
     elif res.kind in ("snapshot", "image", "volume"):
         yield from _uids(db, "grants", "resource_uid = ?", (res.uid,), "grants")
         if res.kind == "snapshot" and row.get("source_volume_id"):
-            yield from _uids(db, "volumes", "scope_id = ? AND id = ?",
-                             (scope, row["source_volume_id"]), "source volume")  # fmt: skip
+            yield from _uids(
+                db,
+                "volumes",
+                "scope_id = ? AND id = ?",
+                (scope, row["source_volume_id"]),
+                "source volume",
+            )
         if res.kind == "image":
-            yield from _uids(db, "instances", "scope_id = ? AND image_id = ?",
-                             (scope, row["id"]), "launched from it")  # fmt: skip
+            yield from _uids(
+                db,
+                "instances",
+                "scope_id = ? AND image_id = ?",
+                (scope, row["id"]),
+                "launched from it",
+            )
     elif res.kind == "grant" and row.get("resource_uid"):
         yield ("grant on", str(row["resource_uid"]))
     elif res.kind == "patch_state" and row.get("instance_uid"):
@@ -250,8 +261,18 @@ class SearchHit:
     region: str
 
 
-BROWSABLE = ("instance", "volume", "snapshot", "image", "firewall_group", "firewall_rule", "grant",
-             "network", "subnet", "host")  # fmt: skip
+BROWSABLE = (
+    "instance",
+    "volume",
+    "snapshot",
+    "image",
+    "firewall_group",
+    "firewall_rule",
+    "grant",
+    "network",
+    "subnet",
+    "host",
+)
 
 
 def search(db: sqlite3.Connection, text: str, *, limit: int = 20) -> list[SearchHit]:
@@ -267,13 +288,17 @@ def search(db: sqlite3.Connection, text: str, *, limit: int = 20) -> list[Search
         table = schema.TABLES[kind]
         if len(text) >= 3:
             phrase = '"' + text.replace('"', '""') + '"'
-            sql = (f"SELECT uid, id, name, account, region FROM {table} WHERE row_id IN "
-                   f"(SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ? LIMIT ?)")  # fmt: skip
+            sql = (
+                f"SELECT uid, id, name, account, region FROM {table} WHERE row_id IN "
+                f"(SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ? LIMIT ?)"
+            )
             params: tuple[Any, ...] = (phrase, limit)
         else:
             prefix = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            sql = (f"SELECT uid, id, name, account, region FROM {table} "
-                   "WHERE id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' LIMIT ?")  # fmt: skip
+            sql = (
+                f"SELECT uid, id, name, account, region FROM {table} "
+                "WHERE id LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' LIMIT ?"
+            )
             params = (prefix, prefix, limit)
         for uid, rid, name, account, region in db.execute(sql, params):
             hits.append(SearchHit(kind, uid, rid, name or "", account, region))

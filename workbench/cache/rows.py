@@ -32,8 +32,9 @@ def _make_encoder() -> Callable[[Any], str]:
     if c_make is None:  # pragma: no cover - CPython always has the C accelerator
         return json.JSONEncoder(separators=(",", ":"), default=str).encode
     # markers=None skips the circular-reference check: API responses are trees.
-    iterencode = c_make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",",
-                        False, False, True)  # fmt: skip
+    iterencode = c_make(
+        None, str, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
     join = "".join
 
     def encode(value: Any) -> str:
@@ -100,10 +101,15 @@ def prepare(scope: model.ScopeRef, task: str, output: TaskOutput) -> PreparedTas
         by_kind.setdefault(rec.KIND, []).append(rec)
     p, a, r, sid = scope.provider, scope.account, scope.region, scope.scope_id
     relations = [
-        (sid, task, model.make_uid(p, a, r, rel.src_kind, rel.src_id), rel.kind,
-         model.make_uid(p, a, r, rel.dst_kind, rel.dst_id))
+        (
+            sid,
+            task,
+            model.make_uid(p, a, r, rel.src_kind, rel.src_id),
+            rel.kind,
+            model.make_uid(p, a, r, rel.dst_kind, rel.dst_id),
+        )
         for rel in output.relations
-    ]  # fmt: skip
+    ]
     return PreparedTask(
         {kind: build_rows(scope, kind, recs) for kind, recs in by_kind.items()},
         relations,
@@ -193,10 +199,19 @@ def _kind_plan(kind: str) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[int, 
         own = [(n, t) for n, t in schema.kind_columns(kind) if n not in derived]
         hints = typing.get_type_hints(model.RECORD_TYPES[kind])
         convert = tuple(
-            i for i, (n, _) in enumerate(own)
-            if not any(str(hints[n]) == t for t in ("<class 'str'>", "<class 'int'>",
-                                                    "str | None", "int | None", "float | None"))
-        )  # fmt: skip
+            i
+            for i, (n, _) in enumerate(own)
+            if not any(
+                str(hints[n]) == t
+                for t in (
+                    "<class 'str'>",
+                    "<class 'int'>",
+                    "str | None",
+                    "int | None",
+                    "float | None",
+                )
+            )
+        )
         names = [n for n, _ in own]
         getter = operator.attrgetter(*names) if len(names) > 1 else None
 

@@ -538,9 +538,16 @@ def _migration_9(db: sqlite3.Connection) -> None:
 
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-    _migration_8, _migration_9,
-]  # fmt: skip
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+    _migration_6,
+    _migration_7,
+    _migration_8,
+    _migration_9,
+]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

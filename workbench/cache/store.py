@@ -200,8 +200,9 @@ class Cache:
         with self.transaction():
             had_rows = self._task_had_rows(scope.scope_id, task)
             for kind in schema.TABLES:
-                self._replace_kind(run_id, scope, task, kind, prepared.rows.get(kind, []),
-                                   now, stats, had_rows)  # fmt: skip
+                self._replace_kind(
+                    run_id, scope, task, kind, prepared.rows.get(kind, []), now, stats, had_rows
+                )
             self._replace_relations(scope, task, prepared.relations)
             self._record_patch_history(run_id, scope, prepared.patch_states, now)
             self._set_status(run_id, scope, task, "ok", None, stats.seen, started_at or now, now)
@@ -343,9 +344,16 @@ class Cache:
             assert isinstance(st, model.PatchState)
             uid = model.make_uid(scope.provider, scope.account, scope.region, "instance", st.id)
             rows.append(
-                (run_id, uid, now, st.last_install_at, st.missing_count, st.failed_count,
-                 st.critical_missing)
-            )  # fmt: skip
+                (
+                    run_id,
+                    uid,
+                    now,
+                    st.last_install_at,
+                    st.missing_count,
+                    st.failed_count,
+                    st.critical_missing,
+                )
+            )
         if rows:
             self.db.executemany(
                 "INSERT INTO patch_history (run_id, instance_uid, at, last_install_at, "
@@ -392,10 +400,20 @@ class Cache:
               run_id=excluded.run_id
             """,
             (
-                scope.scope_id, task, scope.provider, scope.account, scope.region, scope.label,
-                status, now, now if ok else None, error, resources, run_id,
+                scope.scope_id,
+                task,
+                scope.provider,
+                scope.account,
+                scope.region,
+                scope.label,
+                status,
+                now,
+                now if ok else None,
+                error,
+                resources,
+                run_id,
             ),
-        )  # fmt: skip
+        )
         self.db.execute(
             "INSERT INTO scope_runs (run_id, scope_id, task, status, error, started_at, "
             "finished_at, resources) VALUES (?,?,?,?,?,?,?,?)",

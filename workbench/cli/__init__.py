@@ -25,13 +25,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the workbench on the cache.",
     )
     parser.add_argument("--version", action="version", version=f"vmwb {__version__}")
-    parser.add_argument("--db", metavar="PATH", help="the cache file (default: $VMWB_DB or the "
-                        "user data folder)")  # fmt: skip
-    parser.add_argument("--config", metavar="PATH", help="the config file (default: "
-                        "$VMWB_CONFIG or the user config folder)")  # fmt: skip
+    parser.add_argument(
+        "--db", metavar="PATH", help="the cache file (default: $VMWB_DB or the user data folder)"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="the config file (default: $VMWB_CONFIG or the user config folder)",
+    )
     parser.add_argument("--read-only", action="store_true", help="no fix can run")
-    parser.add_argument("--role", choices=("viewer", "responder", "operator"),
-                        help="what fixes you may run (default: from config, else operator)")  # fmt: skip
+    parser.add_argument(
+        "--role",
+        choices=("viewer", "responder", "operator"),
+        help="what fixes you may run (default: from config, else operator)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name == "context":

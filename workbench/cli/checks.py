@@ -11,8 +11,9 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("checks", help="list the check catalogue",
-                              description="List every check with its metadata.")  # fmt: skip
+    p = subparsers.add_parser(
+        "checks", help="list the check catalogue", description="List every check with its metadata."
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--area", help="only this area")
     p.add_argument("--provider", help="only checks of this provider")
@@ -25,9 +26,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.loader import load_catalogue
 
     checks = [
-        c for c in load_catalogue()
-        if (not args.area or c.area == args.area) and (not args.provider or args.provider in c.providers)
-    ]  # fmt: skip
+        c
+        for c in load_catalogue()
+        if (not args.area or c.area == args.area)
+        and (not args.provider or args.provider in c.providers)
+    ]
     overrides = config_params(ctx)
     if args.format == "json":
         out = []

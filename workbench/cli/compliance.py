@@ -30,14 +30,31 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         print(json.dumps(frameworks, indent=2))
         return 0
     rows = [["FRAMEWORK", "VERSION", "CONTROLS", "PASSING", "FAILING", "NOT ASSESSED"]]
-    rows += [[f["framework"], ",".join(f["versions"]), str(f["covered"]), str(f["passing"]),
-              str(f["failing"]), str(f["not_assessed"])] for f in frameworks]  # fmt: skip
+    rows += [
+        [
+            f["framework"],
+            ",".join(f["versions"]),
+            str(f["covered"]),
+            str(f["passing"]),
+            str(f["failing"]),
+            str(f["not_assessed"]),
+        ]
+        for f in frameworks
+    ]
     print(render_table(rows, [20, 8, 9, 8, 8, 0]), end="")
     if args.framework:
         for f in frameworks:
             rows = [["CONTROL", "STATUS", "OPEN", "MUTED", "CHECKS"]]
-            rows += [[c["id"] + (" (proposed)" if c["proposed"] else ""), c["status"], str(c["open"]),
-                      str(c["muted"]), " ".join(c["checks"])] for c in f["controls"]]  # fmt: skip
+            rows += [
+                [
+                    c["id"] + (" (proposed)" if c["proposed"] else ""),
+                    c["status"],
+                    str(c["open"]),
+                    str(c["muted"]),
+                    " ".join(c["checks"]),
+                ]
+                for c in f["controls"]
+            ]
             print(f"\n{f['title']}")
             print(render_table(rows, [22, 13, 5, 6, 0]), end="")
     return 0

@@ -22,8 +22,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--no-ui", action="store_true", help="build the demo cache, print a summary, exit"
     )
-    p.add_argument("--db", dest="demo_db", metavar="PATH", help="where to write the demo cache "
-                   "(default: a temporary file)")  # fmt: skip
+    p.add_argument(
+        "--db",
+        dest="demo_db",
+        metavar="PATH",
+        help="where to write the demo cache (default: a temporary file)",
+    )
     p.set_defaults(func=run)
 
 

@@ -11,9 +11,12 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("diff", help="compare two scans",
-                              description="Findings new, resolved and changed between scan A and "
-                              "scan B (default: the scan before the latest, and the latest).")  # fmt: skip
+    p = subparsers.add_parser(
+        "diff",
+        help="compare two scans",
+        description="Findings new, resolved and changed between scan A and "
+        "scan B (default: the scan before the latest, and the latest).",
+    )
     p.add_argument("a", nargs="?", type=int, help="the earlier scan id")
     p.add_argument("b", nargs="?", type=int, help="the later scan id")
     p.add_argument("--format", choices=("table", "json"), default="table")
@@ -29,12 +32,23 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(d, indent=2, ensure_ascii=False))
         return 0
-    print(f"scan {d['from_scan']} -> {d['to_scan']}: {len(d['new'])} new, {len(d['resolved'])} "
-          f"resolved, {len(d['changed'])} changed")  # fmt: skip
+    print(
+        f"scan {d['from_scan']} -> {d['to_scan']}: {len(d['new'])} new, {len(d['resolved'])} "
+        f"resolved, {len(d['changed'])} changed"
+    )
     rows = [["CHANGE", "SEVERITY", "CHECK", "RESOURCE", "STATUS", "REASON"]]
     for name in ("new", "resolved", "changed"):
-        rows += [[f["change"], f["severity"], f["check_id"], safe(f["resource_id"], 30), f["status"],
-                  safe(f["reason"], 70)] for f in d[name]]  # fmt: skip
+        rows += [
+            [
+                f["change"],
+                f["severity"],
+                f["check_id"],
+                safe(f["resource_id"], 30),
+                f["status"],
+                safe(f["reason"], 70),
+            ]
+            for f in d[name]
+        ]
     if len(rows) > 1:
         print(render_table(rows, [9, 9, 8, 30, 9, 0]), end="")
     return 0

@@ -26,14 +26,29 @@ def register(subparsers: Any) -> None:
     s = sub.add_parser("plan", help="plan a fix for the open findings of a check (or a fix id)")
     s.add_argument("check", metavar="CHECK", help="a check id (SNP-01) or a fix id")
     s.add_argument("--fix", dest="fix_id", help="which fix, when the check has several")
-    s.add_argument("--resource", action="append", default=[], metavar="ID",
-                   help="only these resources (repeatable)")  # fmt: skip
+    s.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only these resources (repeatable)",
+    )
     s.add_argument("--region", action="append", default=[], help="only these regions")
-    s.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
-                   help="a fix input (see `vmwb fix list`)")  # fmt: skip
+    s.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a fix input (see `vmwb fix list`)",
+    )
     s.add_argument("--narrow-to", metavar="CIDR", help="keep access from this CIDR")
-    s.add_argument("--allow", action="append", default=[], metavar="ACCOUNT",
-                   help="an allowlisted account id (repeatable)")  # fmt: skip
+    s.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="ACCOUNT",
+        help="an allowlisted account id (repeatable)",
+    )
     s.add_argument("--owner", help="owner tag value")
     s.add_argument("--environment", help="environment tag value")
     s.add_argument("--expiry-days", type=int, help="days until the expiry date")
@@ -77,8 +92,10 @@ def _engine(ctx: Any) -> Any:
 
     engine = FixEngine.from_cli(ctx)
     for entry in engine.reconcile():
-        print(f"reconciled journal entry {entry.entry_id} ({entry.fix_id}): {entry.error}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"reconciled journal entry {entry.entry_id} ({entry.fix_id}): {entry.error}",
+            file=sys.stderr,
+        )
     return engine
 
 
@@ -107,9 +124,13 @@ def _inputs(args: argparse.Namespace, fix: Any) -> dict[str, Any]:
         if not sep:
             raise WorkbenchError(f"--input {text!r}: expected NAME=VALUE")
         inputs[name.strip()] = value
-    shorthands = {"narrow_to": args.narrow_to, "allowlist": args.allow or None,
-                  "owner": args.owner, "environment": args.environment,
-                  "expiry_days": args.expiry_days}  # fmt: skip
+    shorthands = {
+        "narrow_to": args.narrow_to,
+        "allowlist": args.allow or None,
+        "owner": args.owner,
+        "environment": args.environment,
+        "expiry_days": args.expiry_days,
+    }
     names = {i.name for i in fix.inputs}
     for name, value in shorthands.items():
         if value is None:
@@ -125,14 +146,17 @@ def cmd_plan(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.fixes.plan import preview_lines
 
     engine = _engine(ctx)
-    fix, found = targets.resolve(engine.cache, args.check, args.resource, fix_id=args.fix_id,
-                                 regions=args.region)  # fmt: skip
+    fix, found = targets.resolve(
+        engine.cache, args.check, args.resource, fix_id=args.fix_id, regions=args.region
+    )
     plan = engine.plan(fix.id, found, _inputs(args, fix))
     _print(preview_lines(plan))
     if args.output:
         path = plan.save(args.output)
-        print(f"\nplan written to {path}; review it, then `vmwb fix dry-run {path}` and "
-              f"`vmwb fix apply {path}`")  # fmt: skip
+        print(
+            f"\nplan written to {path}; review it, then `vmwb fix dry-run {path}` and "
+            f"`vmwb fix apply {path}`"
+        )
     return 0
 
 
@@ -194,8 +218,10 @@ def cmd_apply(ctx: Any, args: argparse.Namespace) -> int:
     for v in result.verified:
         print(safe(f"verify {v.resource_id}: {'FIXED' if v.fixed else 'NOT FIXED'} ({v.detail})"))
     ids = [str(i.journal_id) for i in result.items if i.journal_id]
-    print(f"apply {result.status}; journal entries {', '.join(ids) or '-'} "
-          f"(undo with `vmwb fix undo JOURNAL_ID`)")  # fmt: skip
+    print(
+        f"apply {result.status}; journal entries {', '.join(ids) or '-'} "
+        f"(undo with `vmwb fix undo JOURNAL_ID`)"
+    )
     return 0 if result.ok else 1
 
 
@@ -236,8 +262,12 @@ def cmd_journal(ctx: Any, args: argparse.Namespace) -> int:
             print(json.dumps(row, sort_keys=True, default=str))
             continue
         undo = f" undo-of={e.undo_of}" if e.undo_of else ""
-        print(safe(f"{e.entry_id:5} {e.created_at} {e.status:10} {e.fix_id} {e.resource_uid} "
-                   f"{e.item.operation} plan={e.plan_id}{undo} by {e.actor} ({e.role})"))  # fmt: skip
+        print(
+            safe(
+                f"{e.entry_id:5} {e.created_at} {e.status:10} {e.fix_id} {e.resource_uid} "
+                f"{e.item.operation} plan={e.plan_id}{undo} by {e.actor} ({e.role})"
+            )
+        )
         if e.error:
             print(safe(f"      {e.error}"))
     return 0
@@ -257,6 +287,10 @@ def cmd_due(ctx: Any, args: argparse.Namespace) -> int:
     }
     for row in due_instances(ctx.cache(), inputs):
         todo = next_fix.get(row["stage"], "")
-        print(safe(f"{row['id']:20} {row['region']:14} {row['state']:9} {row['stage']:14} "
-                   f"{row['detail']}  {todo}"))  # fmt: skip
+        print(
+            safe(
+                f"{row['id']:20} {row['region']:14} {row['state']:9} {row['stage']:14} "
+                f"{row['detail']}  {todo}"
+            )
+        )
     return 0

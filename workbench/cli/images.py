@@ -75,15 +75,35 @@ def cmd_list(ctx: CliContext, args: argparse.Namespace) -> int:
         return 0
     from workbench.textsafe import safe
 
-    head = ("IMAGE", "PROVIDER", "ACCOUNT", "APPROVAL", "SIGNATURE", "AGE", "PUBLISHER", "CRIT",
-            "HARDEN", "VMS")  # fmt: skip
+    head = (
+        "IMAGE",
+        "PROVIDER",
+        "ACCOUNT",
+        "APPROVAL",
+        "SIGNATURE",
+        "AGE",
+        "PUBLISHER",
+        "CRIT",
+        "HARDEN",
+        "VMS",
+    )
     table: list[tuple[str, ...]] = [head]
     for r in rows:
         age = "" if r["age_days"] is None else f"{r['age_days']}d"
         score = "" if r["hardening_score"] is None else f"{r['hardening_score']:.0f}%"
         publisher = f"{r['publisher'] or ''}{'' if r['publisher_trusted'] else ' (untrusted)'}"
-        cells = (r["image_id"], r["provider"], r["account"], r["approval"], r["signature"], age,
-                 publisher, r["critical_open"], score, r["instances"])  # fmt: skip
+        cells = (
+            r["image_id"],
+            r["provider"],
+            r["account"],
+            r["approval"],
+            r["signature"],
+            age,
+            publisher,
+            r["critical_open"],
+            score,
+            r["instances"],
+        )
         table.append(tuple(safe(str(c))[:48] for c in cells))
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     for row in table:
@@ -127,18 +147,30 @@ def cmd_verify(ctx: CliContext, args: argparse.Namespace) -> int:
 
     cache = ctx.cache()
     result = verify.verify(cache, _trust(ctx))
-    audit.append(cache, ctx.user, ctx.role, "verify", "image-registry", verify.summary(result),
-                 "ok" if result.intact else "problems")  # fmt: skip
+    audit.append(
+        cache,
+        ctx.user,
+        ctx.role,
+        "verify",
+        "image-registry",
+        verify.summary(result),
+        "ok" if result.intact else "problems",
+    )
     if args.format == "json":
         out = {
             "intact": result.intact,
             "entries": [
-                {"entry_id": s.entry.entry_id, "action": s.entry.action, "image_id": s.entry.image_id,
-                 "status": s.status, "message": s.message}
+                {
+                    "entry_id": s.entry.entry_id,
+                    "action": s.entry.action,
+                    "image_id": s.entry.image_id,
+                    "status": s.status,
+                    "message": s.message,
+                }
                 for s in result.statuses
             ],
             "problems": result.problems,
-        }  # fmt: skip
+        }
         json.dump(out, sys.stdout, indent=2)
         print()
     else:
@@ -169,8 +201,10 @@ def cmd_export_key(ctx: CliContext, args: argparse.Namespace) -> int:
         print(f"wrote {signer.key_id} to {args.out}")
     else:
         sys.stdout.write(pem)
-    print(f"# key id {signer.key_id}; pin with: trusted_keys = [\"{keys.public_b64(signer.public)}\"]",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f'# key id {signer.key_id}; pin with: trusted_keys = ["{keys.public_b64(signer.public)}"]',
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -196,8 +230,14 @@ def cmd_import(ctx: CliContext, args: argparse.Namespace) -> int:
         note = " (already imported)" if r.duplicate else ""
         print(safe(f"{r.tool} import {r.import_id} -> {where}{note}: {json.dumps(r.summary)}"))
         if not r.duplicate:
-            audit.append(cache, ctx.user, ctx.role, "import", r.target.key,
-                         {"tool": r.tool, "import_id": r.import_id, "file": path.name})  # fmt: skip
+            audit.append(
+                cache,
+                ctx.user,
+                ctx.role,
+                "import",
+                r.target.key,
+                {"tool": r.tool, "import_id": r.import_id, "file": path.name},
+            )
     return 0
 
 
@@ -206,6 +246,8 @@ def cmd_kpi(ctx: CliContext, args: argparse.Namespace) -> int:
 
     kpi = results.critical_remediation_kpi(ctx.cache(), days=args.days)
     pct = "n/a" if kpi["percent"] is None else f"{kpi['percent']}%"
-    print(f"{kpi['kpi']}: {pct} ({kpi['within']}/{kpi['eligible']}); open {kpi['open']}, "
-          f"overdue {kpi['open_overdue']}")  # fmt: skip
+    print(
+        f"{kpi['kpi']}: {pct} ({kpi['within']}/{kpi['eligible']}); open {kpi['open']}, "
+        f"overdue {kpi['open_overdue']}"
+    )
     return 0

@@ -26,14 +26,32 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "volume": ("state", "size_gb", "encrypted"),
     "snapshot": ("encrypted", "public", "source_volume_id"),
     "image": ("public", "encrypted", "owner"),
-    "firewall_rule": ("group_id", "direction", "protocol", "port_from", "port_to", "source",
-                      "world_open"),
+    "firewall_rule": (
+        "group_id",
+        "direction",
+        "protocol",
+        "port_from",
+        "port_to",
+        "source",
+        "world_open",
+    ),
     "grant": ("resource_id", "grantee_kind", "grantee", "permission"),
     "setting": ("value",),
     "patch_state": ("missing_count", "critical_missing", "agent_online"),
-}  # fmt: skip
-SCOPE_COLUMNS = ("scope_id", "task", "provider", "account", "region", "label", "status",
-                 "last_attempt_at", "last_success_at", "resources", "error")  # fmt: skip
+}
+SCOPE_COLUMNS = (
+    "scope_id",
+    "task",
+    "provider",
+    "account",
+    "region",
+    "label",
+    "status",
+    "last_attempt_at",
+    "last_success_at",
+    "resources",
+    "error",
+)
 
 
 def kinds() -> dict[str, str]:
@@ -44,11 +62,17 @@ def kinds() -> dict[str, str]:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("inventory", help="list cached resources",
-                              description="List what the cache holds, one kind at a time.")  # fmt: skip
-    p.add_argument("kind", metavar="KIND",
-                   help="instances, volumes, snapshots, images, firewall-rules, grants, scopes, "
-                   "firewall-groups, networks, subnets, settings, patch-states, hosts")  # fmt: skip
+    p = subparsers.add_parser(
+        "inventory",
+        help="list cached resources",
+        description="List what the cache holds, one kind at a time.",
+    )
+    p.add_argument(
+        "kind",
+        metavar="KIND",
+        help="instances, volumes, snapshots, images, firewall-rules, grants, scopes, "
+        "firewall-groups, networks, subnets, settings, patch-states, hosts",
+    )
     p.add_argument("--filter", metavar="TEXT", help="match id, name, tag keys and values")
     p.add_argument("--provider", metavar="P")
     p.add_argument("--account", metavar="A")
@@ -99,9 +123,22 @@ def query(db: sqlite3.Connection, kind: str, args: argparse.Namespace) -> list[d
         )
     limit = f" LIMIT {int(args.limit)}" if args.limit is not None else ""
     own = [name for name, _ in schema.kind_columns(kind)]
-    cols = ", ".join(f"t.{c}" for c in ["provider", "account", "region", "id", "name",
-                                         "created_at", "first_seen", "last_seen", *own, "tags",
-                                         "extra"])  # fmt: skip
+    cols = ", ".join(
+        f"t.{c}"
+        for c in [
+            "provider",
+            "account",
+            "region",
+            "id",
+            "name",
+            "created_at",
+            "first_seen",
+            "last_seen",
+            *own,
+            "tags",
+            "extra",
+        ]
+    )
     sql = (
         f"SELECT {cols}, COALESCE(s.status, 'ok') <> 'ok' AS stale FROM {table} t "
         "LEFT JOIN scope_status s ON s.scope_id = t.scope_id AND s.task = t.task "
@@ -132,10 +169,14 @@ def query_scopes(db: sqlite3.Connection, args: argparse.Namespace) -> list[dict[
         where.append("(scope_id || ' ' || COALESCE(label,'') || ' ' || COALESCE(error,'')) LIKE ?")
         params.append(f"%{args.filter}%")
     limit = f" LIMIT {int(args.limit)}" if args.limit is not None else ""
-    sql = (f"SELECT {', '.join(SCOPE_COLUMNS)} FROM scope_status WHERE {' AND '.join(where)} "
-           f"ORDER BY scope_id, task{limit}")  # fmt: skip
-    return [{**dict(row), "kind": "scope", "stale": row["status"] != "ok"}
-            for row in db.execute(sql, params)]  # fmt: skip
+    sql = (
+        f"SELECT {', '.join(SCOPE_COLUMNS)} FROM scope_status WHERE {' AND '.join(where)} "
+        f"ORDER BY scope_id, task{limit}"
+    )
+    return [
+        {**dict(row), "kind": "scope", "stale": row["status"] != "ok"}
+        for row in db.execute(sql, params)
+    ]
 
 
 def _textsafe() -> tuple[Callable[..., str], Callable[[Any], Any]]:

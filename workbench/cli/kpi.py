@@ -11,10 +11,13 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("kpi", help="patch and snapshot KPIs",
-                              description="Patch compliance, patched within 30 days, critical "
-                              "vulnerabilities remediated within 7 days, automated patch deployment "
-                              "success, and the snapshot risk breakdown.")  # fmt: skip
+    p = subparsers.add_parser(
+        "kpi",
+        help="patch and snapshot KPIs",
+        description="Patch compliance, patched within 30 days, critical "
+        "vulnerabilities remediated within 7 days, automated patch deployment "
+        "success, and the snapshot risk breakdown.",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
@@ -34,8 +37,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         for name, item in k[group].items():
             if isinstance(item, dict):
                 value = "n/a" if item["value"] is None else f"{item['value']:.1f}%"
-                rows.append([f"{group}.{name}", value, f"{item['count']}/{item['total']}",
-                             item["definition"]])  # fmt: skip
+                rows.append(
+                    [
+                        f"{group}.{name}",
+                        value,
+                        f"{item['count']}/{item['total']}",
+                        item["definition"],
+                    ]
+                )
     print(render_table(rows, [40, 7, 13, 0]), end="")
     p, s = k["patch"], k["snapshots"]
     print(

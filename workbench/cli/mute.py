@@ -34,8 +34,11 @@ def register(subparsers: Any) -> None:
     add.add_argument("--resource", help="resource id (or uid) pattern")
     add.add_argument("--tag", help="pattern matched against each key=value tag, e.g. 'env=sandbox'")
     add.add_argument("--reason", required=True, help="why (shown with every muted finding)")
-    add.add_argument("--expires", required=True,
-                     help="when the mute ends: a date (2026-12-31), a time, or a duration (30d, 12h)")  # fmt: skip
+    add.add_argument(
+        "--expires",
+        required=True,
+        help="when the mute ends: a date (2026-12-31), a time, or a duration (30d, 12h)",
+    )
     add.add_argument("--now", help=argparse.SUPPRESS)
     add.set_defaults(func=run_add)
     rm = sub.add_parser("remove", help="remove a mute rule (its findings reopen on the next scan)")
@@ -78,10 +81,21 @@ def run_list(ctx: CliContext, args: argparse.Namespace) -> int:
         return 0
     rows = [["ID", "ACTIVE", "EXPIRES", "AUTHOR", "PATTERNS", "REASON"]]
     for r in rules:
-        pats = " ".join(f"{f}={r[f + '_pattern']}" for f in ("check", "account", "region", "resource", "tag")
-                        if r[f + "_pattern"])  # fmt: skip
-        rows.append([str(r["mute_id"]), "yes" if r["active"] else "no", r["expires_at"] or "",
-                     safe(r["author"], 12), safe(pats, 50), safe(r["reason"], 60)])  # fmt: skip
+        pats = " ".join(
+            f"{f}={r[f + '_pattern']}"
+            for f in ("check", "account", "region", "resource", "tag")
+            if r[f + "_pattern"]
+        )
+        rows.append(
+            [
+                str(r["mute_id"]),
+                "yes" if r["active"] else "no",
+                r["expires_at"] or "",
+                safe(r["author"], 12),
+                safe(pats, 50),
+                safe(r["reason"], 60),
+            ]
+        )
     print(render_table(rows, [4, 6, 20, 12, 50, 0]), end="")
     return 0
 
@@ -91,10 +105,17 @@ def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
 
     _may_mute(ctx)
     mute_id = add_mute(
-        ctx.cache(), reason=args.reason, author=ctx.user, expires_at=parse_expiry(args.expires, args.now),
-        check=args.check, account=args.account, region=args.region, resource=args.resource, tag=args.tag,
+        ctx.cache(),
+        reason=args.reason,
+        author=ctx.user,
+        expires_at=parse_expiry(args.expires, args.now),
+        check=args.check,
+        account=args.account,
+        region=args.region,
+        resource=args.resource,
+        tag=args.tag,
         now=args.now,
-    )  # fmt: skip
+    )
     print(f"mute {mute_id} added; it applies from the next scan")
     return 0
 

@@ -10,9 +10,12 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("report", help="write a posture report (html or md)",
-                              description="Posture summary, KPIs and snapshot risk as charts, findings "
-                              "by area and framework, and changes since the previous scan.")  # fmt: skip
+    p = subparsers.add_parser(
+        "report",
+        help="write a posture report (html or md)",
+        description="Posture summary, KPIs and snapshot risk as charts, findings "
+        "by area and framework, and changes since the previous scan.",
+    )
     p.add_argument("--format", choices=("html", "md"), default="html")
     p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--now", help=argparse.SUPPRESS)

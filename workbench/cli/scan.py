@@ -22,8 +22,9 @@ def register(subparsers: Any) -> None:
         description="Evaluate checks over the cached inventory (no cloud API is called), store the "
         "findings with their history, and print them. Filters combine.",
     )
-    p.add_argument("--check", action="extend", nargs="+", default=[], metavar="ID",
-                   help="only these checks")  # fmt: skip
+    p.add_argument(
+        "--check", action="extend", nargs="+", default=[], metavar="ID", help="only these checks"
+    )
     p.add_argument("--area", help="only checks of this area (e.g. snapshot_backup)")
     p.add_argument(
         "--framework", help="only checks mapped to this framework (e.g. cis, nist_800_53)"
@@ -31,8 +32,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--provider", help="only checks of (and findings in) this provider")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--output", metavar="FILE", help="write the findings here instead of stdout")
-    p.add_argument("--fail-on", choices=("critical", "high", "medium", "low"), metavar="SEVERITY",
-                   help="exit 1 when an open finding is at or above this severity")  # fmt: skip
+    p.add_argument(
+        "--fail-on",
+        choices=("critical", "high", "medium", "low"),
+        metavar="SEVERITY",
+        help="exit 1 when an open finding is at or above this severity",
+    )
     p.add_argument("--now", help=argparse.SUPPRESS)  # fixes the clock (tests, reproducible reports)
     p.set_defaults(func=run)
 
@@ -62,9 +67,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
 
     cache = ctx.cache(create=False)
     result = run_scan(
-        cache, check_ids=args.check or None, area=args.area, framework=args.framework,
-        provider=args.provider, now=args.now, config=ctx.config,
-    )  # fmt: skip
+        cache,
+        check_ids=args.check or None,
+        area=args.area,
+        framework=args.framework,
+        provider=args.provider,
+        now=args.now,
+        config=ctx.config,
+    )
     records = finding_records(cache.db, check_ids=result.checks)
     if args.provider:
         records = [r for r in records if r["provider"] == args.provider]

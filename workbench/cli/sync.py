@@ -31,18 +31,42 @@ def register(subparsers: Any) -> None:
         description="Collect every (scope, task) of the configured providers into the cache. "
         "With no config and no --provider, AWS with the default credential chain.",
     )
-    p.add_argument("--provider", action="append", default=[], metavar="NAME",
-                   help="sync only this provider (repeatable)")  # fmt: skip
-    p.add_argument("--profile", action="append", default=[], metavar="P",
-                   help="AWS profile to use instead of the config's (repeatable)")  # fmt: skip
-    p.add_argument("--region", action="append", default=[], metavar="R",
-                   help="region to sync instead of the config's (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="sync only this provider (repeatable)",
+    )
+    p.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="P",
+        help="AWS profile to use instead of the config's (repeatable)",
+    )
+    p.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="R",
+        help="region to sync instead of the config's (repeatable)",
+    )
     # Literal, not imported: the CLI must not import the engine to build its parser.
-    p.add_argument("--workers", type=int, default=64, metavar="N",
-                   help="concurrent collector tasks (default 64; I/O-bound, at most 8 per "
-                        "account and region)")  # fmt: skip
-    p.add_argument("--timeout", type=float, default=600.0, metavar="S",
-                   help="per-task timeout in seconds (default 600)")  # fmt: skip
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=64,
+        metavar="N",
+        help="concurrent collector tasks (default 64; I/O-bound, at most 8 per account and region)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="per-task timeout in seconds (default 600)",
+    )
     p.set_defaults(func=run)
 
 
@@ -79,11 +103,14 @@ class Progress:
             if not self.tty and counts[0] == self.expected.get(event.scope_id, -1):
                 label = self.safe(event.label or event.scope_id)
                 state = f"{counts[2]} failed" if counts[2] else "ok"
-                self.stream.write(f"[{event.done}/{event.total}] {label}: {state}, "
-                                  f"{counts[1]} resources\n")  # fmt: skip
+                self.stream.write(
+                    f"[{event.done}/{event.total}] {label}: {state}, {counts[1]} resources\n"
+                )
         if self.tty and event.kind != "finished":
-            self.stream.write(f"\rsyncing: {event.done}/{event.total} tasks, "
-                              f"{event.seen_total} resources, {event.errors_total} errors ")  # fmt: skip
+            self.stream.write(
+                f"\rsyncing: {event.done}/{event.total} tasks, "
+                f"{event.seen_total} resources, {event.errors_total} errors "
+            )
         if self.tty and event.kind == "finished":
             self.stream.write("\n")
         self.stream.flush()
@@ -106,8 +133,9 @@ def summary(result: SyncResult) -> list[list[str]]:
     safe = _safe()
     rows = [["SCOPE", "TASK", "STATUS", "RESOURCES", "ERROR"]]
     for o in sorted(result.outcomes, key=lambda o: (o.scope_id, o.task)):
-        rows.append([safe(o.label or o.scope_id), o.task, o.status, str(o.resources),
-                     safe(o.error or "")])  # fmt: skip
+        rows.append(
+            [safe(o.label or o.scope_id), o.task, o.status, str(o.resources), safe(o.error or "")]
+        )
     return rows
 
 
@@ -127,13 +155,23 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     expected: dict[str, int] = {}
     _count_tasks(providers, expected)
     progress = Progress(sys.stderr, sys.stderr.isatty(), expected)
-    engine = SyncEngine(ctx.cache(), providers, max_workers=max(1, args.workers),
-                        task_timeout=args.timeout, on_event=progress)  # fmt: skip
-    params = {"providers": [p.name for p in providers], "profiles": args.profile,
-              "regions": args.region}  # fmt: skip
+    engine = SyncEngine(
+        ctx.cache(),
+        providers,
+        max_workers=max(1, args.workers),
+        task_timeout=args.timeout,
+        on_event=progress,
+    )
+    params = {
+        "providers": [p.name for p in providers],
+        "profiles": args.profile,
+        "regions": args.region,
+    }
     result = engine.run(params)
     print(render_table(summary(result)))
     failed = len(result.failed)
-    print(f"\n{result.status}: {result.resources} resources, {failed} failed task(s) "
-          f"in {result.seconds:.1f} s")  # fmt: skip
+    print(
+        f"\n{result.status}: {result.resources} resources, {failed} failed task(s) "
+        f"in {result.seconds:.1f} s"
+    )
     return 1 if failed else 0

@@ -73,8 +73,14 @@ def vsphere_seed(server: Any) -> Any:
 
 
 def vsphere_config(server: Any, _planted: Any) -> dict[str, Any]:
-    return {"host": server.host, "port": server.port, "protocol": "http", "user": server.user,
-            "password_env": VCSIM_PASSWORD_ENV, "verify_tls": False}  # fmt: skip
+    return {
+        "host": server.host,
+        "port": server.port,
+        "protocol": "http",
+        "user": server.user,
+        "password_env": VCSIM_PASSWORD_ENV,
+        "verify_tls": False,
+    }
 
 
 def vsphere_stop(server: Any) -> None:

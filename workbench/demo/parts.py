@@ -70,8 +70,15 @@ def _aws_config(server: Any, manifest: Any) -> dict[str, Any]:
     }
 
 
-AWS = DemoPart("aws", "AWS (moto)", _aws_start, _aws_seed, _aws_config, lambda server: server.stop(),
-               ("workbench.providers.aws.provider",))  # fmt: skip
+AWS = DemoPart(
+    "aws",
+    "AWS (moto)",
+    _aws_start,
+    _aws_seed,
+    _aws_config,
+    lambda server: server.stop(),
+    ("workbench.providers.aws.provider",),
+)
 
 
 # ------------------------------------------------------------------------------ Azure (ARM fixture)
@@ -99,8 +106,15 @@ def _azure_config(server: Any, subscriptions: Any) -> dict[str, Any]:
     }
 
 
-AZURE = DemoPart("azure", "Azure (ARM fixture)", _azure_start, _azure_seed, _azure_config,
-                 lambda s: s.stop(), ("azure.identity", "azure.mgmt.compute", "azure.mgmt.network"))  # fmt: skip
+AZURE = DemoPart(
+    "azure",
+    "Azure (ARM fixture)",
+    _azure_start,
+    _azure_seed,
+    _azure_config,
+    lambda s: s.stop(),
+    ("azure.identity", "azure.mgmt.compute", "azure.mgmt.network"),
+)
 
 
 # ------------------------------------------------------------------------------ GCP (Compute fixture)
@@ -123,15 +137,36 @@ def _gcp_config(server: Any, projects: Any) -> dict[str, Any]:
     }
 
 
-GCP = DemoPart("gcp", "Google Cloud (Compute fixture)", _gcp_start, _gcp_seed, _gcp_config,
-               lambda s: s.stop(), ("google.cloud.compute_v1", "google.cloud.osconfig_v1"))  # fmt: skip
+GCP = DemoPart(
+    "gcp",
+    "Google Cloud (Compute fixture)",
+    _gcp_start,
+    _gcp_seed,
+    _gcp_config,
+    lambda s: s.stop(),
+    ("google.cloud.compute_v1", "google.cloud.osconfig_v1"),
+)
 
 # ---------------------------------------------------------------------------------- on-prem (onprem_parts)
 from workbench.demo import onprem_parts as _onprem  # no cycle: onprem_parts imports parts lazily
 
-LIBVIRT = DemoPart("libvirt", "libvirt / KVM (test driver)", _onprem.libvirt_start, _onprem.libvirt_seed,
-                   _onprem.libvirt_config, _onprem.libvirt_stop, ("libvirt",))  # fmt: skip
-VSPHERE = DemoPart("vsphere", "VMware vSphere (vcsim)", _onprem.vsphere_start, _onprem.vsphere_seed,
-                   _onprem.vsphere_config, _onprem.vsphere_stop, ("pyVmomi", "pyVim.connect"))  # fmt: skip
+LIBVIRT = DemoPart(
+    "libvirt",
+    "libvirt / KVM (test driver)",
+    _onprem.libvirt_start,
+    _onprem.libvirt_seed,
+    _onprem.libvirt_config,
+    _onprem.libvirt_stop,
+    ("libvirt",),
+)
+VSPHERE = DemoPart(
+    "vsphere",
+    "VMware vSphere (vcsim)",
+    _onprem.vsphere_start,
+    _onprem.vsphere_seed,
+    _onprem.vsphere_config,
+    _onprem.vsphere_stop,
+    ("pyVmomi", "pyVim.connect"),
+)
 
 PARTS: list[DemoPart] = [AWS, AZURE, GCP, LIBVIRT, VSPHERE]

@@ -39,8 +39,13 @@ from workbench.emulators.aws_manifest import Manifest
 
 # The estate's accounts and names live in aws_manifest; this module is the server and its SSM fake.
 __all__ = [
-    "Manifest", "MotoServer", "install_ssm_fake", "register_ssm", "seed_estate", "start_moto_server",
-]  # fmt: skip
+    "Manifest",
+    "MotoServer",
+    "install_ssm_fake",
+    "register_ssm",
+    "seed_estate",
+    "start_moto_server",
+]
 
 _SSM_DATA: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
 _SSM_LOCK = threading.Lock()
@@ -129,8 +134,12 @@ def _start_subprocess(*, seed: bool, timeout: float = 120.0) -> MotoServer:
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
             [sys.executable, "-c", _SERVE, "seed" if seed else "serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=env,
+            text=True,
+        )
         found: list[str] = []
         reader = threading.Thread(
             target=lambda: found.append(proc.stdout.readline() if proc.stdout else "")
@@ -173,8 +182,11 @@ def install_ssm_fake() -> None:
 
     def describe_instance_information(self: Any) -> Any:
         # "tag:<key>" filters match the tags registered with each instance (as SSM resolves them).
-        tag_filters = [(f["Key"][4:], set(f.get("Values") or ()))
-                       for f in self._get_param("Filters") or () if f["Key"].startswith("tag:")]  # fmt: skip
+        tag_filters = [
+            (f["Key"][4:], set(f.get("Values") or ()))
+            for f in self._get_param("Filters") or ()
+            if f["Key"].startswith("tag:")
+        ]
         found = [
             {k: v for k, v in info.items() if k != "_tags"}
             for info in _data(self).get("info", [])
@@ -207,5 +219,8 @@ def register_ssm(
     """What the SSM fake serves for one (account, region): instance information (an entry's ``_tags``
     answer ``tag:`` filters and are not returned), patch states and State Manager associations."""
     with _SSM_LOCK:
-        _SSM_DATA[(account, region)] = {"info": info, "states": states,
-                                        "associations": associations or []}  # fmt: skip
+        _SSM_DATA[(account, region)] = {
+            "info": info,
+            "states": states,
+            "associations": associations or [],
+        }

@@ -33,8 +33,9 @@ def _tags(kind: str, **tags: str) -> list[dict[str, Any]]:
 class _Seeder:
     """Plants one (account, region) and records it in the manifest."""
 
-    def __init__(self, session: Any, endpoint: str | None, account: str, region: str,
-                 manifest: Manifest) -> None:  # fmt: skip
+    def __init__(
+        self, session: Any, endpoint: str | None, account: str, region: str, manifest: Manifest
+    ) -> None:
         self.ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint)
         self.account, self.region, self.m = account, region, manifest
         # Looked up together in finish(): every round trip to moto costs ~30 ms of the demo's start-up.
@@ -48,15 +49,27 @@ class _Seeder:
     def uid(self, kind: str, rid: str) -> str:
         return make_uid("aws", self.account, self.region, kind, rid)
 
-    def instance(self, name: str, *, tokens: str = "optional", subnet: str | None = None,
-                 groups: Iterable[str] = (), profile: str | None = None, stop: bool = False,
-                 user_data: str | None = None, protected: bool = False,
-                 **tags: str) -> str:  # fmt: skip
+    def instance(
+        self,
+        name: str,
+        *,
+        tokens: str = "optional",
+        subnet: str | None = None,
+        groups: Iterable[str] = (),
+        profile: str | None = None,
+        stop: bool = False,
+        user_data: str | None = None,
+        protected: bool = False,
+        **tags: str,
+    ) -> str:
         kwargs: dict[str, Any] = {
-            "ImageId": _FAKE_AMI, "MinCount": 1, "MaxCount": 1, "InstanceType": "t3.micro",
+            "ImageId": _FAKE_AMI,
+            "MinCount": 1,
+            "MaxCount": 1,
+            "InstanceType": "t3.micro",
             "MetadataOptions": {"HttpTokens": tokens, "HttpEndpoint": "enabled"},
             "TagSpecifications": _tags("instance", Name=name, **tags),
-        }  # fmt: skip
+        }
         if subnet:
             kwargs["SubnetId"] = subnet
         if groups:
@@ -92,9 +105,12 @@ class _Seeder:
 
     def volume(self, name: str, *, encrypted: bool, attach_to: str | None = None) -> str:
         vid = self.ec2.create_volume(
-            AvailabilityZone=f"{self.region}a", Size=8, VolumeType="gp3", Encrypted=encrypted,
+            AvailabilityZone=f"{self.region}a",
+            Size=8,
+            VolumeType="gp3",
+            Encrypted=encrypted,
             TagSpecifications=_tags("volume", Name=name),
-        )["VolumeId"]  # fmt: skip
+        )["VolumeId"]
         cats = [] if encrypted else ["unencrypted_volumes"]
         if attach_to:
             self.ec2.attach_volume(VolumeId=vid, InstanceId=attach_to, Device="/dev/sdf")
@@ -104,8 +120,15 @@ class _Seeder:
         self._volumes.add(vid)
         return vid
 
-    def snapshot(self, volume: str, name: str, *, public: bool = False,
-                 shared_with: Iterable[str] = (), encrypted: bool) -> str:  # fmt: skip
+    def snapshot(
+        self,
+        volume: str,
+        name: str,
+        *,
+        public: bool = False,
+        shared_with: Iterable[str] = (),
+        encrypted: bool,
+    ) -> str:
         sid = self.ec2.create_snapshot(
             VolumeId=volume, TagSpecifications=_tags("snapshot", Name=name)
         )["SnapshotId"]
@@ -113,28 +136,41 @@ class _Seeder:
         if public:
             # moto ignores the structured CreateVolumePermission form; the flat form works everywhere.
             self.ec2.modify_snapshot_attribute(
-                SnapshotId=sid, Attribute="createVolumePermission", OperationType="add",
+                SnapshotId=sid,
+                Attribute="createVolumePermission",
+                OperationType="add",
                 GroupNames=["all"],
-            )  # fmt: skip
+            )
             cats.append("public_snapshots")
             self.m.add(self.account, self.region, "grant", f"{sid}/all", "public_grants")
         for acct in shared_with:
             self.ec2.modify_snapshot_attribute(
-                SnapshotId=sid, Attribute="createVolumePermission", OperationType="add",
+                SnapshotId=sid,
+                Attribute="createVolumePermission",
+                OperationType="add",
                 UserIds=[acct],
-            )  # fmt: skip
+            )
             cats.append(f"snapshots_shared_{acct}")
             self.m.add(self.account, self.region, "grant", f"{sid}/{acct}", "account_grants")
         self.add("snapshot", sid, *cats)
         return sid
 
-    def image(self, name: str, *, public: bool = False, shared_with: Iterable[str] = (),
-              encrypted: bool = False) -> str:  # fmt: skip
+    def image(
+        self,
+        name: str,
+        *,
+        public: bool = False,
+        shared_with: Iterable[str] = (),
+        encrypted: bool = False,
+    ) -> str:
         mapping = {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "Encrypted": encrypted}}
         aid = self.ec2.register_image(
-            Name=name, RootDeviceName="/dev/xvda", BootMode="uefi", BlockDeviceMappings=[mapping],
+            Name=name,
+            RootDeviceName="/dev/xvda",
+            BootMode="uefi",
+            BlockDeviceMappings=[mapping],
             TagSpecifications=_tags("image", Name=name),
-        )["ImageId"]  # fmt: skip
+        )["ImageId"]
         perms: dict[str, Any] = {"Add": []}
         cats = []
         if public:
@@ -168,14 +204,20 @@ class _Seeder:
     def vpc(self, name: str, cidr: str, *, flow_logs: bool) -> tuple[str, str]:
         vid = self.ec2.create_vpc(CidrBlock=cidr, TagSpecifications=_tags("vpc", Name=name))["Vpc"]
         vpc_id = vid["VpcId"]
-        sub = self.ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("0.0/16", "1.0/24"),
-                                     AvailabilityZone=f"{self.region}a")["Subnet"]  # fmt: skip
+        sub = self.ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=cidr.replace("0.0/16", "1.0/24"),
+            AvailabilityZone=f"{self.region}a",
+        )["Subnet"]
         if flow_logs:
             self.ec2.create_flow_logs(
-                ResourceIds=[vpc_id], ResourceType="VPC", TrafficType="ALL",
-                LogDestinationType="cloud-watch-logs", LogGroupName=f"/vpc/{name}",
+                ResourceIds=[vpc_id],
+                ResourceType="VPC",
+                TrafficType="ALL",
+                LogDestinationType="cloud-watch-logs",
+                LogGroupName=f"/vpc/{name}",
                 DeliverLogsPermissionArn=f"arn:aws:iam::{self.account}:role/flow-logs",
-            )  # fmt: skip
+            )
         self.add(
             "network", vpc_id, "vpcs_with_flow_logs" if flow_logs else "vpcs_without_flow_logs"
         )
@@ -206,8 +248,11 @@ class _Seeder:
         for sub in self.ec2.describe_subnets()["Subnets"]:
             self.add("subnet", sub["SubnetId"])
         for sg in self.ec2.describe_security_groups()["SecurityGroups"]:
-            self.add("firewall_group", sg["GroupId"], *(["default_groups"]
-                     if sg["GroupName"] == "default" else []))  # fmt: skip
+            self.add(
+                "firewall_group",
+                sg["GroupId"],
+                *(["default_groups"] if sg["GroupName"] == "default" else []),
+            )
 
     def ssm(
         self,
@@ -224,16 +269,32 @@ class _Seeder:
         by_tag = patched_by_tag or {}
         info, states = [], []
         for n, (iid, computer) in enumerate(sorted(instances.items())):
-            info.append({"InstanceId": iid, "PingStatus": "Online" if n else "ConnectionLost",
-                         "ComputerName": computer, "PlatformName": "Amazon Linux",
-                         "ResourceType": "EC2Instance", "AgentVersion": "3.3.0.0",
-                         "_tags": dict([by_tag[iid]]) if iid in by_tag else {}})  # fmt: skip
-            states.append({"InstanceId": iid, "PatchGroup": "default", "BaselineId": "pb-0123456789abcdef0",
-                           "Operation": "Scan", "OperationStartTime": "2026-01-01T00:00:00Z",
-                           "OperationEndTime": "2026-01-01T00:10:00Z",
-                           "InstalledCount": 100, "MissingCount": 7 if n == 0 else 0,
-                           "FailedCount": 0, "CriticalNonCompliantCount": 2 if n == 0 else 0,
-                           "SecurityNonCompliantCount": 3 if n == 0 else 0})  # fmt: skip
+            info.append(
+                {
+                    "InstanceId": iid,
+                    "PingStatus": "Online" if n else "ConnectionLost",
+                    "ComputerName": computer,
+                    "PlatformName": "Amazon Linux",
+                    "ResourceType": "EC2Instance",
+                    "AgentVersion": "3.3.0.0",
+                    "_tags": dict([by_tag[iid]]) if iid in by_tag else {},
+                }
+            )
+            states.append(
+                {
+                    "InstanceId": iid,
+                    "PatchGroup": "default",
+                    "BaselineId": "pb-0123456789abcdef0",
+                    "Operation": "Scan",
+                    "OperationStartTime": "2026-01-01T00:00:00Z",
+                    "OperationEndTime": "2026-01-01T00:10:00Z",
+                    "InstalledCount": 100,
+                    "MissingCount": 7 if n == 0 else 0,
+                    "FailedCount": 0,
+                    "CriticalNonCompliantCount": 2 if n == 0 else 0,
+                    "SecurityNonCompliantCount": 3 if n == 0 else 0,
+                }
+            )
             self.add("patch_state", iid, "managed_instances")
             if n == 0:  # the first managed instance is offline and misses patches
                 self.add("instance", iid, "agent_offline", "missing_patches")
@@ -249,9 +310,16 @@ class _Seeder:
         targets += [
             ("AWS-RunPatchBaseline", f"tag:{k}", [v]) for k, v in sorted(set(by_tag.values()))
         ]
-        associations = [{"AssociationId": f"assoc-{n}", "AssociationName": f"{doc}-{n}", "Name": doc,
-                         "Targets": [{"Key": key, "Values": values}], "ScheduleExpression": "rate(1 day)"}
-                        for n, (doc, key, values) in enumerate(targets)]  # fmt: skip
+        associations = [
+            {
+                "AssociationId": f"assoc-{n}",
+                "AssociationName": f"{doc}-{n}",
+                "Name": doc,
+                "Targets": [{"Key": key, "Values": values}],
+                "ScheduleExpression": "rate(1 day)",
+            }
+            for n, (doc, key, values) in enumerate(targets)
+        ]
         from workbench.emulators.aws import register_ssm
 
         register_ssm(self.account, self.region, info, states, associations)
@@ -268,8 +336,9 @@ def _session(**kwargs: Any) -> Any:
 def _session_for(target: Any, region: str) -> tuple[Any, str | None]:
     if isinstance(target, str):
         # moto accepts any credentials; explicit ones keep the seed independent of the caller's chain.
-        return _session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                        region_name=region), target  # fmt: skip
+        return _session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        ), target
     return target, None
 
 
@@ -313,14 +382,28 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
         ]
     )["SecurityGroups"][0]["GroupId"]
     s.ec2.authorize_security_group_ingress(
-        GroupId=default_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
-                                            "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-    )  # fmt: skip
+        GroupId=default_sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 80,
+                "ToPort": 80,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
+    )
     m.add(MAIN_ACCOUNT, home, "firewall_group", default_sg, "default_group_with_rules")
 
     web = s.instance("web-1", groups=[ssh], Owner="web-team", Environment="prod")
-    app = s.instance("app-1", tokens="required", subnet=prod_subnet, groups=[narrow],
-                     profile=profile, Owner="app-team", Environment="prod")  # fmt: skip
+    app = s.instance(
+        "app-1",
+        tokens="required",
+        subnet=prod_subnet,
+        groups=[narrow],
+        profile=profile,
+        Owner="app-team",
+        Environment="prod",
+    )
     s.instance("legacy-db", subnet=prod_subnet, groups=[mysql], stop=True, Environment="prod")
     hostile = s.instance(HOSTILE_NAME_XML, groups=[rdp])
     m.categories["hostile_names"] = {make_uid("aws", MAIN_ACCOUNT, home, "instance", hostile)}
@@ -334,16 +417,20 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
     s.image("golden-public", public=True)
     s.image("golden-shared", shared_with=[FOREIGN_ACCOUNT])
     s.image("golden-private", encrypted=True)
-    s.ssm({hostile: HOSTILE_NAME, app: "app-1", web: "web-1"}, patched_by_id=(app,),
-          patched_by_tag={web: ("Owner", "web-team")})  # fmt: skip
+    s.ssm(
+        {hostile: HOSTILE_NAME, app: "app-1", web: "web-1"},
+        patched_by_id=(app,),
+        patched_by_tag={web: ("Owner", "web-team")},
+    )
     m.categories["hostile_names"].add(make_uid("aws", MAIN_ACCOUNT, home, "patch_state", hostile))
     s.finish()
     m.settings[(MAIN_ACCOUNT, home)] = False
 
     s = _Seeder(session, endpoint, MAIN_ACCOUNT, other, m)
     s.ec2.enable_ebs_encryption_by_default()
-    api = s.instance("api-1", tokens="required", Owner="api-team", Environment="prod",
-                     protected=True)  # fmt: skip
+    api = s.instance(
+        "api-1", tokens="required", Owner="api-team", Environment="prod", protected=True
+    )
     vol = s.volume("api-spare", encrypted=True)
     s.snapshot(vol, "api-backup", encrypted=True)
     s.finish()
@@ -352,9 +439,12 @@ def seed_estate(endpoint_or_session: Any, *, regions: tuple[str, str] = REGIONS)
 
     sts = session.client("sts", region_name=home, endpoint_url=endpoint)
     creds = sts.assume_role(RoleArn=SECOND_ROLE_ARN, RoleSessionName="vmwb-seed")["Credentials"]
-    second = _session(aws_access_key_id=creds["AccessKeyId"],
-                      aws_secret_access_key=creds["SecretAccessKey"],
-                      aws_session_token=creds["SessionToken"], region_name=home)  # fmt: skip
+    second = _session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=home,
+    )
     s = _Seeder(second, endpoint, SECOND_ACCOUNT, home, m)
     dev_vpc = next(v["VpcId"] for v in s.ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault"))
     ssh2 = s.group("ssh-open", dev_vpc, [(22, world[:1])], "world_ssh_groups")

@@ -25,10 +25,25 @@ from workbench.scan.loader import Check, frameworks_dict, load_catalogue
 from workbench.textsafe import csv_cell, safe
 
 CSV_COLUMNS = (
-    "check_id", "title", "severity", "status", "provider", "account", "region", "resource_kind",
-    "resource_id", "resource_name", "reason", "area", "frameworks", "equivalents", "fix", "first_seen",
-    "last_seen", "resolved_at",
-)  # fmt: skip
+    "check_id",
+    "title",
+    "severity",
+    "status",
+    "provider",
+    "account",
+    "region",
+    "resource_kind",
+    "resource_id",
+    "resource_name",
+    "reason",
+    "area",
+    "frameworks",
+    "equivalents",
+    "fix",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+)
 
 
 def finding_records(
@@ -100,9 +115,15 @@ def to_csv(records: Iterable[dict[str, Any]]) -> str:
 
 
 TABLE_COLUMNS = (
-    ("severity", 8), ("check_id", 8), ("status", 8), ("account", 14), ("region", 14),
-    ("resource_id", 24), ("resource_name", 20), ("reason", 60),
-)  # fmt: skip
+    ("severity", 8),
+    ("check_id", 8),
+    ("status", 8),
+    ("account", 14),
+    ("region", 14),
+    ("resource_id", 24),
+    ("resource_name", 20),
+    ("reason", 60),
+)
 
 
 def render_table(rows: list[list[str]], widths: list[int]) -> str:

@@ -129,9 +129,17 @@ class PlanItem:
     def call_key(self) -> str:
         """What must match between an approved plan and a recomputed one."""
         return canonical_json(
-            [self.target_uid, self.service, self.operation, self.params, self.region,
-             self.account, self.requires, self.wait]
-        )  # fmt: skip
+            [
+                self.target_uid,
+                self.service,
+                self.operation,
+                self.params,
+                self.region,
+                self.account,
+                self.requires,
+                self.wait,
+            ]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,11 +229,16 @@ class Fix(abc.ABC):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "id": self.id, "title": self.title, "provider": self.provider, "safety": self.safety,
-            "resource_kind": self.resource_kind, "checks": list(self.check_ids),
-            "permissions": list(self.permissions), "inputs": [asdict(i) for i in self.inputs],
+            "id": self.id,
+            "title": self.title,
+            "provider": self.provider,
+            "safety": self.safety,
+            "resource_kind": self.resource_kind,
+            "checks": list(self.check_ids),
+            "permissions": list(self.permissions),
+            "inputs": [asdict(i) for i in self.inputs],
             "notes": list(self.notes),
-        }  # fmt: skip
+        }
 
     def resolve_inputs(self, ctx: FixContext, raw: Mapping[str, Any] | None) -> dict[str, Any]:
         """Defaults from ``[fixes]`` config and the input's default, validated. Stored in the plan."""

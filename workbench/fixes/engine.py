@@ -77,8 +77,9 @@ class FixEngine:
 
     @classmethod
     def from_cli(cls, cli: Any, **kwargs: Any) -> FixEngine:
-        return cls(cli.cache(), cli.config, role=cli.role, read_only=cli.read_only, user=cli.user,
-                   **kwargs)  # fmt: skip
+        return cls(
+            cli.cache(), cli.config, role=cli.role, read_only=cli.read_only, user=cli.user, **kwargs
+        )
 
     # ------------------------------------------------------------------ permissions
     def refusal(self, fix: Fix, *, changes: bool = True) -> str | None:
@@ -121,13 +122,33 @@ class FixEngine:
             plan_targets.append(PlanTarget(target, digest(live), radius, fixed and not calls, note))
             items.extend(calls)
         plan = Plan(
-            plan_id=uuid.uuid4().hex[:12], fix_id=fix.id, title=fix.title, provider=fix.provider,
-            safety=fix.safety, created_at=utcnow(), created_by=self.user, role=self.role,
-            inputs=resolved, permissions=list(fix.permissions), notes=list(fix.notes),
-            targets=plan_targets, items=items, verb=fix.verb, noun=fix.noun,
-        ).seal()  # fmt: skip
-        self._audit("plan", fix.id, {"plan_id": plan.plan_id, "targets": [t.target.resource_uid
-                    for t in plan_targets], "calls": len(items), "inputs": resolved}, "ok")  # fmt: skip
+            plan_id=uuid.uuid4().hex[:12],
+            fix_id=fix.id,
+            title=fix.title,
+            provider=fix.provider,
+            safety=fix.safety,
+            created_at=utcnow(),
+            created_by=self.user,
+            role=self.role,
+            inputs=resolved,
+            permissions=list(fix.permissions),
+            notes=list(fix.notes),
+            targets=plan_targets,
+            items=items,
+            verb=fix.verb,
+            noun=fix.noun,
+        ).seal()
+        self._audit(
+            "plan",
+            fix.id,
+            {
+                "plan_id": plan.plan_id,
+                "targets": [t.target.resource_uid for t in plan_targets],
+                "calls": len(items),
+                "inputs": resolved,
+            },
+            "ok",
+        )
         return plan
 
     @staticmethod
@@ -175,10 +196,14 @@ class FixEngine:
         results = []
         for item in plan.items:
             outcome = fix.dry_run_item(self.ctx, item)
-            results.append(ItemResult(item.index, item.target_uid, item.call_text(), outcome.status,
-                                      outcome.detail))  # fmt: skip
-        self._audit("dry-run", plan.plan_id, {"fix_id": fix.id, "items": [r.status for r in results]},
-                    "ok")  # fmt: skip
+            results.append(
+                ItemResult(
+                    item.index, item.target_uid, item.call_text(), outcome.status, outcome.detail
+                )
+            )
+        self._audit(
+            "dry-run", plan.plan_id, {"fix_id": fix.id, "items": [r.status for r in results]}, "ok"
+        )
         return results
 
     # ------------------------------------------------------------------ apply
@@ -200,11 +225,17 @@ class FixEngine:
         result = ApplyResult(plan.plan_id)
         result.items = self._run(fix, plan.plan_id, plan.items, targets, on_item)
         result.verified = self.verify(plan, audit_it=False)
-        self._audit("apply", plan.plan_id, {
-            "fix_id": fix.id, "items": [[i.index, i.status, i.journal_id] for i in result.items],
-            "fixed": [v.resource_id for v in result.verified if v.fixed],
-            "not_fixed": [v.resource_id for v in result.verified if not v.fixed],
-        }, result.status)  # fmt: skip
+        self._audit(
+            "apply",
+            plan.plan_id,
+            {
+                "fix_id": fix.id,
+                "items": [[i.index, i.status, i.journal_id] for i in result.items],
+                "fixed": [v.resource_id for v in result.verified if v.fixed],
+                "not_fixed": [v.resource_id for v in result.verified if not v.fixed],
+            },
+            result.status,
+        )
         return result
 
     def _run(
@@ -244,9 +275,16 @@ class FixEngine:
             before = fix.read_live(self.ctx, target)
         except Exception as exc:
             return ItemResult(item.index, item.target_uid, call, "failed", f"cannot read it: {exc}")
-        entry_id = self.journal.begin(plan_id=plan_id, fix_id=fix.id, target=target, item=item,
-                                      before=before, actor=self.user, role=self.role,
-                                      undo_of=undo_of)  # fmt: skip
+        entry_id = self.journal.begin(
+            plan_id=plan_id,
+            fix_id=fix.id,
+            target=target,
+            item=item,
+            before=before,
+            actor=self.user,
+            role=self.role,
+            undo_of=undo_of,
+        )
         _test_pause("after_journal")
         try:
             fix.apply_item(self.ctx, item)
@@ -283,8 +321,12 @@ class FixEngine:
                     if entry.resource_uid == pt.target.resource_uid and entry.status == jr.APPLIED:
                         self.journal.set_status(entry.entry_id, jr.VERIFIED)
         if audit_it:
-            self._audit("verify", plan.plan_id, {"fix_id": fix.id, "fixed": [v.resource_id
-                        for v in out if v.fixed]}, "ok" if all(v.fixed for v in out) else "not fixed")  # fmt: skip
+            self._audit(
+                "verify",
+                plan.plan_id,
+                {"fix_id": fix.id, "fixed": [v.resource_id for v in out if v.fixed]},
+                "ok" if all(v.fixed for v in out) else "not fixed",
+            )
         return out
 
     # ------------------------------------------------------------------ undo
@@ -309,8 +351,10 @@ class FixEngine:
             target = entry.target
             live = fix.read_live(self.ctx, target)
             if digest(live) != digest(entry.after) and not force:
-                raise StalePlan(f"{target.resource_id} changed after entry {entry_id}: undoing could "
-                                "clobber that change (force to undo anyway)")  # fmt: skip
+                raise StalePlan(
+                    f"{target.resource_id} changed after entry {entry_id}: undoing could "
+                    "clobber that change (force to undo anyway)"
+                )
             calls = fix.undo(entry)
             if not calls:
                 raise NotUndoable(f"entry {entry_id}: nothing to restore")
@@ -322,19 +366,33 @@ class FixEngine:
             item.requires = []
         plan_id = f"undo-{entry.plan_id}-{entry_id}"
         result = ApplyResult(plan_id)
-        result.items = self._run(fix, plan_id, calls, {target.resource_uid: target}, on_item,
-                                 undo_of=entry_id)  # fmt: skip
+        result.items = self._run(
+            fix, plan_id, calls, {target.resource_uid: target}, on_item, undo_of=entry_id
+        )
         after = self._safe_live(fix, target)
         restored = all(i.status == "applied" for i in result.items)
         if restored:
             self.journal.set_status(entry_id, jr.UNDONE)
         same = digest(after) == digest(entry.before)
-        result.verified = [VerifyResult(target.resource_uid, target.resource_id, same,
-                                        "before-state restored" if same else
-                                        "live state differs from the before-state")]  # fmt: skip
-        self._audit("undo", f"journal:{entry_id}", {"fix_id": fix.id, "plan_id": entry.plan_id,
-                    "items": [[i.status, i.journal_id] for i in result.items],
-                    "restored_exactly": same}, result.status)  # fmt: skip
+        result.verified = [
+            VerifyResult(
+                target.resource_uid,
+                target.resource_id,
+                same,
+                "before-state restored" if same else "live state differs from the before-state",
+            )
+        ]
+        self._audit(
+            "undo",
+            f"journal:{entry_id}",
+            {
+                "fix_id": fix.id,
+                "plan_id": entry.plan_id,
+                "items": [[i.status, i.journal_id] for i in result.items],
+                "restored_exactly": same,
+            },
+            result.status,
+        )
         return result
 
     def undo_plan(self, plan_id: str, *, force: bool = False) -> list[ApplyResult]:
@@ -357,15 +415,26 @@ class FixEngine:
                 fix = registry.get(entry.fix_id)
                 live = fix.read_live(self.ctx, entry.target)
             except Exception as exc:
-                self._audit("reconcile", f"journal:{entry.entry_id}", {"fix_id": entry.fix_id},
-                            f"failed: {_describe(exc)}")  # fmt: skip
+                self._audit(
+                    "reconcile",
+                    f"journal:{entry.entry_id}",
+                    {"fix_id": entry.fix_id},
+                    f"failed: {_describe(exc)}",
+                )
                 continue
             changed = digest(live) != digest(entry.before)
-            note = ("interrupted; live state changed: the call took effect" if changed
-                    else "interrupted; live state unchanged: the call did not take effect")  # fmt: skip
+            note = (
+                "interrupted; live state changed: the call took effect"
+                if changed
+                else "interrupted; live state unchanged: the call did not take effect"
+            )
             self.journal.finish(entry.entry_id, jr.RECONCILED, live, note)
-            self._audit("reconcile", f"journal:{entry.entry_id}",
-                        {"fix_id": entry.fix_id, "took_effect": changed}, "ok")  # fmt: skip
+            self._audit(
+                "reconcile",
+                f"journal:{entry.entry_id}",
+                {"fix_id": entry.fix_id, "took_effect": changed},
+                "ok",
+            )
             settled.append(self.journal.get(entry.entry_id) or entry)
         return settled
 

@@ -72,10 +72,13 @@ OPERATIONS: dict[str, tuple[str, str, str | None, str | None]] = {
     "instances.stop": ("InstancesClient", "stop", None, None),
     "instances.start": ("InstancesClient", "start", None, None),
     "instances.updateShieldedInstanceConfig": (
-        "InstancesClient", "update_shielded_instance_config",
-        "shielded_instance_config_resource", "ShieldedInstanceConfig"),
+        "InstancesClient",
+        "update_shielded_instance_config",
+        "shielded_instance_config_resource",
+        "ShieldedInstanceConfig",
+    ),
     "firewalls.patch": ("FirewallsClient", "patch", "firewall_resource", "Firewall"),
-}  # fmt: skip
+}
 
 
 class GcpFix(Fix):

@@ -44,12 +44,18 @@ class RestrictWorldAdminIngress(GcpFix):
     resource_kind: ClassVar[str] = "firewall_group"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "compute.firewalls.list", "compute.firewalls.update", "compute.networks.updatePolicy",
-    )  # fmt: skip
+        "compute.firewalls.list",
+        "compute.firewalls.update",
+        "compute.networks.updatePolicy",
+    )
     inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("narrow_to", "keep access from this CIDR instead of disabling the rule",
-                 kind="cidr", config_key="admin_cidr"),
-    )  # fmt: skip
+        FixInput(
+            "narrow_to",
+            "keep access from this CIDR instead of disabling the rule",
+            kind="cidr",
+            config_key="admin_cidr",
+        ),
+    )
     noun: ClassVar[str] = "networks"
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
@@ -109,8 +115,12 @@ class RestrictWorldAdminIngress(GcpFix):
         if not rows:
             return []
         names = ", ".join(str(r[0]) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
-        return [(f"{len(rows)} running VM(s) in network {target.resource_id} lose SSH/RDP from "
-                f"the internet: {names}")]  # fmt: skip
+        return [
+            (
+                f"{len(rows)} running VM(s) in network {target.resource_id} lose SSH/RDP from "
+                f"the internet: {names}"
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         name = entry.item.params["firewall"]
@@ -119,5 +129,6 @@ class RestrictWorldAdminIngress(GcpFix):
             return []
         body = {"disabled": before["disabled"], "sourceRanges": before["sourceRanges"]}
         params = {"project": entry.item.params["project"], "firewall": name, "body": body}
-        return [self.call(entry.target, "firewalls.patch", params,
-                          f"restore rule {name} as it was")]  # fmt: skip
+        return [
+            self.call(entry.target, "firewalls.patch", params, f"restore rule {name} as it was")
+        ]

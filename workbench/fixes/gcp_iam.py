@@ -40,9 +40,10 @@ class _RemovePublicAccess(GcpFix):
         client = self.compute(ctx, self.client_kind)
         try:
             policy = client.get_iam_policy(
-                project=target.account, resource=target.resource_id,
+                project=target.account,
+                resource=target.resource_id,
                 **self.clients(ctx).call_kwargs,
-            )  # fmt: skip
+            )
         except Exception as exc:
             if is_not_found(exc):
                 return {"exists": False}
@@ -64,8 +65,14 @@ class _RemovePublicAccess(GcpFix):
             "resource": target.resource_id,
             "policy": {"version": live["version"], "bindings": kept},
         }
-        return [self.call(target, f"{self.collection}.setIamPolicy", params,
-                          f"remove {', '.join(removed)} from the IAM policy")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                f"{self.collection}.setIamPolicy",
+                params,
+                f"remove {', '.join(removed)} from the IAM policy",
+            )
+        ]
 
     def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
         return not any(m in PUBLIC for b in live.get("bindings", []) for m in b["members"])
@@ -79,8 +86,14 @@ class _RemovePublicAccess(GcpFix):
             "resource": entry.item.params["resource"],
             "policy": {"version": before.get("version") or 1, "bindings": before["bindings"]},
         }
-        return [self.call(entry.target, f"{self.collection}.setIamPolicy", params,
-                          "restore the IAM bindings as they were")]  # fmt: skip
+        return [
+            self.call(
+                entry.target,
+                f"{self.collection}.setIamPolicy",
+                params,
+                "restore the IAM bindings as they were",
+            )
+        ]
 
 
 class RemovePublicSnapshotAccess(_RemovePublicAccess):
@@ -88,8 +101,9 @@ class RemovePublicSnapshotAccess(_RemovePublicAccess):
     title: ClassVar[str] = "Remove allUsers / allAuthenticatedUsers from a snapshot's IAM policy"
     resource_kind: ClassVar[str] = "snapshot"
     permissions: ClassVar[tuple[str, ...]] = (
-        "compute.snapshots.getIamPolicy", "compute.snapshots.setIamPolicy",
-    )  # fmt: skip
+        "compute.snapshots.getIamPolicy",
+        "compute.snapshots.setIamPolicy",
+    )
     noun: ClassVar[str] = "snapshots"
     client_kind: ClassVar[str] = "SnapshotsClient"
     collection: ClassVar[str] = "snapshots"
@@ -100,8 +114,9 @@ class RemovePublicImageAccess(_RemovePublicAccess):
     title: ClassVar[str] = "Remove allUsers / allAuthenticatedUsers from an image's IAM policy"
     resource_kind: ClassVar[str] = "image"
     permissions: ClassVar[tuple[str, ...]] = (
-        "compute.images.getIamPolicy", "compute.images.setIamPolicy",
-    )  # fmt: skip
+        "compute.images.getIamPolicy",
+        "compute.images.setIamPolicy",
+    )
     noun: ClassVar[str] = "images"
     client_kind: ClassVar[str] = "ImagesClient"
     collection: ClassVar[str] = "images"

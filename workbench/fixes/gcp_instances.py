@@ -43,8 +43,9 @@ class _MetadataFlag(_InstanceFix):
     key: ClassVar[str]
     value: ClassVar[str]
     permissions: ClassVar[tuple[str, ...]] = (
-        "compute.instances.get", "compute.instances.setMetadata",
-    )  # fmt: skip
+        "compute.instances.get",
+        "compute.instances.setMetadata",
+    )
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         vm = self._get(ctx, target)
@@ -60,8 +61,11 @@ class _MetadataFlag(_InstanceFix):
         if not live.get("exists") or self.is_fixed(live, inputs):
             return []
         params = {**_where(target), "set": {self.key: self.value}}
-        return [self.call(target, "instances.setMetadata", params,
-                          f"set metadata {self.key}={self.value}")]  # fmt: skip
+        return [
+            self.call(
+                target, "instances.setMetadata", params, f"set metadata {self.key}={self.value}"
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         before = entry.before or {}
@@ -111,9 +115,11 @@ class EnableShieldedVm(_InstanceFix):
     title: ClassVar[str] = "Enable Secure Boot, vTPM and integrity monitoring (stop, update, start)"
     check_ids: ClassVar[tuple[str, ...]] = ("BOOT-01",)
     permissions: ClassVar[tuple[str, ...]] = (
-        "compute.instances.get", "compute.instances.stop", "compute.instances.start",
+        "compute.instances.get",
+        "compute.instances.stop",
+        "compute.instances.start",
         "compute.instances.updateShieldedInstanceConfig",
-    )  # fmt: skip
+    )
     notes: ClassVar[tuple[str, ...]] = (
         "A running VM is stopped for the change and started again: plan a maintenance window.",
         "The boot image must support Shielded VM (UEFI); otherwise the update is refused.",
@@ -138,8 +144,12 @@ class EnableShieldedVm(_InstanceFix):
             return []
         where = _where(target)
         body = {k: True for k in SHIELDED}
-        update = self.call(target, "instances.updateShieldedInstanceConfig",
-                           {**where, "body": body}, "enable Secure Boot, vTPM and integrity monitoring")  # fmt: skip
+        update = self.call(
+            target,
+            "instances.updateShieldedInstanceConfig",
+            {**where, "body": body},
+            "enable Secure Boot, vTPM and integrity monitoring",
+        )
         if live["status"] in _OFF:
             return [update]
         update.requires = [0]
@@ -168,5 +178,11 @@ class EnableShieldedVm(_InstanceFix):
         before = (entry.before or {}).get("shielded")
         if not before:
             return []
-        return [self.call(target, "instances.updateShieldedInstanceConfig",
-                          {**where, "body": dict(before)}, "restore the Shielded VM settings")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "instances.updateShieldedInstanceConfig",
+                {**where, "body": dict(before)},
+                "restore the Shielded VM settings",
+            )
+        ]

@@ -68,12 +68,42 @@ def _loads(text: str | None) -> Any:
 
 
 def _row(row: sqlite3.Row | tuple[Any, ...]) -> JournalEntry:
-    (entry_id, plan_id, fix_id, check_id, uid, step, call, before, after, status, error, actor,
-     role, created_at, updated_at, undo_of) = tuple(row)  # fmt: skip
+    (
+        entry_id,
+        plan_id,
+        fix_id,
+        check_id,
+        uid,
+        step,
+        call,
+        before,
+        after,
+        status,
+        error,
+        actor,
+        role,
+        created_at,
+        updated_at,
+        undo_of,
+    ) = tuple(row)
     return JournalEntry(
-        int(entry_id), plan_id, fix_id, check_id, uid, int(step), _loads(call) or {},
-        _loads(before), _loads(after), status, error, actor, role, created_at, updated_at, undo_of,
-    )  # fmt: skip
+        int(entry_id),
+        plan_id,
+        fix_id,
+        check_id,
+        uid,
+        int(step),
+        _loads(call) or {},
+        _loads(before),
+        _loads(after),
+        status,
+        error,
+        actor,
+        role,
+        created_at,
+        updated_at,
+        undo_of,
+    )
 
 
 _COLUMNS = (
@@ -103,10 +133,21 @@ class Journal:
             cur = self.db.execute(
                 "INSERT INTO journal (plan_id, fix_id, check_id, resource_uid, step, api_call, before, "
                 "status, actor, role, created_at, undo_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (plan_id, fix_id, target.check_id or None, target.resource_uid, item.index,
-                 canonical_json(call), canonical_json(before), PENDING, actor, role, utcnow(),
-                 undo_of),
-            )  # fmt: skip
+                (
+                    plan_id,
+                    fix_id,
+                    target.check_id or None,
+                    target.resource_uid,
+                    item.index,
+                    canonical_json(call),
+                    canonical_json(before),
+                    PENDING,
+                    actor,
+                    role,
+                    utcnow(),
+                    undo_of,
+                ),
+            )
         return int(cur.lastrowid or 0)
 
     def finish(self, entry_id: int, status: str, after: Any, error: str | None = None) -> None:

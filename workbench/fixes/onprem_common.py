@@ -15,13 +15,25 @@ def host_item(
     target: Target, service: str, operation: str, params: dict[str, Any], description: str
 ) -> PlanItem:
     """One call on the target's host or server (``account``), in its region (datacenter, ``local``)."""
-    return PlanItem(target_uid=target.resource_uid, service=service, operation=operation, params=params,
-                    description=description, region=target.region, account=target.account)  # fmt: skip
+    return PlanItem(
+        target_uid=target.resource_uid,
+        service=service,
+        operation=operation,
+        params=params,
+        description=description,
+        region=target.region,
+        account=target.account,
+    )
 
 
 def retention_input(config_key: str) -> FixInput:
-    return FixInput("retention_hours", "only snapshots older than this many hours are deleted", "int", 72,
-                    config_key=config_key)  # fmt: skip
+    return FixInput(
+        "retention_hours",
+        "only snapshots older than this many hours are deleted",
+        "int",
+        72,
+        config_key=config_key,
+    )
 
 
 def within_retention(created_at: str | None, hours: int) -> bool:

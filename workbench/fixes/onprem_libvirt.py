@@ -82,10 +82,12 @@ class DeleteOldSnapshot(DeleteOldSnapshotFix):
     def delete_item(self, target: Target, live: dict[str, Any]) -> PlanItem:
         uuid, name = self._split(target)
         return host_item(
-            target, "libvirt", "virDomainSnapshotDelete",
+            target,
+            "libvirt",
+            "virDomainSnapshotDelete",
             {"host": target.account, "domain_uuid": uuid, "snapshot": name, "flags": 0},
             f"delete snapshot {name} of {live['domain']} (created {live['created_at']})",
-        )  # fmt: skip
+        )
 
     def apply_item(self, ctx: FixContext, item: PlanItem) -> dict[str, Any]:
         p = item.params

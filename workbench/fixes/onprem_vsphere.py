@@ -88,8 +88,14 @@ class SetIsolation(Fix):
         wanted = {k: v for k, v in ISOLATION.items() if str(live["settings"][k]).upper() != v}
         if not wanted:
             return []
-        return [_item(target, "ReconfigVM_Task", {"vm": target.resource_id, "extraConfig": wanted},
-                      f"set {', '.join(sorted(wanted))} = TRUE")]  # fmt: skip
+        return [
+            _item(
+                target,
+                "ReconfigVM_Task",
+                {"vm": target.resource_id, "extraConfig": wanted},
+                f"set {', '.join(sorted(wanted))} = TRUE",
+            )
+        ]
 
     def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
         settings = live.get("settings", {})
@@ -112,8 +118,14 @@ class SetIsolation(Fix):
         before = (entry.before or {}).get("settings") or {}
         changed = entry.item.params["extraConfig"]
         restore = {k: before.get(k) for k in changed}  # None → "" removes a key that was absent
-        return [_item(entry.target, "ReconfigVM_Task", {"vm": entry.target.resource_id, "extraConfig": restore},
-                      "restore the previous isolation settings")]  # fmt: skip
+        return [
+            _item(
+                entry.target,
+                "ReconfigVM_Task",
+                {"vm": entry.target.resource_id, "extraConfig": restore},
+                "restore the previous isolation settings",
+            )
+        ]
 
 
 def _device_spec(vim: Any, dev: Any) -> dict[str, Any]:
@@ -144,8 +156,11 @@ def _device_spec(vim: Any, dev: Any) -> dict[str, Any]:
 
 
 def _device_from_spec(vim: Any, spec: dict[str, Any]) -> Any:
-    classes = {"floppy": vim.vm.device.VirtualFloppy, "serial": vim.vm.device.VirtualSerialPort,
-               "parallel": vim.vm.device.VirtualParallelPort}  # fmt: skip
+    classes = {
+        "floppy": vim.vm.device.VirtualFloppy,
+        "serial": vim.vm.device.VirtualSerialPort,
+        "parallel": vim.vm.device.VirtualParallelPort,
+    }
     data = dict(spec["backing"])
     backing_type = data.pop("type")
     backing = None
@@ -156,10 +171,14 @@ def _device_from_spec(vim: Any, spec: dict[str, Any]) -> Any:
             backing_cls = getattr(_resolve(vim, owner), leaf)
         backing = backing_cls(**data)
     dev = classes[spec["kind"]](
-        key=-1, controllerKey=spec["controller_key"], unitNumber=spec["unit"], backing=backing,
+        key=-1,
+        controllerKey=spec["controller_key"],
+        unitNumber=spec["unit"],
+        backing=backing,
         connectable=vim.vm.device.VirtualDevice.ConnectInfo(
-            startConnected=spec["start_connected"], connected=False, allowGuestControl=True),
-    )  # fmt: skip
+            startConnected=spec["start_connected"], connected=False, allowGuestControl=True
+        ),
+    )
     if spec.get("yield_on_poll") is not None:
         dev.yieldOnPoll = spec["yield_on_poll"]
     return dev
@@ -196,20 +215,34 @@ class RemoveLegacyDevices(Fix):
         props = _vm_props(ctx, target, ["config.hardware.device", "runtime.powerState"])
         if props is None:
             return {"exists": False}
-        specs = [_device_spec(vim, d) for d in props.get("config.hardware.device") or []
-                 if any(k["kind"] in REMOVABLE for k in legacy_devices(vim, [d]))]  # fmt: skip
-        return {"exists": True, "power_state": str(props.get("runtime.powerState")),
-                "devices": sorted(specs, key=lambda s: (s["controller_key"], s["unit"]))}  # fmt: skip
+        specs = [
+            _device_spec(vim, d)
+            for d in props.get("config.hardware.device") or []
+            if any(k["kind"] in REMOVABLE for k in legacy_devices(vim, [d]))
+        ]
+        return {
+            "exists": True,
+            "power_state": str(props.get("runtime.powerState")),
+            "devices": sorted(specs, key=lambda s: (s["controller_key"], s["unit"])),
+        }
 
     def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
         if not live.get("exists") or not live["devices"]:
             return []
         if live["power_state"] != "poweredOff":
             raise FixError(f"{target.resource_id} is {live['power_state']}: power it off first")
-        remove = [{"kind": d["kind"], "controller_key": d["controller_key"], "unit": d["unit"]}
-                  for d in live["devices"]]  # fmt: skip
-        return [_item(target, "ReconfigVM_Task", {"vm": target.resource_id, "remove": remove},
-                      "remove " + ", ".join(d["kind"] for d in remove))]  # fmt: skip
+        remove = [
+            {"kind": d["kind"], "controller_key": d["controller_key"], "unit": d["unit"]}
+            for d in live["devices"]
+        ]
+        return [
+            _item(
+                target,
+                "ReconfigVM_Task",
+                {"vm": target.resource_id, "remove": remove},
+                "remove " + ", ".join(d["kind"] for d in remove),
+            )
+        ]
 
     def is_fixed(self, live: dict[str, Any], inputs: dict[str, Any]) -> bool:
         return not live.get("devices")
@@ -221,8 +254,11 @@ class RemoveLegacyDevices(Fix):
         if item.params.get("remove"):
             wanted = {(d["controller_key"], d["unit"]) for d in item.params["remove"]}
             props = _vm_props(ctx, target, ["config.hardware.device"]) or {}
-            devices = [d for d in props.get("config.hardware.device") or []
-                       if (d.controllerKey, d.unitNumber) in wanted]  # fmt: skip
+            devices = [
+                d
+                for d in props.get("config.hardware.device") or []
+                if (d.controllerKey, d.unitNumber) in wanted
+            ]
             if len(devices) != len(wanted):
                 raise FixError("the VM's devices changed since the plan")
             changes = [
@@ -242,8 +278,18 @@ class RemoveLegacyDevices(Fix):
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         devices = (entry.before or {}).get("devices") or []
-        return [_item(entry.target, "ReconfigVM_Task", {"vm": entry.target.resource_id, "add": devices},
-                      "add the removed devices back")] if devices else []  # fmt: skip
+        return (
+            [
+                _item(
+                    entry.target,
+                    "ReconfigVM_Task",
+                    {"vm": entry.target.resource_id, "add": devices},
+                    "add the removed devices back",
+                )
+            ]
+            if devices
+            else []
+        )
 
 
 class DeleteOldSnapshot(DeleteOldSnapshotFix):
@@ -269,8 +315,12 @@ class DeleteOldSnapshot(DeleteOldSnapshotFix):
         for _obj, props in rows:
             node = _find(props.get("snapshot"), target.resource_id)
             if node is not None:
-                return {"exists": True, "vm": props["name"], "snapshot": node.name,
-                        "created_at": iso(node.createTime)}  # fmt: skip
+                return {
+                    "exists": True,
+                    "vm": props["name"],
+                    "snapshot": node.name,
+                    "created_at": iso(node.createTime),
+                }
         return {"exists": False}
 
     def delete_item(self, target: Target, live: dict[str, Any]) -> PlanItem:

@@ -131,8 +131,15 @@ class Plan:
         return self
 
     def to_json(self) -> str:
-        return json.dumps({**self.body(), "checksum": self.compute_checksum()}, indent=2,
-                          sort_keys=True, default=str) + "\n"  # fmt: skip
+        return (
+            json.dumps(
+                {**self.body(), "checksum": self.compute_checksum()},
+                indent=2,
+                sort_keys=True,
+                default=str,
+            )
+            + "\n"
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Plan:

@@ -34,12 +34,20 @@ def choose_fix(
         raise FixError(f"no fix for check {check_or_fix!r} (see `vmwb fix list`)")
     if len(candidates) > 1:
         # A check may span providers (NET-01: AWS, GCP, Azure): pick the fix its open findings need.
-        open_rows = {(r[0], r[1]) for r in cache.db.execute(
-            "SELECT DISTINCT provider, resource_kind FROM findings WHERE check_id=? AND status='open'",
-            (check_or_fix,))}  # fmt: skip
-        fitting = [f for f in candidates
-                   if any(p == f.provider and k in (f.resource_kind, *f.also_targets)
-                          for p, k in open_rows)]  # fmt: skip
+        open_rows = {
+            (r[0], r[1])
+            for r in cache.db.execute(
+                "SELECT DISTINCT provider, resource_kind FROM findings WHERE check_id=? AND status='open'",
+                (check_or_fix,),
+            )
+        }
+        fitting = [
+            f
+            for f in candidates
+            if any(
+                p == f.provider and k in (f.resource_kind, *f.also_targets) for p, k in open_rows
+            )
+        ]
         if len(fitting) == 1:
             return fitting[0], check_or_fix
         names = ", ".join(f.id for f in candidates)

@@ -95,8 +95,11 @@ def instances_on_unverified_approval(
         if status == verify.OK:
             continue
         image_id = ev.get("image_id")
-        evidence = {"image_id": image_id, "status": status,
-                    "entry_id": entry.entry_id if entry else None}  # fmt: skip
+        evidence = {
+            "image_id": image_id,
+            "status": status,
+            "entry_id": entry.entry_id if entry else None,
+        }
         vms = db.execute(
             "SELECT uid, id, name, account, region FROM instances "
             "WHERE provider = ? AND image_id = ? AND state NOT IN ('terminated', 'shutting-down')",
@@ -105,12 +108,18 @@ def instances_on_unverified_approval(
         for uid, rid, name, account, region in vms:
             failing.append(
                 dataclasses.replace(
-                    row, resource_uid=uid, resource_kind="instance", resource_id=rid,
-                    resource_name=name or "", account=account, region=region, tags=None,
+                    row,
+                    resource_uid=uid,
+                    resource_kind="instance",
+                    resource_id=rid,
+                    resource_name=name or "",
+                    account=account,
+                    region=region,
+                    tags=None,
                     reason=f"launched from {image_id}, whose approval {status}: {message}",
                     evidence=dict(evidence),
                 )
-            )  # fmt: skip
+            )
     return failing
 
 

@@ -173,9 +173,16 @@ def _report(
         cce, stig, cis = _classify(own_idents + info.idents, info.references)
         severity = (rr.attrib.get("severity") or info.severity or "unknown").lower()
         report.rules.append(
-            RuleResult(rid, _text(next(iter(_children(rr, "result")), None)) or "unknown",
-                       severity, info.title, cce, stig, cis)
-        )  # fmt: skip
+            RuleResult(
+                rid,
+                _text(next(iter(_children(rr, "result")), None)) or "unknown",
+                severity,
+                info.title,
+                cce,
+                stig,
+                cis,
+            )
+        )
     return report
 
 

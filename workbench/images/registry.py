@@ -26,9 +26,22 @@ GENESIS = "0" * 64
 PAYLOAD_VERSION = 1
 # Payload fields that are also columns (entry_id included), in column order.
 FIELDS = (
-    "entry_id", "action", "provider", "account", "image_id", "image_uid", "name", "image_created_at",
-    "digest", "reason", "actor", "signed_at", "revokes", "prev_hash", "key_id",
-)  # fmt: skip
+    "entry_id",
+    "action",
+    "provider",
+    "account",
+    "image_id",
+    "image_uid",
+    "name",
+    "image_created_at",
+    "digest",
+    "reason",
+    "actor",
+    "signed_at",
+    "revokes",
+    "prev_hash",
+    "key_id",
+)
 
 
 class RegistryError(WorkbenchError):
@@ -116,9 +129,14 @@ def resolve_image(db: Cache | sqlite3.Connection, ref: str) -> ImageRef:
         raise RegistryError(f"{ref!r} names images of several providers; give the image's uid")
     r = rows[0]
     return ImageRef(
-        r["provider"], r["owner"] or r["account"], r["id"], r["uid"], r["name"], r["created_at"],
+        r["provider"],
+        r["owner"] or r["account"],
+        r["id"],
+        r["uid"],
+        r["name"],
+        r["created_at"],
         r["digest"],
-    )  # fmt: skip
+    )
 
 
 def _active_approval(conn: sqlite3.Connection, provider: str, image_id: str) -> int | None:
@@ -207,13 +225,21 @@ def approve(
         conn,
         signer,
         {
-            "action": "approve", "provider": image.provider, "account": image.account,
-            "image_id": image.image_id, "image_uid": image.image_uid, "name": image.name,
-            "image_created_at": image.created_at, "digest": image.digest, "reason": why,
-            "actor": actor, "signed_at": now or utcnow(), "revokes": None,
+            "action": "approve",
+            "provider": image.provider,
+            "account": image.account,
+            "image_id": image.image_id,
+            "image_uid": image.image_uid,
+            "name": image.name,
+            "image_created_at": image.created_at,
+            "digest": image.digest,
+            "reason": why,
+            "actor": actor,
+            "signed_at": now or utcnow(),
+            "revokes": None,
         },
         role,
-    )  # fmt: skip
+    )
 
 
 def find_approval(conn: sqlite3.Connection, ref: str) -> Entry:
@@ -265,11 +291,18 @@ def revoke(
         conn,
         signer,
         {
-            "action": "revoke", "provider": approval.provider, "account": approval.account,
-            "image_id": approval.image_id, "image_uid": approval.image_uid, "name": approval.name,
-            "image_created_at": approval.image_created_at, "digest": approval.digest,
-            "reason": why, "actor": actor, "signed_at": now or utcnow(),
+            "action": "revoke",
+            "provider": approval.provider,
+            "account": approval.account,
+            "image_id": approval.image_id,
+            "image_uid": approval.image_uid,
+            "name": approval.name,
+            "image_created_at": approval.image_created_at,
+            "digest": approval.digest,
+            "reason": why,
+            "actor": actor,
+            "signed_at": now or utcnow(),
             "revokes": approval.entry_id,
         },
         role,
-    )  # fmt: skip
+    )

@@ -105,24 +105,48 @@ def _existing_import(conn: sqlite3.Connection, tool: str, digest: str) -> list[A
 
 
 def _record_import(
-    conn: sqlite3.Connection, tool: str, source: str, digest: str, artifact: str, target: Target,
-    scanned_at: str, now: str, actor: str, summary: dict[str, Any],
-) -> int:  # fmt: skip
+    conn: sqlite3.Connection,
+    tool: str,
+    source: str,
+    digest: str,
+    artifact: str,
+    target: Target,
+    scanned_at: str,
+    now: str,
+    actor: str,
+    summary: dict[str, Any],
+) -> int:
     cur = conn.execute(
         "INSERT INTO scan_imports (tool, source, sha256, artifact, resource_key, resource_uid, "
         "resource_kind, scanned_at, imported_at, actor, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (tool, source, digest, artifact, target.key, target.uid, target.kind, scanned_at, now, actor,
-         json.dumps(summary, sort_keys=True)),
-    )  # fmt: skip
+        (
+            tool,
+            source,
+            digest,
+            artifact,
+            target.key,
+            target.uid,
+            target.kind,
+            scanned_at,
+            now,
+            actor,
+            json.dumps(summary, sort_keys=True),
+        ),
+    )
     return int(cur.lastrowid or 0)
 
 
 def _duplicates(tool: str, rows: list[Any]) -> list[ImportResult]:
     return [
-        ImportResult(tool, r["import_id"], Target(r["resource_key"], r["resource_uid"],
-                     r["resource_kind"]), True, json.loads(r["summary"] or "{}"))
+        ImportResult(
+            tool,
+            r["import_id"],
+            Target(r["resource_key"], r["resource_uid"], r["resource_kind"]),
+            True,
+            json.loads(r["summary"] or "{}"),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def import_trivy(
@@ -148,8 +172,9 @@ def import_trivy(
         target = map_resource(conn, [report.lookup_id, report.artifact], explicit=resource)
         new, fixed = _merge_vulns(conn, target, report, scanned, 0)
         summary = {"counts": report.counts(), "new": new, "fixed": fixed, "os": report.os}
-        import_id = _record_import(conn, "trivy", source, digest, report.artifact, target, scanned,
-                                   now, actor, summary)  # fmt: skip
+        import_id = _record_import(
+            conn, "trivy", source, digest, report.artifact, target, scanned, now, actor, summary
+        )
         conn.execute(
             "UPDATE vulnerabilities SET last_import_id = ? WHERE resource_key = ? AND last_import_id = 0",
             (import_id, target.key),
@@ -189,9 +214,20 @@ def _merge_vulns(
                 "INSERT INTO vulnerabilities (resource_key, resource_uid, vuln_id, pkg_name, "
                 "installed_version, fixed_version, severity, title, first_seen, last_seen, fixed_at, "
                 "last_import_id) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,?)",
-                (target.key, target.uid, v.vuln_id, v.pkg_name, v.installed_version, v.fixed_version,
-                 v.severity, v.title, scanned, scanned, import_id),
-            )  # fmt: skip
+                (
+                    target.key,
+                    target.uid,
+                    v.vuln_id,
+                    v.pkg_name,
+                    v.installed_version,
+                    v.fixed_version,
+                    v.severity,
+                    v.title,
+                    scanned,
+                    scanned,
+                    import_id,
+                ),
+            )
         else:
             newest = scanned >= prev["last_seen"]
             # Seen again after it was marked fixed: it came back. Seen in a scan older than the fix: history.
@@ -203,9 +239,22 @@ def _merge_vulns(
                 "fixed_version=CASE WHEN ? THEN ? ELSE fixed_version END, "
                 "severity=CASE WHEN ? THEN ? ELSE severity END, last_import_id=? "
                 "WHERE resource_key=? AND vuln_id=? AND pkg_name=?",
-                (scanned, scanned, reopen, newest, v.installed_version, newest, v.fixed_version,
-                 newest, v.severity, import_id, target.key, v.vuln_id, v.pkg_name),
-            )  # fmt: skip
+                (
+                    scanned,
+                    scanned,
+                    reopen,
+                    newest,
+                    v.installed_version,
+                    newest,
+                    v.fixed_version,
+                    newest,
+                    v.severity,
+                    import_id,
+                    target.key,
+                    v.vuln_id,
+                    v.pkg_name,
+                ),
+            )
     fixed = 0
     for key, prev in old.items():
         if key not in seen and prev["fixed_at"] is None and scanned > prev["last_seen"]:
@@ -245,21 +294,28 @@ def import_oscap(
             target = map_resource(conn, [rep.target], rep.addresses, explicit=resource)
             scanned = rep.scanned_at or now
             summary = {
-                "benchmark": rep.benchmark, "profile": rep.profile, "score": rep.percent,
-                "passed": rep.passed, "failed": rep.failed,
+                "benchmark": rep.benchmark,
+                "profile": rep.profile,
+                "score": rep.percent,
+                "passed": rep.passed,
+                "failed": rep.failed,
                 "stig_cat1_failed": sum(1 for r in rep.rules if r.stig_cat1),
-            }  # fmt: skip
-            import_id = _record_import(conn, "openscap", source, digest, rep.target, target,
-                                       scanned, now, actor, summary)  # fmt: skip
+            }
+            import_id = _record_import(
+                conn, "openscap", source, digest, rep.target, target, scanned, now, actor, summary
+            )
             _store_hardening(conn, target, rep, scanned, import_id)
             out.append(ImportResult("openscap", import_id, target, False, summary))
     return out
 
 
 def _store_hardening(
-    conn: sqlite3.Connection, target: Target, rep: openscap.HardeningReport, scanned: str,
+    conn: sqlite3.Connection,
+    target: Target,
+    rep: openscap.HardeningReport,
+    scanned: str,
     import_id: int,
-) -> None:  # fmt: skip
+) -> None:
     prev = conn.execute(
         "SELECT scanned_at FROM hardening_scores WHERE resource_key = ?", (target.key,)
     ).fetchone()
@@ -270,17 +326,37 @@ def _store_hardening(
         "INSERT OR REPLACE INTO hardening_results (resource_key, resource_uid, import_id, rule_id, "
         "result, severity, title, cce_ids, stig_ids, cis_ids) VALUES (?,?,?,?,?,?,?,?,?,?)",
         [
-            (target.key, target.uid, import_id, r.rule_id, r.result, r.severity, r.title,
-             json.dumps(r.cce_ids), json.dumps(r.stig_ids), json.dumps(r.cis_ids))
+            (
+                target.key,
+                target.uid,
+                import_id,
+                r.rule_id,
+                r.result,
+                r.severity,
+                r.title,
+                json.dumps(r.cce_ids),
+                json.dumps(r.stig_ids),
+                json.dumps(r.cis_ids),
+            )
             for r in rep.rules
         ],
-    )  # fmt: skip
+    )
     conn.execute(
         "INSERT OR REPLACE INTO hardening_scores (resource_key, resource_uid, import_id, benchmark, "
         "profile, score, max_score, passed, failed, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (target.key, target.uid, import_id, rep.benchmark, rep.profile, rep.percent, 100.0,
-         rep.passed, rep.failed, scanned),
-    )  # fmt: skip
+        (
+            target.key,
+            target.uid,
+            import_id,
+            rep.benchmark,
+            rep.profile,
+            rep.percent,
+            100.0,
+            rep.passed,
+            rep.failed,
+            scanned,
+        ),
+    )
 
 
 def critical_remediation_kpi(

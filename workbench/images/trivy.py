@@ -108,8 +108,12 @@ def parse(data: bytes | str) -> TrivyReport:
             seen.add((vid, pkg))
             report.vulns.append(
                 Vuln(
-                    vid, pkg, v.get("InstalledVersion"), v.get("FixedVersion") or None,
-                    _severity(v.get("Severity")), v.get("Title"),
+                    vid,
+                    pkg,
+                    v.get("InstalledVersion"),
+                    v.get("FixedVersion") or None,
+                    _severity(v.get("Severity")),
+                    v.get("Title"),
                 )
-            )  # fmt: skip
+            )
     return report

@@ -18,8 +18,10 @@ def from_config(config: Config, names: Iterable[str] | None = None) -> list[Prov
     """
     wanted = list(names) if names is not None else config.configured_providers
     if not wanted:
-        raise ProviderError("no provider is configured: add an [aws], [gcp], [azure], [libvirt] or "
-                            "[vsphere] section to the config (or try `vmwb demo`)")  # fmt: skip
+        raise ProviderError(
+            "no provider is configured: add an [aws], [gcp], [azure], [libvirt] or "
+            "[vsphere] section to the config (or try `vmwb demo`)"
+        )
     providers: list[Provider] = []
     for name in wanted:
         cls = registry.load(name)

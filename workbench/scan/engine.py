@@ -42,9 +42,15 @@ if TYPE_CHECKING:
 
 MMAP_BYTES = 1 << 30
 REQUIRED_COLUMNS = (
-    "resource_uid", "resource_kind", "resource_id", "resource_name", "provider", "account", "region",
+    "resource_uid",
+    "resource_kind",
+    "resource_id",
+    "resource_name",
+    "provider",
+    "account",
+    "region",
     "reason",
-)  # fmt: skip
+)
 
 
 @dataclass(slots=True)

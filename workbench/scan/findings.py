@@ -95,10 +95,27 @@ def store(
         if evidence is not None and not isinstance(evidence, str):  # set by Python logic as data
             evidence = json.dumps(evidence, default=str)
         upserts.append(
-            (key, row.check_id, row.resource_uid, row.resource_kind, row.resource_id,
-             row.resource_name, row.provider, row.account, row.region, check.severity, check.area,
-             status, row.reason, evidence, now, now, mute.mute_id if mute else None, scan_id)
-        )  # fmt: skip
+            (
+                key,
+                row.check_id,
+                row.resource_uid,
+                row.resource_kind,
+                row.resource_id,
+                row.resource_name,
+                row.provider,
+                row.account,
+                row.region,
+                check.severity,
+                check.area,
+                status,
+                row.reason,
+                evidence,
+                now,
+                now,
+                mute.mute_id if mute else None,
+                scan_id,
+            )
+        )
     db.executemany(_UPSERT, upserts)
     gone = [k for k, (status, _) in prev.items() if k not in seen and status != "resolved"]
     if gone:

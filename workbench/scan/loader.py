@@ -65,9 +65,22 @@ FRAMEWORKS: dict[str, tuple[str, bool]] = {
 }
 EQUIVALENT_TOOLS = ("prowler", "custodian", "scoutsuite")
 RESOURCE_KINDS = (
-    "instance", "volume", "snapshot", "image", "firewall_group", "firewall_rule", "network", "subnet",
-    "grant", "setting", "patch_state", "host", "account", "region", "scope",
-)  # fmt: skip
+    "instance",
+    "volume",
+    "snapshot",
+    "image",
+    "firewall_group",
+    "firewall_rule",
+    "network",
+    "subnet",
+    "grant",
+    "setting",
+    "patch_state",
+    "host",
+    "account",
+    "region",
+    "scope",
+)
 
 ID_RE = re.compile(r"^[A-Z]{2,5}-\d{2}$")
 PARAM_RE = re.compile(r"^[a-z][a-z0-9_]*$")

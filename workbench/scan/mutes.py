@@ -74,9 +74,14 @@ def _from_row(row: sqlite3.Row) -> Mute:
         if rx is not None:
             patterns[f] = rx
     return Mute(
-        row["mute_id"], patterns, row["reason"], row["author"], row["created_at"],
-        row["expires_at"], bool(row["active"]),
-    )  # fmt: skip
+        row["mute_id"],
+        patterns,
+        row["reason"],
+        row["author"],
+        row["created_at"],
+        row["expires_at"],
+        bool(row["active"]),
+    )
 
 
 def active_mutes(db: sqlite3.Connection, now: str | None = None) -> list[Mute]:

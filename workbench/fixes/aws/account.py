@@ -27,8 +27,13 @@ class _RegionSetting(AwsFix):
         if target.resource_kind == "setting" and target.resource_id == self.setting_key:
             return target
         uid = make_uid(target.provider, target.account, target.region, "setting", self.setting_key)
-        return replace(target, resource_uid=uid, resource_kind="setting",
-                       resource_id=self.setting_key, resource_name="")  # fmt: skip
+        return replace(
+            target,
+            resource_uid=uid,
+            resource_kind="setting",
+            resource_id=self.setting_key,
+            resource_name="",
+        )
 
 
 class SnapshotBlockPublicAccess(_RegionSetting):
@@ -37,14 +42,19 @@ class SnapshotBlockPublicAccess(_RegionSetting):
     check_ids: ClassVar[tuple[str, ...]] = ("SNP-02",)
     setting_key: ClassVar[str] = "snapshot_block_public_access"
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:GetSnapshotBlockPublicAccessState", "ec2:EnableSnapshotBlockPublicAccess",
+        "ec2:GetSnapshotBlockPublicAccessState",
+        "ec2:EnableSnapshotBlockPublicAccess",
         "ec2:DisableSnapshotBlockPublicAccess",
-    )  # fmt: skip
+    )
     inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("state", "block-all-sharing also hides snapshots that are public now",
-                 kind="choice", default="block-all-sharing",
-                 choices=("block-all-sharing", "block-new-sharing")),
-    )  # fmt: skip
+        FixInput(
+            "state",
+            "block-all-sharing also hides snapshots that are public now",
+            kind="choice",
+            default="block-all-sharing",
+            choices=("block-all-sharing", "block-new-sharing"),
+        ),
+    )
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         resp = self.ec2(ctx, target).get_snapshot_block_public_access_state()
@@ -58,24 +68,46 @@ class SnapshotBlockPublicAccess(_RegionSetting):
         if self.is_fixed(live, inputs):
             return []
         state = inputs.get("state") or "block-all-sharing"
-        return [self.call(target, "EnableSnapshotBlockPublicAccess", {"State": state},
-                          f"block public sharing of snapshots in {target.region} ({state})")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "EnableSnapshotBlockPublicAccess",
+                {"State": state},
+                f"block public sharing of snapshots in {target.region} ({state})",
+            )
+        ]
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
     ) -> list[str]:
         if inputs.get("state") == "block-new-sharing":
             return [f"{target.region}: snapshots can no longer be made public; public ones stay"]
-        return [(f"{target.region}: every public snapshot of the account stops being public, and none "
-                "can be made public")]  # fmt: skip
+        return [
+            (
+                f"{target.region}: every public snapshot of the account stops being public, and none "
+                "can be made public"
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         before = (entry.before or {}).get("state", "unblocked")
         if before == "unblocked":
-            return [self.call(entry.target, "DisableSnapshotBlockPublicAccess", {},
-                              "turn snapshot block public access off again")]  # fmt: skip
-        return [self.call(entry.target, "EnableSnapshotBlockPublicAccess", {"State": before},
-                          f"restore snapshot block public access {before}")]  # fmt: skip
+            return [
+                self.call(
+                    entry.target,
+                    "DisableSnapshotBlockPublicAccess",
+                    {},
+                    "turn snapshot block public access off again",
+                )
+            ]
+        return [
+            self.call(
+                entry.target,
+                "EnableSnapshotBlockPublicAccess",
+                {"State": before},
+                f"restore snapshot block public access {before}",
+            )
+        ]
 
 
 class ImageBlockPublicAccess(_RegionSetting):
@@ -84,9 +116,10 @@ class ImageBlockPublicAccess(_RegionSetting):
     check_ids: ClassVar[tuple[str, ...]] = ("IMG-02",)
     setting_key: ClassVar[str] = "image_block_public_access"
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:GetImageBlockPublicAccessState", "ec2:EnableImageBlockPublicAccess",
+        "ec2:GetImageBlockPublicAccessState",
+        "ec2:EnableImageBlockPublicAccess",
         "ec2:DisableImageBlockPublicAccess",
-    )  # fmt: skip
+    )
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         resp = self.ec2(ctx, target).get_image_block_public_access_state()
@@ -98,9 +131,14 @@ class ImageBlockPublicAccess(_RegionSetting):
     def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
         if self.is_fixed(live, inputs):
             return []
-        return [self.call(target, "EnableImageBlockPublicAccess",
-                          {"ImageBlockPublicAccessState": "block-new-sharing"},
-                          f"block new public sharing of AMIs in {target.region}")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "EnableImageBlockPublicAccess",
+                {"ImageBlockPublicAccessState": "block-new-sharing"},
+                f"block new public sharing of AMIs in {target.region}",
+            )
+        ]
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
@@ -108,8 +146,14 @@ class ImageBlockPublicAccess(_RegionSetting):
         return [f"{target.region}: AMIs can no longer be made public; AMIs public now stay public"]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
-        return [self.call(entry.target, "DisableImageBlockPublicAccess", {},
-                          "turn image block public access off again")]  # fmt: skip
+        return [
+            self.call(
+                entry.target,
+                "DisableImageBlockPublicAccess",
+                {},
+                "turn image block public access off again",
+            )
+        ]
 
 
 class ImdsDefaults(_RegionSetting):
@@ -118,8 +162,9 @@ class ImdsDefaults(_RegionSetting):
     check_ids: ClassVar[tuple[str, ...]] = ("CFG-02",)
     setting_key: ClassVar[str] = "imds_defaults"
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:GetInstanceMetadataDefaults", "ec2:ModifyInstanceMetadataDefaults",
-    )  # fmt: skip
+        "ec2:GetInstanceMetadataDefaults",
+        "ec2:ModifyInstanceMetadataDefaults",
+    )
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
         level = self.ec2(ctx, target).get_instance_metadata_defaults().get("AccountLevel") or {}
@@ -131,19 +176,35 @@ class ImdsDefaults(_RegionSetting):
     def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
         if self.is_fixed(live, inputs):
             return []
-        return [self.call(target, "ModifyInstanceMetadataDefaults", {"HttpTokens": "required"},
-                          f"new instances in {target.region} require IMDSv2 by default")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "ModifyInstanceMetadataDefaults",
+                {"HttpTokens": "required"},
+                f"new instances in {target.region} require IMDSv2 by default",
+            )
+        ]
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
     ) -> list[str]:
-        return [(f"{target.region}: instances launched from now on without their own IMDS options; "
-                "running instances are not changed")]  # fmt: skip
+        return [
+            (
+                f"{target.region}: instances launched from now on without their own IMDS options; "
+                "running instances are not changed"
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         before = (entry.before or {}).get("http_tokens") or "no-preference"
-        return [self.call(entry.target, "ModifyInstanceMetadataDefaults", {"HttpTokens": before},
-                          f"restore the IMDS default HttpTokens={before}")]  # fmt: skip
+        return [
+            self.call(
+                entry.target,
+                "ModifyInstanceMetadataDefaults",
+                {"HttpTokens": before},
+                f"restore the IMDS default HttpTokens={before}",
+            )
+        ]
 
 
 class EbsEncryptionByDefault(_RegionSetting):
@@ -154,9 +215,10 @@ class EbsEncryptionByDefault(_RegionSetting):
     safety: ClassVar[str] = ADDITIVE
     setting_key: ClassVar[str] = "ebs_encryption_by_default"
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:GetEbsEncryptionByDefault", "ec2:EnableEbsEncryptionByDefault",
+        "ec2:GetEbsEncryptionByDefault",
+        "ec2:EnableEbsEncryptionByDefault",
         "ec2:DisableEbsEncryptionByDefault",
-    )  # fmt: skip
+    )
     notes: ClassVar[tuple[str, ...]] = (
         (
             "Existing volumes are not encrypted by this; volumes created while it is on stay encrypted "
@@ -174,17 +236,33 @@ class EbsEncryptionByDefault(_RegionSetting):
     def plan(self, target: Target, live: dict[str, Any], inputs: dict[str, Any]) -> list[PlanItem]:
         if self.is_fixed(live, inputs):
             return []
-        return [self.call(target, "EnableEbsEncryptionByDefault", {},
-                          f"encrypt every new EBS volume in {target.region}")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "EnableEbsEncryptionByDefault",
+                {},
+                f"encrypt every new EBS volume in {target.region}",
+            )
+        ]
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
     ) -> list[str]:
-        return [(f"{target.region}: every new EBS volume is encrypted with the account's default EBS "
-                "KMS key; existing volumes are unchanged")]  # fmt: skip
+        return [
+            (
+                f"{target.region}: every new EBS volume is encrypted with the account's default EBS "
+                "KMS key; existing volumes are unchanged"
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         if (entry.before or {}).get("enabled"):
             return []
-        return [self.call(entry.target, "DisableEbsEncryptionByDefault", {},
-                          "turn EBS encryption by default off again")]  # fmt: skip
+        return [
+            self.call(
+                entry.target,
+                "DisableEbsEncryptionByDefault",
+                {},
+                "turn EBS encryption by default off again",
+            )
+        ]

@@ -127,9 +127,21 @@ def undo_create_tags(
     resources = item.params["Resources"]
     out: list[PlanItem] = []
     if restore:
-        out.append(fix.call(target, "CreateTags", {"Resources": resources, "Tags": restore},
-                            f"restore tags {', '.join(t['Key'] for t in restore)}"))  # fmt: skip
+        out.append(
+            fix.call(
+                target,
+                "CreateTags",
+                {"Resources": resources, "Tags": restore},
+                f"restore tags {', '.join(t['Key'] for t in restore)}",
+            )
+        )
     if remove:
-        out.append(fix.call(target, "DeleteTags", {"Resources": resources, "Tags": remove},
-                            f"remove tags {', '.join(t['Key'] for t in remove)}"))  # fmt: skip
+        out.append(
+            fix.call(
+                target,
+                "DeleteTags",
+                {"Resources": resources, "Tags": remove},
+                f"remove tags {', '.join(t['Key'] for t in remove)}",
+            )
+        )
     return out

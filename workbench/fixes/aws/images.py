@@ -21,9 +21,11 @@ from workbench.fixes.base import FixContext, Target
 class _ImageSharing(SharingFix):
     resource_kind: ClassVar[str] = "image"
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeImages", "ec2:DescribeImageAttribute", "ec2:ModifyImageAttribute",
+        "ec2:DescribeImages",
+        "ec2:DescribeImageAttribute",
+        "ec2:ModifyImageAttribute",
         "ec2:DescribeInstances",
-    )  # fmt: skip
+    )
     noun: ClassVar[str] = "images"
     operation: ClassVar[str] = "ModifyImageAttribute"
     id_param: ClassVar[str] = "ImageId"
@@ -64,8 +66,9 @@ class _ImageSharing(SharingFix):
                 .get_paginator("describe_instances")
                 .paginate(Filters=[{"Name": "image-id", "Values": [target.resource_id]}])
             )
-            ids = sorted(i["InstanceId"] for p in pages for r in p["Reservations"]
-                         for i in r["Instances"])  # fmt: skip
+            ids = sorted(
+                i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]
+            )
         except Exception as exc:
             return [f"instances launched from it: unknown ({exc})"]
         shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")

@@ -27,13 +27,22 @@ from workbench.fixes.journal import JournalEntry
 
 _COMMON_INPUTS = (
     FixInput("expiry_tag", "expiry tag key", default="expires-on", config_key="expiry_tag"),
-    FixInput("stopped_tag", "tag key recording the stop date", default="stopped-on",
-             config_key="stopped_tag"),
+    FixInput(
+        "stopped_tag",
+        "tag key recording the stop date",
+        default="stopped-on",
+        config_key="stopped_tag",
+    ),
     FixInput("owner_tag", "owner tag key", default="owner", config_key="owner_tag"),
-    FixInput("grace_days", "days between stop and terminate", kind="int", default=14,
-             config_key="grace_days"),
+    FixInput(
+        "grace_days",
+        "days between stop and terminate",
+        kind="int",
+        default=14,
+        config_key="grace_days",
+    ),
     FixInput("as_of", "the day the plan is made for (default today)", kind="date"),
-)  # fmt: skip
+)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -81,8 +90,14 @@ class _Lifecycle(AwsFix):
         if item.operation == "CreateTags":
             return undo_create_tags(self, entry, (entry.before or {}).get("tags", {}))
         if item.operation == "StopInstances":
-            return [self.call(entry.target, "StartInstances", {"InstanceIds": item.params["InstanceIds"]},
-                              "start the instance again")]  # fmt: skip
+            return [
+                self.call(
+                    entry.target,
+                    "StartInstances",
+                    {"InstanceIds": item.params["InstanceIds"]},
+                    "start the instance again",
+                )
+            ]
         return []
 
 
@@ -98,10 +113,15 @@ class MarkExpiry(_Lifecycle):
     )
     inputs: ClassVar[tuple[FixInput, ...]] = (
         FixInput("owner", "owner tag value, for instances without one"),
-        FixInput("expiry_days", "days from today until the instance is stopped", kind="int",
-                 default=30, config_key="expiry_days"),
+        FixInput(
+            "expiry_days",
+            "days from today until the instance is stopped",
+            kind="int",
+            default=30,
+            config_key="expiry_days",
+        ),
         *_COMMON_INPUTS,
-    )  # fmt: skip
+    )
     notes: ClassVar[tuple[str, ...]] = (
         (
             "Marking resolves nothing by itself: `vmwb fix due` shows when the stop, then the terminate, "
@@ -135,9 +155,12 @@ class StopExpired(_Lifecycle):
     check_ids: ClassVar[tuple[str, ...]] = ("SPR-08",)
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeInstances", "ec2:StopInstances", "ec2:StartInstances", "ec2:CreateTags",
+        "ec2:DescribeInstances",
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
         "ec2:DeleteTags",
-    )  # fmt: skip
+    )
     inputs: ClassVar[tuple[FixInput, ...]] = _COMMON_INPUTS
     notes: ClassVar[tuple[str, ...]] = (
         (
@@ -157,9 +180,14 @@ class StopExpired(_Lifecycle):
         tag = {"Key": inputs["stopped_tag"], "Value": inputs["as_of"]}
         return [
             self.call(target, "StopInstances", {"InstanceIds": [iid]}, "stop the expired instance"),
-            self.call(target, "CreateTags", {"Resources": [iid], "Tags": [tag]},
-                      "record the stop date (starts the grace period)", requires=[0]),
-        ]  # fmt: skip
+            self.call(
+                target,
+                "CreateTags",
+                {"Resources": [iid], "Tags": [tag]},
+                "record the stop date (starts the grace period)",
+                requires=[0],
+            ),
+        ]
 
 
 class TerminateExpired(_Lifecycle):
@@ -168,9 +196,12 @@ class TerminateExpired(_Lifecycle):
     check_ids: ClassVar[tuple[str, ...]] = ("SPR-09",)
     safety: ClassVar[str] = IRREVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeInstances", "ec2:CreateSnapshot", "ec2:DescribeSnapshots", "ec2:CreateTags",
+        "ec2:DescribeInstances",
+        "ec2:CreateSnapshot",
+        "ec2:DescribeSnapshots",
+        "ec2:CreateTags",
         "ec2:TerminateInstances",
-    )  # fmt: skip
+    )
     inputs: ClassVar[tuple[FixInput, ...]] = _COMMON_INPUTS
     verb: ClassVar[str] = "terminate"
 
@@ -194,8 +225,10 @@ class TerminateExpired(_Lifecycle):
         owner = live.get("tags", {}).get(inputs["owner_tag"])
         items = []
         for vol in live.get("volumes", []):
-            tags = [{"Key": "vmwb:source-instance", "Value": iid},
-                    {"Key": "vmwb:source-volume", "Value": vol}]  # fmt: skip
+            tags = [
+                {"Key": "vmwb:source-instance", "Value": iid},
+                {"Key": "vmwb:source-volume", "Value": vol},
+            ]
             if owner:
                 tags.append({"Key": inputs["owner_tag"], "Value": owner})
             params = {
@@ -203,17 +236,35 @@ class TerminateExpired(_Lifecycle):
                 "Description": f"vmwb: {vol} of {iid} before terminating it ({inputs['as_of']})",
                 "TagSpecifications": [{"ResourceType": "snapshot", "Tags": tags}],
             }
-            items.append(self.call(target, "CreateSnapshot", params, f"snapshot {vol} first",
-                                   wait="snapshot_completed"))  # fmt: skip
-        items.append(self.call(target, "TerminateInstances", {"InstanceIds": [iid]},
-                               "terminate the instance", requires=list(range(len(items)))))  # fmt: skip
+            items.append(
+                self.call(
+                    target,
+                    "CreateSnapshot",
+                    params,
+                    f"snapshot {vol} first",
+                    wait="snapshot_completed",
+                )
+            )
+        items.append(
+            self.call(
+                target,
+                "TerminateInstances",
+                {"InstanceIds": [iid]},
+                "terminate the instance",
+                requires=list(range(len(items))),
+            )
+        )
         return items
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
     ) -> list[str]:
-        lines = [(f"volumes snapshotted, then deleted if DeleteOnTermination: "
-                 f"{', '.join(live.get('volumes', [])) or 'none'}")]  # fmt: skip
+        lines = [
+            (
+                f"volumes snapshotted, then deleted if DeleteOnTermination: "
+                f"{', '.join(live.get('volumes', [])) or 'none'}"
+            )
+        ]
         if live.get("instance_store"):
             lines.append("instance-store root: its data cannot be snapshotted and is lost")
         return lines
@@ -231,6 +282,16 @@ def due_instances(cache: Any, inputs: dict[str, Any]) -> list[dict[str, Any]]:
     for uid, account, region, rid, name, state, tags in rows:
         live = {"exists": True, "state": state, "tags": json.loads(tags or "{}")}
         stage, detail = lifecycle_stage(live, inputs)
-        out.append({"uid": uid, "account": account, "region": region, "id": rid, "name": name or "",
-                    "state": state, "stage": stage, "detail": detail})  # fmt: skip
+        out.append(
+            {
+                "uid": uid,
+                "account": account,
+                "region": region,
+                "id": rid,
+                "name": name or "",
+                "state": state,
+                "stage": stage,
+                "detail": detail,
+            }
+        )
     return out

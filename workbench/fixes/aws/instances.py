@@ -49,8 +49,9 @@ class RequireImdsV2(AwsFix):
     resource_kind: ClassVar[str] = "instance"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeInstances", "ec2:ModifyInstanceMetadataOptions",
-    )  # fmt: skip
+        "ec2:DescribeInstances",
+        "ec2:ModifyInstanceMetadataOptions",
+    )
     notes: ClassVar[tuple[str, ...]] = (
         (
             "Check first that nothing on the instance still calls IMDSv1 (CloudWatch metric "
@@ -85,20 +86,36 @@ class RequireImdsV2(AwsFix):
         if self.is_fixed(live, inputs):
             return []
         params = {"InstanceId": target.resource_id, "HttpTokens": "required"}
-        return [self.call(target, "ModifyInstanceMetadataOptions", params,
-                          "require session tokens (IMDSv2) for instance metadata")]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "ModifyInstanceMetadataOptions",
+                params,
+                "require session tokens (IMDSv2) for instance metadata",
+            )
+        ]
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
     ) -> list[str]:
-        return [(f"software on {target.resource_id} that uses IMDSv1 can no longer read metadata "
-                "or its role credentials")]  # fmt: skip
+        return [
+            (
+                f"software on {target.resource_id} that uses IMDSv1 can no longer read metadata "
+                "or its role credentials"
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         before = (entry.before or {}).get("http_tokens") or "optional"
         params = {"InstanceId": entry.item.params["InstanceId"], "HttpTokens": before}
-        return [self.call(entry.target, "ModifyInstanceMetadataOptions", params,
-                          f"restore HttpTokens={before}")]  # fmt: skip
+        return [
+            self.call(
+                entry.target,
+                "ModifyInstanceMetadataOptions",
+                params,
+                f"restore HttpTokens={before}",
+            )
+        ]
 
 
 class TagOwner(AwsFix):
@@ -108,15 +125,21 @@ class TagOwner(AwsFix):
     resource_kind: ClassVar[str] = "instance"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeInstances", "ec2:CreateTags", "ec2:DeleteTags",
-    )  # fmt: skip
+        "ec2:DescribeInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+    )
     inputs: ClassVar[tuple[FixInput, ...]] = (
         FixInput("owner", "value of the owner tag (team or person)"),
         FixInput("environment", "value of the environment tag (prod, staging, dev …)"),
         FixInput("owner_tag", "owner tag key", default="owner", config_key="owner_tag"),
-        FixInput("environment_tag", "environment tag key (SPR-04 requires owner and env)",
-                 default="env", config_key="environment_tag"),
-    )  # fmt: skip
+        FixInput(
+            "environment_tag",
+            "environment tag key (SPR-04 requires owner and env)",
+            default="env",
+            config_key="environment_tag",
+        ),
+    )
     noun: ClassVar[str] = "instances"
 
     def read_live(self, ctx: FixContext, target: Target) -> dict[str, Any]:
@@ -148,8 +171,14 @@ class TagOwner(AwsFix):
                 raise FixError(f"{self.id}: {target.resource_id} has no {key!r} tag: give --{name}")
             tags.append({"Key": key, "Value": value})
         params = {"Resources": [target.resource_id], "Tags": tags}
-        return [self.call(target, "CreateTags", params,
-                          "add the missing tags " + ", ".join(t["Key"] for t in tags))]  # fmt: skip
+        return [
+            self.call(
+                target,
+                "CreateTags",
+                params,
+                "add the missing tags " + ", ".join(t["Key"] for t in tags),
+            )
+        ]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
         return undo_create_tags(self, entry, (entry.before or {}).get("tags", {}))

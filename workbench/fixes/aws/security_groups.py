@@ -17,10 +17,19 @@ from workbench.fixes.journal import JournalEntry
 from workbench.model import make_uid
 
 ADMIN_PORTS: dict[int, str] = {
-    22: "SSH", 3389: "RDP", 5985: "WinRM", 5986: "WinRM/TLS", 1433: "SQL Server", 1521: "Oracle",
-    3306: "MySQL", 5432: "PostgreSQL", 6379: "Redis", 9200: "Elasticsearch", 11211: "Memcached",
+    22: "SSH",
+    3389: "RDP",
+    5985: "WinRM",
+    5986: "WinRM/TLS",
+    1433: "SQL Server",
+    1521: "Oracle",
+    3306: "MySQL",
+    5432: "PostgreSQL",
+    6379: "Redis",
+    9200: "Elasticsearch",
+    11211: "Memcached",
     27017: "MongoDB",
-}  # fmt: skip
+}
 WORLD = {"ipv4": "0.0.0.0/0", "ipv6": "::/0"}
 
 
@@ -64,14 +73,17 @@ class RevokeWorldAdminIngress(AwsFix):
     resource_kind: ClassVar[str] = "firewall_group"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
-        "ec2:RevokeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:AuthorizeSecurityGroupIngress",
         "ec2:DescribeNetworkInterfaces",
-    )  # fmt: skip
+    )
     inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("narrow_to", "keep access from this CIDR instead of revoking it outright",
-                 kind="cidr"),
-    )  # fmt: skip
+        FixInput(
+            "narrow_to", "keep access from this CIDR instead of revoking it outright", kind="cidr"
+        ),
+    )
     noun: ClassVar[str] = "security groups"
     also_targets: ClassVar[tuple[str, ...]] = ("firewall_rule",)
 
@@ -81,8 +93,13 @@ class RevokeWorldAdminIngress(AwsFix):
             return target
         gid = target.resource_id.split("/", 1)[0]
         uid = make_uid(target.provider, target.account, target.region, "firewall_group", gid)
-        return replace(target, resource_uid=uid, resource_kind="firewall_group", resource_id=gid,
-                       resource_name="")  # fmt: skip
+        return replace(
+            target,
+            resource_uid=uid,
+            resource_kind="firewall_group",
+            resource_id=gid,
+            resource_name="",
+        )
 
     def group_id(self, ctx: FixContext, target: Target) -> str:
         rid = target.resource_id
@@ -90,7 +107,8 @@ class RevokeWorldAdminIngress(AwsFix):
             # The AWS collector names rules "<group id>/<direction>/…"; an sgr- id needs the API.
             if rid.startswith("sgr-"):
                 rules = self.ec2(ctx, target).describe_security_group_rules(
-                    SecurityGroupRuleIds=[rid])["SecurityGroupRules"]  # fmt: skip
+                    SecurityGroupRuleIds=[rid]
+                )["SecurityGroupRules"]
                 return str(rules[0]["GroupId"]) if rules else rid
             return rid.split("/", 1)[0]
         return rid
@@ -115,12 +133,16 @@ class RevokeWorldAdminIngress(AwsFix):
                 if r.get("IsEgress") or not (r.get("CidrIpv4") or r.get("CidrIpv6")):
                     continue
                 family = "ipv4" if r.get("CidrIpv4") else "ipv6"
-                ingress.append({
-                    "protocol": str(r.get("IpProtocol", "-1")), "from": r.get("FromPort"),
-                    "to": r.get("ToPort"), "family": family,
-                    "cidr": r.get("CidrIpv4") or r.get("CidrIpv6"),
-                    "description": r.get("Description") or "",
-                })  # fmt: skip
+                ingress.append(
+                    {
+                        "protocol": str(r.get("IpProtocol", "-1")),
+                        "from": r.get("FromPort"),
+                        "to": r.get("ToPort"),
+                        "family": family,
+                        "cidr": r.get("CidrIpv4") or r.get("CidrIpv6"),
+                        "description": r.get("Description") or "",
+                    }
+                )
         ingress.sort(
             key=lambda x: (x["family"], x["cidr"], x["protocol"], str(x["from"]), str(x["to"]))
         )
@@ -154,10 +176,15 @@ class RevokeWorldAdminIngress(AwsFix):
                         f"allow {_rule_text({**rule, 'cidr': narrow})} instead",
                     )
                 )
-            items.append(self.call(target, "RevokeSecurityGroupIngress",
-                                   {"GroupId": gid, "IpPermissions": [permission(rule, describe=False)]},
-                                   f"revoke {_rule_text(rule)} ({', '.join(admin_ports(rule))})",
-                                   requires=requires))  # fmt: skip
+            items.append(
+                self.call(
+                    target,
+                    "RevokeSecurityGroupIngress",
+                    {"GroupId": gid, "IpPermissions": [permission(rule, describe=False)]},
+                    f"revoke {_rule_text(rule)} ({', '.join(admin_ports(rule))})",
+                    requires=requires,
+                )
+            )
         return items
 
     def blast_radius(
@@ -178,8 +205,13 @@ class RevokeWorldAdminIngress(AwsFix):
                     ]
                 )
             )
-            users = sorted({(n.get("Attachment") or {}).get("InstanceId") or n["NetworkInterfaceId"]
-                            for p in pages for n in p["NetworkInterfaces"]})  # fmt: skip
+            users = sorted(
+                {
+                    (n.get("Attachment") or {}).get("InstanceId") or n["NetworkInterfaceId"]
+                    for p in pages
+                    for n in p["NetworkInterfaces"]
+                }
+            )
             lines.append(f"instances and interfaces using the group: {', '.join(users) or 'none'}")
         except Exception as exc:
             lines.append(f"instances using the group: unknown ({exc})")
@@ -190,16 +222,29 @@ class RevokeWorldAdminIngress(AwsFix):
         gid = item.params["GroupId"]
         if item.operation == "AuthorizeSecurityGroupIngress":
             perms = [_strip_descriptions(p) for p in item.params["IpPermissions"]]
-            return [self.call(target, "RevokeSecurityGroupIngress",
-                              {"GroupId": gid, "IpPermissions": perms},
-                              "remove the narrowed rule again")]  # fmt: skip
+            return [
+                self.call(
+                    target,
+                    "RevokeSecurityGroupIngress",
+                    {"GroupId": gid, "IpPermissions": perms},
+                    "remove the narrowed rule again",
+                )
+            ]
         if item.operation == "RevokeSecurityGroupIngress":
-            restore = [permission(r, describe=True) for r in (entry.before or {}).get("ingress", [])
-                       if permission(r, describe=False) in item.params["IpPermissions"]]  # fmt: skip
+            restore = [
+                permission(r, describe=True)
+                for r in (entry.before or {}).get("ingress", [])
+                if permission(r, describe=False) in item.params["IpPermissions"]
+            ]
             if restore:
-                return [self.call(target, "AuthorizeSecurityGroupIngress",
-                                  {"GroupId": gid, "IpPermissions": restore},
-                                  "restore the revoked rule exactly (with its description)")]  # fmt: skip
+                return [
+                    self.call(
+                        target,
+                        "AuthorizeSecurityGroupIngress",
+                        {"GroupId": gid, "IpPermissions": restore},
+                        "restore the revoked rule exactly (with its description)",
+                    )
+                ]
         return []
 
 

@@ -48,9 +48,11 @@ class SharingFix(AwsFix):
 
     def remove(self, target: Target, description: str, **grants: list[str]) -> list[PlanItem]:
         params: dict[str, Any] = {
-            self.id_param: target.resource_id, "Attribute": self.attribute,
-            "OperationType": "remove", **grants,
-        }  # fmt: skip
+            self.id_param: target.resource_id,
+            "Attribute": self.attribute,
+            "OperationType": "remove",
+            **grants,
+        }
         return [self.call(target, self.operation, params, description)]
 
     def undo(self, entry: JournalEntry) -> list[PlanItem]:
@@ -58,9 +60,10 @@ class SharingFix(AwsFix):
         if item.operation != self.operation or item.params.get("OperationType") != "remove":
             return []
         params: dict[str, Any] = {
-            self.id_param: item.params[self.id_param], "Attribute": self.attribute,
+            self.id_param: item.params[self.id_param],
+            "Attribute": self.attribute,
             "OperationType": "add",
-        }  # fmt: skip
+        }
         if "all" in item.params.get(self.groups_param, []) and before.get("public"):
             params[self.groups_param] = ["all"]
         restored = [a for a in item.params.get("UserIds", []) if a in before.get("accounts", [])]
@@ -91,9 +94,14 @@ class RevokeForeignSharing(SharingFix):
     """Remove the grants of accounts outside the allowlist (the owning account always keeps access)."""
 
     inputs: ClassVar[tuple[FixInput, ...]] = (
-        FixInput("allowlist", "accounts that keep access (comma-separated ids)", kind="accounts",
-                 default=(), config_key="allowed_accounts"),
-    )  # fmt: skip
+        FixInput(
+            "allowlist",
+            "accounts that keep access (comma-separated ids)",
+            kind="accounts",
+            default=(),
+            config_key="allowed_accounts",
+        ),
+    )
     verb: ClassVar[str] = "unshare"
     #: The plan item's description, formatted with ``count`` (the number of accounts removed).
     foreign_description: ClassVar[str]

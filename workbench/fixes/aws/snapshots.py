@@ -22,9 +22,11 @@ from workbench.fixes.base import FixContext, Target
 class _SnapshotSharing(SharingFix):
     resource_kind: ClassVar[str] = "snapshot"
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeSnapshotAttribute", "ec2:ModifySnapshotAttribute", "ec2:DescribeSnapshots",
+        "ec2:DescribeSnapshotAttribute",
+        "ec2:ModifySnapshotAttribute",
+        "ec2:DescribeSnapshots",
         "ec2:DescribeVolumes",
-    )  # fmt: skip
+    )
     noun: ClassVar[str] = "snapshots"
     operation: ClassVar[str] = "ModifySnapshotAttribute"
     id_param: ClassVar[str] = "SnapshotId"

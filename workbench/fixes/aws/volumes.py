@@ -15,9 +15,12 @@ class DeleteOrphanVolume(AwsFix):
     resource_kind: ClassVar[str] = "volume"
     safety: ClassVar[str] = IRREVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
-        "ec2:DescribeVolumes", "ec2:CreateSnapshot", "ec2:DescribeSnapshots", "ec2:CreateTags",
+        "ec2:DescribeVolumes",
+        "ec2:CreateSnapshot",
+        "ec2:DescribeSnapshots",
+        "ec2:CreateTags",
         "ec2:DeleteVolume",
-    )  # fmt: skip
+    )
     notes: ClassVar[tuple[str, ...]] = (
         "The snapshot keeps the data (and costs storage); a new volume made from it gets a new id.",
     )
@@ -53,22 +56,30 @@ class DeleteOrphanVolume(AwsFix):
             return []
         vid = target.resource_id
         tags = [{"Key": "vmwb:source-volume", "Value": vid}]
-        tags += [{"Key": k, "Value": v} for k, v in sorted(live.get("tags", {}).items())
-                 if not k.startswith("aws:")][:40]  # fmt: skip
+        tags += [
+            {"Key": k, "Value": v}
+            for k, v in sorted(live.get("tags", {}).items())
+            if not k.startswith("aws:")
+        ][:40]
         params = {
             "VolumeId": vid,
             "Description": f"vmwb: {vid} before deleting it as orphaned",
             "TagSpecifications": [{"ResourceType": "snapshot", "Tags": tags}],
         }
         return [
-            self.call(target, "CreateSnapshot", params, f"snapshot {vid} first",
-                      wait="snapshot_completed"),
+            self.call(
+                target, "CreateSnapshot", params, f"snapshot {vid} first", wait="snapshot_completed"
+            ),
             self.call(target, "DeleteVolume", {"VolumeId": vid}, "delete the volume", requires=[0]),
-        ]  # fmt: skip
+        ]
 
     def blast_radius(
         self, ctx: FixContext, target: Target, live: dict[str, Any], inputs: dict[str, Any]
     ) -> list[str]:
         size = live.get("size_gb")
-        return [(f"{target.resource_id} ({size} GiB) is attached to nothing; it is deleted after its "
-                "snapshot completes")]  # fmt: skip
+        return [
+            (
+                f"{target.resource_id} ({size} GiB) is attached to nothing; it is deleted after its "
+                "snapshot completes"
+            )
+        ]

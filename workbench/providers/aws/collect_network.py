@@ -37,9 +37,12 @@ def _rule_ids(ec2: Any, ctx: TaskContext) -> dict[RuleKey, str]:
         lo, hi = _ports(proto, rule)
         ref = rule.get("ReferencedGroupInfo") or {}
         source = (
-            rule.get("CidrIpv4") or rule.get("CidrIpv6") or ref.get("GroupId")
-            or rule.get("PrefixListId") or ""
-        )  # fmt: skip
+            rule.get("CidrIpv4")
+            or rule.get("CidrIpv6")
+            or ref.get("GroupId")
+            or rule.get("PrefixListId")
+            or ""
+        )
         key = (rule["GroupId"], bool(rule.get("IsEgress")), proto, lo, hi, source)
         ids[key] = rule["SecurityGroupRuleId"]
     return ids
@@ -161,15 +164,23 @@ def collect_network(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
 # Setting key → (EC2 operation, how to read the value from its response).
 SETTINGS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
     "ebs_encryption_by_default": (
-        "get_ebs_encryption_by_default", lambda r: r.get("EbsEncryptionByDefault")),
+        "get_ebs_encryption_by_default",
+        lambda r: r.get("EbsEncryptionByDefault"),
+    ),
     "ebs_default_kms_key": ("get_ebs_default_kms_key_id", lambda r: r.get("KmsKeyId")),
     "snapshot_block_public_access": (
-        "get_snapshot_block_public_access_state", lambda r: r.get("State")),
+        "get_snapshot_block_public_access_state",
+        lambda r: r.get("State"),
+    ),
     "image_block_public_access": (
-        "get_image_block_public_access_state", lambda r: r.get("ImageBlockPublicAccessState")),
+        "get_image_block_public_access_state",
+        lambda r: r.get("ImageBlockPublicAccessState"),
+    ),
     "imds_defaults": (
-        "get_instance_metadata_defaults", lambda r: jsonable(r.get("AccountLevel") or {})),
-}  # fmt: skip
+        "get_instance_metadata_defaults",
+        lambda r: jsonable(r.get("AccountLevel") or {}),
+    ),
+}
 
 
 def collect_settings(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:

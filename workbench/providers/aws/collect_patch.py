@@ -27,8 +27,11 @@ def patch_associated(
     "not patched". Targets by tag are resolved by SSM itself (a ``tag:`` filter on the managed instances).
     An association's targets are taken as alternatives, so doubt leans to "covered", not to a finding."""
     try:
-        associations = [a for a in pages(ssm, "list_associations", ctx, "Associations")
-                        if a.get("Name") in PATCH_DOCUMENTS]  # fmt: skip
+        associations = [
+            a
+            for a in pages(ssm, "list_associations", ctx, "Associations")
+            if a.get("Name") in PATCH_DOCUMENTS
+        ]
         covered: set[str] = set()
         for assoc in associations:
             for target in assoc.get("Targets") or ():
@@ -36,8 +39,13 @@ def patch_associated(
                 if key == "InstanceIds":
                     covered |= managed if "*" in values else managed & set(values)
                 elif key.startswith("tag:") or key == "tag-key":
-                    found = pages(ssm, "describe_instance_information", ctx, "InstanceInformationList",
-                                  Filters=[{"Key": key, "Values": values}])  # fmt: skip
+                    found = pages(
+                        ssm,
+                        "describe_instance_information",
+                        ctx,
+                        "InstanceInformationList",
+                        Filters=[{"Key": key, "Values": values}],
+                    )
                     covered |= {info["InstanceId"] for info in found}
                 else:
                     label = assoc.get("AssociationName") or assoc.get("AssociationId")

@@ -26,9 +26,15 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 # still bounds the whole call).
 MAX_RETRY_AFTER = 30.0
 _COMPUTE_KINDS = (
-    "InstancesClient", "DisksClient", "SnapshotsClient", "ImagesClient", "FirewallsClient",
-    "NetworksClient", "SubnetworksClient", "ProjectsClient",
-)  # fmt: skip
+    "InstancesClient",
+    "DisksClient",
+    "SnapshotsClient",
+    "ImagesClient",
+    "FirewallsClient",
+    "NetworksClient",
+    "SubnetworksClient",
+    "ProjectsClient",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +114,9 @@ def load_credentials(settings: GcpSettings) -> tuple[Any, str | None]:
             name = stash_inline_key(settings.credentials_json)
             log.warning(
                 "[gcp] the inline key is now in the keyring: replace credentials_json with "
-                'credentials_secret = "%s" in the config', name,
-            )  # fmt: skip
+                'credentials_secret = "%s" in the config',
+                name,
+            )
         except Exception as exc:  # no keyring on this box: use the key from memory this time
             log.warning("[gcp] could not move the inline key to the keyring: %s", exc)
     elif settings.credentials_secret:

@@ -23,10 +23,16 @@ from workbench.providers.parallel import bounded_map
 
 # Compute Engine status → the model's lower-case states.
 STATES = {
-    "PROVISIONING": "pending", "STAGING": "pending", "RUNNING": "running", "STOPPING": "stopping",
-    "STOPPED": "stopped", "TERMINATED": "stopped", "SUSPENDING": "suspending",
-    "SUSPENDED": "suspended", "REPAIRING": "repairing",
-}  # fmt: skip
+    "PROVISIONING": "pending",
+    "STAGING": "pending",
+    "RUNNING": "running",
+    "STOPPING": "stopping",
+    "STOPPED": "stopped",
+    "TERMINATED": "stopped",
+    "SUSPENDING": "suspending",
+    "SUSPENDED": "suspended",
+    "REPAIRING": "repairing",
+}
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 DEFAULT_SA_SUFFIX = "-compute@developer.gserviceaccount.com"
 PUBLIC_MEMBERS = {"allUsers": "public", "allAuthenticatedUsers": "all_authenticated"}

@@ -96,9 +96,12 @@ def collect_network(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     project = handle.project
     networks = list(items(_call(handle, "NetworksClient", "list", project=project), ctx))
     subnets = list(
-        aggregated(_call(handle, "SubnetworksClient", "aggregated_list", project=project), ctx,
-                   "subnetworks")
-    )  # fmt: skip
+        aggregated(
+            _call(handle, "SubnetworksClient", "aggregated_list", project=project),
+            ctx,
+            "subnetworks",
+        )
+    )
     firewalls = list(items(_call(handle, "FirewallsClient", "list", project=project), ctx))
     logged: dict[str, list[bool]] = {}
     for sub in subnets:

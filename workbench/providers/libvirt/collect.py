@@ -19,8 +19,16 @@ from workbench.providers.libvirt import domain_xml
 from workbench.providers.libvirt.connection import ConnectionPool, import_libvirt
 
 # virDomainState → the model's lower-case states.
-_STATES = {0: "unknown", 1: "running", 2: "running", 3: "paused", 4: "stopping", 5: "stopped",
-           6: "crashed", 7: "suspended"}  # fmt: skip
+_STATES = {
+    0: "unknown",
+    1: "running",
+    2: "running",
+    3: "paused",
+    4: "stopping",
+    5: "stopped",
+    6: "crashed",
+    7: "suspended",
+}
 _GIB = 2**30
 
 
@@ -210,8 +218,18 @@ def collect_storage(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) ->
     for path, disk_users in sorted(users.items()):
         if path not in seen:  # a disk outside any pool (a path libvirt does not manage)
             name = path.rsplit("/", 1)[-1]
-            out.add(volume_record(path, name, disk_users, pool=None, size_gb=None, allocation_gb=None,
-                                  fmt=disk_users[0][1].get("format") or "", pool_encryption=None))  # fmt: skip
+            out.add(
+                volume_record(
+                    path,
+                    name,
+                    disk_users,
+                    pool=None,
+                    size_gb=None,
+                    allocation_gb=None,
+                    fmt=disk_users[0][1].get("format") or "",
+                    pool_encryption=None,
+                )
+            )
 
 
 def volume_record(

@@ -42,12 +42,29 @@ HARDENING_KEYS = (
 )
 _STATES = {"poweredOn": "running", "poweredOff": "stopped", "suspended": "suspended"}
 _VM_PATHS = [
-    "name", "config.uuid", "config.instanceUuid", "config.guestId", "config.guestFullName",
-    "config.firmware", "config.bootOptions", "config.hardware.device", "config.extraConfig", "config.keyId",
-    "config.createDate", "config.annotation", "config.version", "config.hardware.numCPU",
-    "config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.toolsVersionStatus2",
-    "guest.toolsRunningStatus", "guest.toolsVersion", "guest.ipAddress", "network",
-]  # fmt: skip
+    "name",
+    "config.uuid",
+    "config.instanceUuid",
+    "config.guestId",
+    "config.guestFullName",
+    "config.firmware",
+    "config.bootOptions",
+    "config.hardware.device",
+    "config.extraConfig",
+    "config.keyId",
+    "config.createDate",
+    "config.annotation",
+    "config.version",
+    "config.hardware.numCPU",
+    "config.hardware.memoryMB",
+    "runtime.powerState",
+    "runtime.host",
+    "guest.toolsVersionStatus2",
+    "guest.toolsRunningStatus",
+    "guest.toolsVersion",
+    "guest.ipAddress",
+    "network",
+]
 _TPM_LABEL = re.compile(r"\bTPM\b", re.IGNORECASE)
 
 
@@ -274,8 +291,14 @@ def _walk(
 def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
     vim, _ = import_pyvmomi()
     si, lock = handle.session()
-    paths = ["name", "config.service", "config.lockdownMode", "config.product", "runtime.connectionState",
-             "runtime.inMaintenanceMode"]  # fmt: skip
+    paths = [
+        "name",
+        "config.service",
+        "config.lockdownMode",
+        "config.product",
+        "runtime.connectionState",
+        "runtime.inMaintenanceMode",
+    ]
     with lock:
         rows = list(retrieve(si, handle.datacenter.hostFolder, vim.HostSystem, paths))
     for obj, p in rows:
