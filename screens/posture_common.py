@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.app import App
 
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.textsafe import safe
 
 if TYPE_CHECKING:

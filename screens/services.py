@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.cache.store import connect
+from workbench.cache.connection import connect
 from workbench.config import Config
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from workbench.cache import schema
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
 from workbench.errors import CacheError
-from workbench.model import Instance, ScopeRef
+from workbench.model import Instance, ScopeRef, TaskOutput
 
 SCOPE = ScopeRef("aws", "1", "eu-west-1")
 

@@ -10,8 +10,8 @@ import pytest
 
 from workbench.cache import connection, schema
 from workbench.cache.rows import ROWS_PER_STATEMENT, chunk_sizes
-from workbench.cache.store import Cache, TaskOutput
-from workbench.model import Instance, ScopeRef, Volume, make_uid
+from workbench.cache.store import Cache
+from workbench.model import Instance, ScopeRef, TaskOutput, Volume, make_uid
 
 SCOPE = ScopeRef("aws", "1", "eu-west-1")
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.cache.store import Cache, TaskOutput
-from workbench.model import Instance, ScopeRef
+from workbench.cache.store import Cache
+from workbench.model import Instance, ScopeRef, TaskOutput
 from workbench.providers.base import Provider, ScopeFailure, TaskContext
 from workbench.sync import SyncEngine
 

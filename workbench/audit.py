@@ -26,7 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from workbench.cache.store import Cache, utcnow
+from workbench import canonical
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.textsafe import csv_cell
 
 GENESIS = "0" * 64
@@ -77,10 +79,6 @@ def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     db.execute("COMMIT")
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def entry_hash(
     seq: int,
     at: str,
@@ -103,7 +101,7 @@ def entry_hash(
         "result": result,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+    return hashlib.sha256(canonical.dumps(body).encode()).hexdigest()
 
 
 def head_path(db: sqlite3.Connection) -> Path | None:
@@ -126,7 +124,7 @@ def _write_head(db: sqlite3.Connection, seq: int, digest: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_canonical({"seq": seq, "hash": digest}) + "\n")
+            fh.write(canonical.dumps({"seq": seq, "hash": digest}) + "\n")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -158,7 +156,7 @@ def append(
 ) -> AuditEntry:
     """Add one entry at the end of the chain (atomically with reading the previous hash)."""
     conn = _conn(db)
-    details_text = None if details is None else _canonical(details)
+    details_text = None if details is None else canonical.dumps(details)
     when = at or utcnow()
     # Inside a caller's transaction the entry may still roll back: the head is moved only after a commit
     # this function owns (or by the caller with :func:`anchor`), never to an entry that might vanish.

@@ -252,6 +252,21 @@ class Relation:
     dst_id: str
 
 
+@dataclass(slots=True)
+class TaskOutput:
+    """What one collector task produced for one scope: the provider contract's output, which the cache's
+    single writer turns into rows (providers know no SQLite)."""
+
+    records: list[Record] = field(default_factory=list)
+    relations: list[Relation] = field(default_factory=list)
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+
+    def relate(self, src_kind: str, src_id: str, kind: str, dst_kind: str, dst_id: str) -> None:
+        self.relations.append(Relation(src_kind, src_id, kind, dst_kind, dst_id))
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.KIND: cls
     for cls in (

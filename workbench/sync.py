@@ -17,8 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.cache.store import Cache, PreparedTask, TaskOutput, prepare, utcnow
-from workbench.model import ScopeRef
+from workbench.cache.rows import PreparedTask, prepare
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
+from workbench.model import ScopeRef, TaskOutput
 from workbench.providers.base import Provider, ScopeFailure, TaskContext, describe_error
 
 DISCOVER_TASK = "discover"

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from workbench.cache.store import Cache, TaskOutput
-from workbench.model import ScopeRef, Snapshot, Volume
+from workbench.cache.store import Cache
+from workbench.model import ScopeRef, Snapshot, TaskOutput, Volume
 from workbench.providers.gcp.collect_compute import encryption, grants, instance_record
 from workbench.providers.gcp.collect_network import project_settings, rule_records
 from workbench.scan.engine import evaluate

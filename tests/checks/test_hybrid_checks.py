@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workbench import model
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
+from workbench.model import TaskOutput
 from workbench.scan.engine import evaluate
 from workbench.scan.loader import get_check
 

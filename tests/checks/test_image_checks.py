@@ -14,9 +14,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from workbench import config, model
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
 from workbench.cli import main
 from workbench.images import keys, registry, results
+from workbench.model import TaskOutput
 from workbench.scan.engine import evaluate, run_scan
 from workbench.scan.loader import get_check
 

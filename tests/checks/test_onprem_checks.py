@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from workbench import model as m
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
+from workbench.model import TaskOutput
 from workbench.scan.engine import evaluate
 from workbench.scan.loader import get_check
 

@@ -14,11 +14,11 @@ from workbench.emulators.libvirt_estate import (
     HOSTILE_DESCRIPTION,
     HOSTILE_NAME,
     HOSTILE_TITLE,
-    Estate,
     demo_estate,
     write_demo_estate,
-    write_estate,
 )
+from workbench.emulators.libvirt_estate_model import Estate
+from workbench.emulators.libvirt_estate_xml import write_estate
 
 libvirt = pytest.importorskip(
     "libvirt",

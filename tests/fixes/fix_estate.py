@@ -6,7 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.fixes.base import Target
 from workbench.model import make_uid
 

@@ -21,7 +21,7 @@ from workbench.config import Config
 from workbench.emulators.gcp import GcpFixtureServer
 from workbench.fixes.base import Target
 from workbench.fixes.engine import FixEngine
-from workbench.fixes.gcp_common import gcp_clients
+from workbench.fixes.gcp.common import gcp_clients
 from workbench.providers.gcp.provider import GcpProvider
 from workbench.scan.engine import run_scan
 from workbench.sync import SyncEngine

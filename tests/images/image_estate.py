@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from workbench import model
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
+from workbench.model import TaskOutput
 
 NOW = "2026-03-01T12:00:00Z"
 PROD = model.ScopeRef("aws", "111122223333", "eu-west-1")

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from image_estate import GOLDEN, GOLDEN_UID, NOW
 
-from workbench import audit, config
+from workbench import audit, canonical, config
 from workbench.cache.store import Cache
 from workbench.errors import ConfigError, PermissionDenied
 from workbench.images import keys, registry, verify
@@ -85,7 +85,7 @@ def test_inserted_entry_not_in_audit_log(cache: Cache) -> None:
     entry = registry.approve(cache, GOLDEN, "ok", signer, actor="ana", role="operator", now=NOW)
     body = json.loads(entry.payload)
     body.update(entry_id=2, image_id="ami-market", prev_hash=registry.payload_hash(entry.payload))
-    text = registry.canonical(body).decode()
+    text = canonical.dumps(body)
     cols = {
         **{f: body.get(f) for f in registry.FIELDS},
         "payload": text,

@@ -7,8 +7,7 @@ import datetime as dt
 import boto3
 from botocore.stub import Stubber
 
-from workbench.cache.store import TaskOutput
-from workbench.model import PatchState
+from workbench.model import PatchState, TaskOutput
 from workbench.providers.aws.collect_patch import collect_patch
 from workbench.providers.base import TaskContext
 

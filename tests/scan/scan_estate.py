@@ -7,7 +7,8 @@ whichever conftest was imported first).
 from __future__ import annotations
 
 from workbench import model
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
+from workbench.model import TaskOutput
 
 NOW = "2026-11-26T12:00:00Z"
 ACCOUNT = "111111111111"

@@ -11,8 +11,9 @@ from textual.widgets import Input, Static
 from tui_estate import make_app, settle, settled_pilot
 
 from workbench import audit, config, model
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
 from workbench.config import Config
+from workbench.model import TaskOutput
 from workbench.screens.images import ImagesScreen, ReasonPrompt
 from workbench.screens.widgets.virtual_table import VirtualTable
 

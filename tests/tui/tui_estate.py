@@ -12,7 +12,8 @@ from typing import Any
 from textual.pilot import Pilot
 
 from workbench import model
-from workbench.cache.store import Cache, TaskOutput
+from workbench.cache.store import Cache
+from workbench.model import TaskOutput
 
 NOW = "2026-01-15T12:00:00Z"
 HOSTILE = [

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench import model
-from workbench.cache.store import Cache, PreparedTask, TaskOutput, prepare
+from workbench.cache.rows import PreparedTask, prepare
+from workbench.cache.store import Cache
+from workbench.model import TaskOutput
 
 # Per 100 resources: how a typical estate splits across kinds, by collector task.
 MIX: tuple[tuple[str, str, int], ...] = (

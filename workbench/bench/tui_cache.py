@@ -2,7 +2,7 @@
 
 :func:`workbench.bench.checks.build_cache` fills the tables by SQL but leaves the ``search`` column empty
 (the ingest path writes it), so the FTS indexes would match nothing. Here the column is filled as
-:func:`workbench.cache.store.prepare` writes it (id, name, ``key=value`` per tag), the indexes are rebuilt
+:func:`workbench.cache.rows.prepare` writes it (id, name, ``key=value`` per tag), the indexes are rebuilt
 with the cache's own ``refresh_search``, and one scan writes findings so the dashboard has posture to read.
 """
 

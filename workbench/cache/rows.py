@@ -14,7 +14,7 @@ import json
 import operator
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -72,20 +72,6 @@ def _json_rare(value: Any) -> str:
 
 
 @dataclass(slots=True)
-class TaskOutput:
-    """What one collector task produced for one scope."""
-
-    records: list[model.Record] = field(default_factory=list)
-    relations: list[model.Relation] = field(default_factory=list)
-
-    def add(self, record: model.Record) -> None:
-        self.records.append(record)
-
-    def relate(self, src_kind: str, src_id: str, kind: str, dst_kind: str, dst_id: str) -> None:
-        self.relations.append(model.Relation(src_kind, src_id, kind, dst_kind, dst_id))
-
-
-@dataclass(slots=True)
 class PreparedTask:
     """A task's output as rows, ready for :meth:`Cache.replace_task`: the CPU-bound half of an ingest,
     which needs no connection and so can run in the collector's thread."""
@@ -95,7 +81,7 @@ class PreparedTask:
     patch_states: list[model.Record]
 
 
-def prepare(scope: model.ScopeRef, task: str, output: TaskOutput) -> PreparedTask:
+def prepare(scope: model.ScopeRef, task: str, output: model.TaskOutput) -> PreparedTask:
     by_kind: dict[str, list[model.Record]] = {}
     for rec in output.records:
         by_kind.setdefault(rec.KIND, []).append(rec)

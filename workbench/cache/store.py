@@ -13,7 +13,6 @@ import operator
 import os
 import shutil
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,39 +20,26 @@ from typing import Any, Self
 
 from workbench import model
 from workbench.cache import schema, search
-from workbench.cache.connection import (  # connect is part of this module's API
+from workbench.cache.connection import (
     AUTOCHECKPOINT_PAGES,
     BULK_AUTOCHECKPOINT_PAGES,
     check_sqlite_file,
     connect,
     create_private,
 )
-from workbench.cache.rows import (  # TaskOutput, PreparedTask and prepare are part of this module's API
+from workbench.cache.rows import (
     HASH_AT,
     PreparedTask,
-    TaskOutput,
     chunk_sizes,
     prepare,
     task_constants,
     to_json,
     upsert_sql,
 )
+from workbench.clock import utcnow
 from workbench.errors import CacheError
 
-__all__ = [
-    "Cache",
-    "CacheError",
-    "IngestStats",
-    "PreparedTask",
-    "TaskOutput",
-    "connect",
-    "prepare",
-    "utcnow",
-]
-
-
-def utcnow() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+__all__ = ["Cache", "IngestStats"]
 
 
 @dataclass(slots=True)
@@ -184,7 +170,7 @@ class Cache:
         run_id: int,
         scope: model.ScopeRef,
         task: str,
-        output: TaskOutput | PreparedTask,
+        output: model.TaskOutput | PreparedTask,
         *,
         started_at: str | None = None,
         now: str | None = None,

@@ -23,10 +23,10 @@ from urllib.parse import unquote
 
 from workbench.emulators.gcp_compute import ComputeHandlers
 from workbench.emulators.gcp_osconfig import OsConfigHandlers
-from workbench.emulators.gcp_state import API, Json  # re-exported: part of this module's API
+from workbench.emulators.gcp_state import Json
 from workbench.emulators.http_fixture import HttpError, Request, Response, load_demo_estate
 
-__all__ = ["API", "GcpFixtureServer", "Handler", "Json"]
+__all__ = ["GcpFixtureServer", "Handler"]
 
 Handler = Callable[..., Response]
 

@@ -7,8 +7,7 @@ returns the ``test:///abs/path.xml`` URI to hand to ``libvirt.open()``/``openRea
 
 This module holds that demo estate (and the hostile strings it plants for the UI); the
 description's dataclasses live in :mod:`workbench.emulators.libvirt_estate_model` and the
-rendering in :mod:`workbench.emulators.libvirt_estate_xml`. Both are re-exported here, so
-callers keep importing everything from this one module.
+rendering in :mod:`workbench.emulators.libvirt_estate_xml`.
 
 Test-driver gotchas (libvirt 9.0, checked with libvirt-python 12.8):
 
@@ -38,7 +37,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from workbench.emulators.libvirt_estate_model import (  # re-exported: the estate's public API
+from workbench.emulators.libvirt_estate_model import (
     Disk,
     Domain,
     Estate,
@@ -51,36 +50,9 @@ from workbench.emulators.libvirt_estate_model import (  # re-exported: the estat
     Volume,
     mac_for,
 )
-from workbench.emulators.libvirt_estate_xml import (  # re-exported: the estate's public API
-    TEST_NS,
-    estate_uri,
-    estate_xml,
+from workbench.emulators.libvirt_estate_xml import (
     write_estate,
 )
-
-__all__ = [
-    "DEMO_HOSTS",
-    "HOSTILE_DESCRIPTION",
-    "HOSTILE_NAME",
-    "HOSTILE_TITLE",
-    "TEST_NS",
-    "Disk",
-    "Domain",
-    "Estate",
-    "Graphics",
-    "Interface",
-    "Network",
-    "Pool",
-    "Snapshot",
-    "UsbHostdev",
-    "Volume",
-    "demo_estate",
-    "estate_uri",
-    "estate_xml",
-    "mac_for",
-    "write_demo_estate",
-    "write_estate",
-]
 
 # Hostile strings for the UI's untrusted-text handling: Textual action markup, Rich markup,
 # a C1 CSI (U+009B, the 8-bit form of ESC [) and a right-to-left override. ESC itself cannot

@@ -4,7 +4,7 @@ An :class:`Estate` lists a host's domains (with their snapshots, disks, NICs, co
 pools and networks as frozen dataclasses. They are kept apart from the XML rendering
 (:mod:`workbench.emulators.libvirt_estate_xml`) and from the demo estate
 (:mod:`workbench.emulators.libvirt_estate`) so both can share them without importing each
-other; the public names are re-exported from :mod:`workbench.emulators.libvirt_estate`.
+other.
 """
 
 from __future__ import annotations

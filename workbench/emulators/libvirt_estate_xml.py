@@ -3,8 +3,7 @@
 :func:`estate_xml` builds the document, :func:`write_estate` writes it and returns the
 ``test:///abs/path.xml`` URI to hand to ``libvirt.open()``/``openReadOnly()``. The test
 driver's format quirks this has to respect (``<active>`` on every snapshot, firmware
-autoselection's loader rules, ...) are listed in :mod:`workbench.emulators.libvirt_estate`;
-the public names here are re-exported from there.
+autoselection's loader rules, ...) are listed in :mod:`workbench.emulators.libvirt_estate`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.export.tabular import finding_records
 from workbench.scan import compliance, diff, kpi
 from workbench.scan.loader import AREAS, FRAMEWORKS, SEVERITIES, load_catalogue

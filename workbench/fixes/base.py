@@ -19,11 +19,11 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbench import canonical
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -49,14 +49,9 @@ class NotUndoable(FixError):
     """The journal entry cannot be undone (irreversible step, already undone, never applied)."""
 
 
-def canonical_json(value: Any) -> str:
-    """One spelling per value: sorted keys, no spaces. What digests, checksums and the audit chain hash."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
 def digest(live: Any) -> str:
     """The fingerprint of a live state, used to refuse a plan made against another state."""
-    return hashlib.sha256(canonical_json(live).encode()).hexdigest()
+    return hashlib.sha256(canonical.dumps(live).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +123,7 @@ class PlanItem:
 
     def call_key(self) -> str:
         """What must match between an approved plan and a recomputed one."""
-        return canonical_json(
+        return canonical.dumps(
             [
                 self.target_uid,
                 self.service,
@@ -169,8 +164,8 @@ class FixContext:
         "aws": "workbench.fixes.aws.clients:AwsClients",
         "libvirt": "workbench.providers.libvirt.connection:LibvirtClients",
         "vsphere": "workbench.providers.vsphere.connection:VsphereClients",
-        "gcp": "workbench.fixes.gcp_common:GcpFixClients",
-        "azure": "workbench.fixes.azure_common:AzureFixClients",
+        "gcp": "workbench.fixes.gcp.common:GcpFixClients",
+        "azure": "workbench.fixes.azure.common:AzureFixClients",
     }
 
     def __init__(

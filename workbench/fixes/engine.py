@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from workbench import audit
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.config import Config
 from workbench.errors import PermissionDenied
 from workbench.fixes import journal as jr

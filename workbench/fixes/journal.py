@@ -16,9 +16,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from workbench import canonical
 from workbench.audit import transaction
-from workbench.cache.store import Cache, utcnow
-from workbench.fixes.base import PlanItem, Target, canonical_json
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
+from workbench.fixes.base import PlanItem, Target
 
 PENDING, APPLIED, FAILED = "pending", "applied", "failed"
 VERIFIED, UNDONE, RECONCILED = "verified", "undone", "reconciled"
@@ -59,7 +61,7 @@ class JournalEntry:
         if self.status in (APPLIED, VERIFIED, UNDONE):
             return True
         if self.status == RECONCILED:
-            return canonical_json(self.before) != canonical_json(self.after)
+            return canonical.dumps(self.before) != canonical.dumps(self.after)
         return False
 
 
@@ -139,8 +141,8 @@ class Journal:
                     target.check_id or None,
                     target.resource_uid,
                     item.index,
-                    canonical_json(call),
-                    canonical_json(before),
+                    canonical.dumps(call),
+                    canonical.dumps(before),
                     PENDING,
                     actor,
                     role,
@@ -154,7 +156,7 @@ class Journal:
         with transaction(self.db):
             self.db.execute(
                 "UPDATE journal SET status=?, after=?, error=?, updated_at=? WHERE entry_id=?",
-                (status, canonical_json(after), error, utcnow(), entry_id),
+                (status, canonical.dumps(after), error, utcnow(), entry_id),
             )
 
     def set_status(self, entry_id: int, status: str, error: str | None = None) -> None:

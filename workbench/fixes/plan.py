@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.fixes.base import FixError, PlanItem, Target, canonical_json
+from workbench import canonical
+from workbench.fixes.base import FixError, PlanItem, Target
 
 PLAN_FORMAT = "vmwb-plan/1"
 
@@ -124,7 +125,7 @@ class Plan:
         }
 
     def compute_checksum(self) -> str:
-        return hashlib.sha256(canonical_json(self.body()).encode()).hexdigest()
+        return hashlib.sha256(canonical.dumps(self.body()).encode()).hexdigest()
 
     def seal(self) -> Plan:
         self.checksum = self.compute_checksum()

@@ -13,6 +13,7 @@ from workbench.fixes.base import Fix, FixError
 
 _AWS = "workbench.fixes.aws"
 _GCP = "workbench.fixes.gcp"
+_AZURE = "workbench.fixes.azure"
 _LOCATIONS: dict[str, str] = {
     "aws.snapshot.revoke_public": f"{_AWS}.snapshots:RevokePublicSnapshot",
     "aws.snapshot.revoke_foreign_shares": f"{_AWS}.snapshots:RevokeForeignSnapshotShares",
@@ -29,24 +30,22 @@ _LOCATIONS: dict[str, str] = {
     "aws.instance.terminate_expired": f"{_AWS}.instance_lifecycle:TerminateExpired",
     "aws.volume.delete_orphan": f"{_AWS}.volumes:DeleteOrphanVolume",
     "aws.instance.tag_owner": f"{_AWS}.instances:TagOwner",
-    # Google Cloud fixes are flat modules of this package (gcp_*.py).
-    "gcp.snapshot.remove_public_access": f"{_GCP}_iam:RemovePublicSnapshotAccess",
-    "gcp.image.remove_public_access": f"{_GCP}_iam:RemovePublicImageAccess",
-    "gcp.instance.block_project_ssh_keys": f"{_GCP}_instances:BlockProjectSshKeys",
-    "gcp.instance.disable_serial_port": f"{_GCP}_instances:DisableSerialPort",
-    "gcp.instance.enable_shielded_vm": f"{_GCP}_instances:EnableShieldedVm",
-    "gcp.firewall.restrict_world_admin_ingress": f"{_GCP}_firewall:RestrictWorldAdminIngress",
-    # Azure fixes are flat modules of this package (azure_*.py).
-    "azure.disk.deny_network_access": "workbench.fixes.azure_disks:DenyDiskNetworkAccess",
-    "azure.snapshot.deny_network_access": "workbench.fixes.azure_disks:DenySnapshotNetworkAccess",
-    "azure.disk.revoke_sas": "workbench.fixes.azure_disks:RevokeDiskSas",
-    "azure.snapshot.revoke_sas": "workbench.fixes.azure_disks:RevokeSnapshotSas",
-    "azure.nsg.restrict_world_admin_rules": "workbench.fixes.azure_nsg:RestrictNsgAdminRules",
-    "libvirt.snapshot.delete_old": "workbench.fixes.onprem_libvirt:DeleteOldSnapshot",
-    "libvirt.graphics.listen_localhost": "workbench.fixes.onprem_libvirt:GraphicsListenLocalhost",
-    "vsphere.vm.set_isolation": "workbench.fixes.onprem_vsphere:SetIsolation",
-    "vsphere.vm.remove_legacy_devices": "workbench.fixes.onprem_vsphere:RemoveLegacyDevices",
-    "vsphere.snapshot.delete_old": "workbench.fixes.onprem_vsphere:DeleteOldSnapshot",
+    "gcp.snapshot.remove_public_access": f"{_GCP}.iam:RemovePublicSnapshotAccess",
+    "gcp.image.remove_public_access": f"{_GCP}.iam:RemovePublicImageAccess",
+    "gcp.instance.block_project_ssh_keys": f"{_GCP}.instances:BlockProjectSshKeys",
+    "gcp.instance.disable_serial_port": f"{_GCP}.instances:DisableSerialPort",
+    "gcp.instance.enable_shielded_vm": f"{_GCP}.instances:EnableShieldedVm",
+    "gcp.firewall.restrict_world_admin_ingress": f"{_GCP}.firewall:RestrictWorldAdminIngress",
+    "azure.disk.deny_network_access": f"{_AZURE}.disks:DenyDiskNetworkAccess",
+    "azure.snapshot.deny_network_access": f"{_AZURE}.disks:DenySnapshotNetworkAccess",
+    "azure.disk.revoke_sas": f"{_AZURE}.disks:RevokeDiskSas",
+    "azure.snapshot.revoke_sas": f"{_AZURE}.disks:RevokeSnapshotSas",
+    "azure.nsg.restrict_world_admin_rules": f"{_AZURE}.nsg:RestrictNsgAdminRules",
+    "libvirt.snapshot.delete_old": "workbench.fixes.libvirt.domain:DeleteOldSnapshot",
+    "libvirt.graphics.listen_localhost": "workbench.fixes.libvirt.domain:GraphicsListenLocalhost",
+    "vsphere.vm.set_isolation": "workbench.fixes.vsphere.vm:SetIsolation",
+    "vsphere.vm.remove_legacy_devices": "workbench.fixes.vsphere.vm:RemoveLegacyDevices",
+    "vsphere.snapshot.delete_old": "workbench.fixes.vsphere.vm:DeleteOldSnapshot",
 }
 
 FIX_IDS: frozenset[str] = frozenset(_LOCATIONS)

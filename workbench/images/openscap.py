@@ -15,7 +15,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from workbench.images.trivy import ReportError, iso_utc
+from workbench.clock import iso
+from workbench.images.trivy import ReportError
 
 _STIG_IDENT = re.compile(r"^S?V-\d+")
 _FAIL = frozenset({"fail", "error"})
@@ -162,7 +163,7 @@ def _report(
         addresses=[_text(a) for a in _children(test, "target-address") if _text(a)],
         benchmark=(bench[0].attrib.get("id") if bench else None) or benchmark,
         profile=profiles[0].attrib.get("idref") if profiles else None,
-        scanned_at=iso_utc(test.attrib.get("end-time") or test.attrib.get("start-time")),
+        scanned_at=iso(test.attrib.get("end-time") or test.attrib.get("start-time"), strict=True),
         score=score,
         max_score=maximum,
     )

@@ -13,12 +13,13 @@ Nothing here trusts the typed columns: they exist for SQL joins, and verificatio
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.cache.store import Cache, utcnow
+from workbench import canonical
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.errors import PermissionDenied, WorkbenchError
 from workbench.images.keys import Signer
 
@@ -46,10 +47,6 @@ FIELDS = (
 
 class RegistryError(WorkbenchError):
     """An approval or revocation that cannot be made (unknown image, already approved, …)."""
-
-
-def canonical(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def payload_hash(payload_text: str) -> str:
@@ -164,7 +161,7 @@ def _append(
         body["prev_hash"] = payload_hash(str(last[1])) if last else GENESIS
         body["key_id"] = signer.key_id
         signed = {"v": PAYLOAD_VERSION, **body}
-        payload = canonical(signed).decode()
+        payload = canonical.dumps(signed)
         signature = signer.sign(payload.encode())
         values: dict[str, Any] = {f: body.get(f) for f in FIELDS}
         entry = Entry(**values, payload=payload, signature=signature)

@@ -17,7 +17,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.images import openscap, trivy
 from workbench.images.trivy import ReportError
 

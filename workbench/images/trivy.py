@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.clock import iso
 from workbench.errors import WorkbenchError
 
 SEVERITIES = ("critical", "high", "medium", "low", "unknown")
@@ -60,26 +61,6 @@ def _severity(value: Any) -> str:
     return text if text in SEVERITIES else "unknown"
 
 
-def iso_utc(value: Any) -> str | None:
-    """Trivy writes RFC 3339 with nanoseconds and an offset; the cache keeps ``YYYY-MM-DDTHH:MM:SSZ`` UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    from datetime import UTC, datetime
-
-    text = value.strip().replace("Z", "+00:00")
-    head, dot, rest = text.partition(".")
-    if dot:  # drop fractional seconds (fromisoformat in 3.11 accepts at most 6 digits)
-        tz = next((i for i, c in enumerate(rest) if c in "+-"), len(rest))
-        text = head + rest[tz:]
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse(data: bytes | str) -> TrivyReport:
     try:
         doc = json.loads(data)
@@ -93,7 +74,7 @@ def parse(data: bytes | str) -> TrivyReport:
     report = TrivyReport(
         artifact=str(doc["ArtifactName"]),
         artifact_type=str(doc.get("ArtifactType") or ""),
-        scanned_at=iso_utc(doc.get("CreatedAt")),
+        scanned_at=iso(doc.get("CreatedAt"), strict=True),
         os=os_name,
     )
     seen: set[tuple[str, str]] = set()

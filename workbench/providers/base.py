@@ -10,7 +10,7 @@ The sync engine drives it in three steps:
    and goes on with the others.
 2. ``tasks(scope)`` names the collector tasks of a scope (``instances``, ``volumes``, ``snapshots`` …). A task is
    the unit of concurrency and of atomic replacement in the cache.
-3. ``collect(scope, task, out, ctx)`` fills ``out`` (a :class:`~workbench.cache.store.TaskOutput`) with normalized
+3. ``collect(scope, task, out, ctx)`` fills ``out`` (a :class:`~workbench.model.TaskOutput`) with normalized
    records. It raises on failure; the engine records the error and keeps the cache's previous rows for that task.
    It should call ``ctx.checkpoint()`` between pages so a cancelled or timed-out run stops early.
 """
@@ -24,9 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from workbench.cache.store import TaskOutput
 from workbench.errors import ProviderError
-from workbench.model import ScopeRef
+from workbench.model import ScopeRef, TaskOutput
 
 
 class TaskCancelled(Exception):

@@ -23,7 +23,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.scan.loader import get_check
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.cache.schema import TABLES
-from workbench.cache.store import Cache, utcnow
+from workbench.cache.store import Cache
+from workbench.clock import utcnow
 from workbench.errors import WorkbenchError
 
 PATTERN_FIELDS = ("check", "account", "region", "resource", "tag")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from workbench.fixes.base import DryRunOutcome, Fix, FixContext, PlanItem, Target, canonical_json
+from workbench.fixes.base import DryRunOutcome, Fix, FixContext, PlanItem, Target
 from workbench.fixes.journal import JournalEntry
+from workbench.providers.aws.util import jsonable
 
 # Waiters an item may ask for: name -> (waiter parameter, response key holding the id).
 WAITS: dict[str, tuple[str, str]] = {"snapshot_completed": ("SnapshotIds", "SnapshotId")}
@@ -38,12 +39,9 @@ def snake(operation: str) -> str:
 
 def summarize(response: Any) -> dict[str, Any]:
     """The response without transport metadata, as JSON-able data for the journal."""
-    import json
-
     if not isinstance(response, dict):
         return {}
-    data = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    return dict(json.loads(canonical_json(data)))
+    return dict(jsonable(response))
 
 
 class AwsFix(Fix):

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from workbench import secret_scan
-from workbench.cache.store import TaskOutput
-from workbench.model import Grant, Image, Instance, Snapshot, Volume
-from workbench.providers.aws.util import iso, jsonable, pages, tag_dict, transition_time
+from workbench.clock import iso
+from workbench.model import Grant, Image, Instance, Snapshot, TaskOutput, Volume
+from workbench.providers.aws.util import jsonable, pages, tag_dict, transition_time
 from workbench.providers.base import TaskContext
 from workbench.providers.parallel import bounded_map
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet
-from workbench.providers.aws.util import iso, jsonable, pages, tag_dict
+from workbench.clock import iso
+from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet, TaskOutput
+from workbench.providers.aws.util import jsonable, pages, tag_dict
 from workbench.providers.base import TaskContext, describe_error
 
 _PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "-1": "-1", "all": "-1"}

@@ -7,9 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workbench.cache.store import TaskOutput
-from workbench.model import PatchState
-from workbench.providers.aws.util import iso, jsonable, pages
+from workbench.clock import iso
+from workbench.model import PatchState, TaskOutput
+from workbench.providers.aws.util import jsonable, pages
 from workbench.providers.base import TaskContext, describe_error
 
 PATCH_STATE_BATCH = 50  # describe_instance_patch_states takes at most 50 instance ids

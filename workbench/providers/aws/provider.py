@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from workbench.cache.store import TaskOutput
-from workbench.model import ScopeRef
+from workbench.model import ScopeRef, TaskOutput
 from workbench.providers.aws import collect_compute, collect_network, collect_patch
 from workbench.providers.aws.sessions import AwsHandle, AwsSettings, discover_scopes
 from workbench.providers.base import Provider, ScopeFailure, TaskContext, scope_handle, select_tasks

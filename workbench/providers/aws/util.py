@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from workbench.clock import iso
 from workbench.providers.base import TaskContext
 
 _TRANSITION = re.compile(
@@ -16,21 +17,6 @@ _TRANSITION = re.compile(
 
 def tag_dict(item: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in item.get("Tags") or [] if "Key" in t}
-
-
-def iso(value: Any) -> str | None:
-    """An API time (datetime or string) as ISO 8601 UTC with a Z, or None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = str(value)
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return iso(dt)
 
 
 def transition_time(reason: str | None) -> str | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet
+from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet, TaskOutput
 from workbench.providers.azure.util import Json, arm_id, ids_of, paged, parse_id, props, tags
 from workbench.providers.base import TaskContext
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import Grant, Image, Snapshot, Volume
-from workbench.providers.azure.util import Json, arm_id, iso, paged, parse_id, props, tags
+from workbench.clock import iso
+from workbench.model import Grant, Image, Snapshot, TaskOutput, Volume
+from workbench.providers.azure.util import Json, arm_id, paged, parse_id, props, tags
 from workbench.providers.base import TaskContext
 
 # diskState -> the model's state vocabulary, so provider-neutral checks (unattached = "available") work.

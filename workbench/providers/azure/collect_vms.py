@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import Instance, PatchState
+from workbench.clock import iso
+from workbench.model import Instance, PatchState, TaskOutput
 from workbench.providers.azure.util import (
     Json,
     arm_id,
     ids_of,
-    iso,
     paged,
     parse_id,
     props,

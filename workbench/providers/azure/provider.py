@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from workbench.cache.store import TaskOutput
-from workbench.model import ScopeRef
+from workbench.model import ScopeRef, TaskOutput
 from workbench.providers.azure import collect_network, collect_storage, collect_vms
 from workbench.providers.azure.settings import AzureClients, AzureSettings
 from workbench.providers.base import (

@@ -45,7 +45,7 @@ _KEYS = {
     "read_timeout",
     "connection_timeout",
     "tasks",
-    "fix_client_id",  # a separate service principal for fixes (workbench.fixes.azure_common)
+    "fix_client_id",  # a separate service principal for fixes (workbench.fixes.azure.common)
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from workbench.providers.base import TaskContext
@@ -36,26 +35,6 @@ def parse_id(resource_id: str) -> tuple[str, str, str]:
     ):
         raise ValueError(f"not an ARM resource id: {resource_id!r}")
     return parts[1], parts[3], parts[7]
-
-
-def iso(value: Any) -> str | None:
-    """An ARM time (``2024-02-10T09:05:00.0000000+00:00``) as ISO 8601 UTC with a Z, or None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = str(value)
-    # ARM writes seven fractional digits; the cache keeps whole seconds, so drop the fraction.
-    head, dot, rest = text.partition(".")
-    if dot:
-        tail = rest.lstrip("0123456789")
-        text = head + (tail or "")
-    text = text.replace("Z", "+00:00")
-    try:
-        return iso(datetime.fromisoformat(text))
-    except ValueError:
-        return str(value)
 
 
 def as_json(item: Any) -> Json:

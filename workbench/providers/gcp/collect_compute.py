@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import Grant, Image, Instance, Snapshot, Volume
+from workbench.clock import iso
+from workbench.model import Grant, Image, Instance, Snapshot, TaskOutput, Volume
 from workbench.providers.base import TaskContext
 from workbench.providers.gcp.util import (
     Json,
     aggregated,
     as_dict,
     image_ref,
-    iso,
     items,
     last,
     meta_items,

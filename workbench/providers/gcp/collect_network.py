@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet
+from workbench.clock import iso
+from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet, TaskOutput
 from workbench.providers.base import TaskContext
 from workbench.providers.gcp.util import (
     Json,
     aggregated,
     as_dict,
-    iso,
     items,
     last,
     meta_items,

@@ -10,14 +10,13 @@ import logging
 from collections import Counter
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import PatchState
+from workbench.clock import iso
+from workbench.model import PatchState, TaskOutput
 from workbench.providers.base import TaskContext
 from workbench.providers.gcp.util import (
     Json,
     aggregated,
     as_dict,
-    iso,
     last,
     link_parts,
     pages,

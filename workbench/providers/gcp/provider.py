@@ -18,9 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from workbench.cache.store import TaskOutput
 from workbench.errors import ProviderError
-from workbench.model import ScopeRef
+from workbench.model import ScopeRef, TaskOutput
 from workbench.providers.base import (
     Provider,
     ScopeFailure,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from workbench.providers.base import TaskContext
@@ -52,20 +51,6 @@ def image_ref(url: str | None, project: str) -> str | None:
         return None
     owner = link_parts(url).get("projects")
     return last(url) if owner in (None, project) else f"{owner}/{last(url)}"
-
-
-def iso(value: Any) -> str | None:
-    """An RFC 3339 time with any offset as ISO 8601 UTC with a Z, or None."""
-    if value in (None, ""):
-        return None
-    text = str(value).replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return str(value)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def meta_items(metadata: Json | None) -> dict[str, str]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import Host, Instance, Network, Snapshot, Volume
+from workbench.clock import iso_epoch
+from workbench.model import Host, Instance, Network, Snapshot, TaskOutput, Volume
 from workbench.providers.base import TaskContext
 from workbench.providers.libvirt import domain_xml
 from workbench.providers.libvirt.connection import ConnectionPool, import_libvirt
@@ -49,16 +48,6 @@ class LibvirtHandle:
         if self.pool.is_read_write(self.uri):
             flags |= libvirt.VIR_DOMAIN_XML_SECURE
         return int(flags)
-
-
-def iso_epoch(value: str | int | None) -> str | None:
-    try:
-        seconds = int(value) if value is not None else None
-    except ValueError:
-        return None
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _domains(handle: LibvirtHandle, ctx: TaskContext) -> list[tuple[Any, ET.Element]]:

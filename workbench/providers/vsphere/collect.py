@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.cache.store import TaskOutput
-from workbench.model import Host, Instance, Network, Setting, Snapshot, Volume
-from workbench.providers.aws.util import iso
+from workbench.clock import iso
+from workbench.model import Host, Instance, Network, Setting, Snapshot, TaskOutput, Volume
 from workbench.providers.base import TaskContext
 from workbench.providers.vsphere.connection import (
     ServerSettings,

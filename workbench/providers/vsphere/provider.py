@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from workbench.cache.store import TaskOutput
-from workbench.model import ScopeRef
+from workbench.model import ScopeRef, TaskOutput
 from workbench.providers.base import (
     Provider,
     ScopeFailure,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from workbench.fixes.base import REVERSIBLE, FixContext, PlanItem, Target
-from workbench.fixes.gcp_common import GcpFix, is_not_found, value_digest, zone_and_name
+from workbench.fixes.gcp.common import GcpFix, is_not_found, value_digest, zone_and_name
 from workbench.fixes.journal import JournalEntry
 from workbench.providers.gcp.util import as_dict, truthy
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbench.clock import iso
 from workbench.fixes.base import (
     REVERSIBLE,
     DryRunOutcome,
@@ -18,8 +19,7 @@ from workbench.fixes.base import (
     PlanItem,
     Target,
 )
-from workbench.fixes.onprem_common import DeleteOldSnapshotFix, host_item, retention_input
-from workbench.providers.aws.util import iso
+from workbench.fixes.onprem import DeleteOldSnapshotFix, host_item, retention_input
 from workbench.providers.vsphere.collect import legacy_devices
 from workbench.providers.vsphere.connection import import_pyvmomi, retrieve
 

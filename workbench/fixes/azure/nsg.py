@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from workbench.fixes.azure_common import AzureFix, is_not_found, parse_arm, rest_json
+from workbench.fixes.azure.common import AzureFix, is_not_found, parse_arm, rest_json
 from workbench.fixes.base import REVERSIBLE, FixContext, FixInput, PlanItem, Target
 from workbench.fixes.journal import JournalEntry
 from workbench.model import is_world, make_uid

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from workbench.fixes.base import REVERSIBLE, FixContext, FixInput, PlanItem, Target
-from workbench.fixes.gcp_common import GcpFix
+from workbench.fixes.gcp.common import GcpFix
 from workbench.fixes.journal import JournalEntry
 from workbench.model import is_world
 from workbench.providers.gcp.util import as_dict, last

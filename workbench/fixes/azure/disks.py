@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from workbench.fixes.azure_common import AzureFix, is_not_found, parse_arm, rest_json
+from workbench.fixes.azure.common import AzureFix, is_not_found, parse_arm, rest_json
 from workbench.fixes.base import IRREVERSIBLE, REVERSIBLE, FixContext, PlanItem, Target
 from workbench.fixes.journal import JournalEntry
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from workbench.clock import iso_epoch
 from workbench.fixes.base import (
     REVERSIBLE,
     DryRunOutcome,
@@ -20,9 +21,8 @@ from workbench.fixes.base import (
     PlanItem,
     Target,
 )
-from workbench.fixes.onprem_common import DeleteOldSnapshotFix, host_item, retention_input
+from workbench.fixes.onprem import DeleteOldSnapshotFix, host_item, retention_input
 from workbench.providers.libvirt import domain_xml
-from workbench.providers.libvirt.collect import iso_epoch
 from workbench.providers.libvirt.connection import import_libvirt
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""Azure fixes: one module per resource family, mirroring ``workbench.providers.azure``."""

@@ -1,0 +1,1 @@
+"""Google Cloud fixes: one module per resource family, mirroring ``workbench.providers.gcp``."""

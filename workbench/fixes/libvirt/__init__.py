@@ -1,0 +1,1 @@
+"""libvirt/KVM fixes: one module per resource family, mirroring ``workbench.providers.libvirt``."""

@@ -1,0 +1,1 @@
+"""VMware vSphere fixes: one module per resource family, mirroring ``workbench.providers.vsphere``."""
