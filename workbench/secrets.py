@@ -84,3 +84,25 @@ def delete_secret(name: str) -> bool:
     except errors.KeyringError as exc:
         raise SecretStoreError(f"the keyring refused to delete {name!r}: {exc}") from exc
     return True
+
+
+def ensure_random_key(name: str, nbytes: int = 32) -> bytes:
+    """A random key kept in the keyring under ``name``, generated on first use (HMAC keys and the like).
+
+    The cache never holds it, so whoever can write the cache file cannot forge what the key authenticates.
+    """
+    import base64
+    import binascii
+    import secrets as random_source
+
+    stored = get_secret(name)
+    if stored is not None:
+        try:
+            return base64.b64decode(stored, validate=True)
+        except binascii.Error as exc:
+            raise SecretStoreError(
+                f"the key {name!r} in the keyring is not base64 ({exc})"
+            ) from exc
+    key = random_source.token_bytes(nbytes)
+    set_secret(name, base64.b64encode(key).decode("ascii"))
+    return key
