@@ -96,7 +96,8 @@ def read_posture(app: Any) -> Posture:
         ]
         out.scopes = scope_rows(db)
         for scan_id, started, counts in db.execute(
-            "SELECT scan_id, started_at, counts FROM scans ORDER BY scan_id DESC LIMIT 40"
+            "SELECT scan_id, started_at, counts FROM scans WHERE source = 'vmwb' "
+            "ORDER BY scan_id DESC LIMIT 40"
         ):
             out.last_scan = out.last_scan or f"scan {scan_id} at {started}"
             try:

@@ -94,11 +94,13 @@ class ScansScreen(WorkbenchScreen):
             ).fetchall()
         for scan_id, started, selection, counts in rows:
             c, sel = _json(counts), _json(selection)
-            scope = ", ".join(f"{k}={v}" for k, v in sel.items() if k != "checks" and v) or "all"
+            # An import (Prowler, SARIF, Custodian) is a scan of its own source: say whose and which file.
+            listed = ("checks", "rules", "accounts")
+            scope = ", ".join(f"{k}={v}" for k, v in sel.items() if k not in listed and v) or "all"
             table.add_row(
                 Text(str(scan_id), style="bold"),
                 Text(safe(started)),
-                Text(str(len(sel.get("checks", []))), justify="right"),
+                Text(str(len(sel.get("checks") or sel.get("rules") or [])), justify="right"),
                 *(
                     Text(str(c.get(k, 0)), justify="right", style=s if c.get(k) else "dim")
                     for k, s in (

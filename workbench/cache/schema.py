@@ -536,6 +536,19 @@ def _migration_9(db: sqlite3.Connection) -> None:
     db.executemany("INSERT OR IGNORE INTO search_pending (kind) VALUES (?)", [(k,) for k in TABLES])
 
 
+def _migration_imports(db: sqlite3.Connection) -> None:
+    """Findings imported from other tools (Prowler, SARIF, Cloud Custodian) live beside vmwb's own: each
+    import is a scan of its own ``source`` (never mixed into vmwb's scan history), remembered by the
+    SHA-256 of its file so that importing the same file twice changes nothing."""
+    db.execute("ALTER TABLE scans ADD COLUMN source TEXT NOT NULL DEFAULT 'vmwb'")
+    db.execute("ALTER TABLE scans ADD COLUMN source_file TEXT")
+    db.execute("ALTER TABLE scans ADD COLUMN source_sha256 TEXT")
+    db.execute("ALTER TABLE findings ADD COLUMN source TEXT NOT NULL DEFAULT 'vmwb'")
+    # The vmwb check an imported rule is equivalent to (check.toml [equivalents]): its guided fix applies.
+    db.execute("ALTER TABLE findings ADD COLUMN maps_to TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_scans_source ON scans(source, source_sha256)")
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1,
@@ -547,6 +560,7 @@ MIGRATIONS: list[Migration] = [
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_imports,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

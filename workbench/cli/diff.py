@@ -19,6 +19,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("a", nargs="?", type=int, help="the earlier scan id")
     p.add_argument("b", nargs="?", type=int, help="the later scan id")
+    p.add_argument(
+        "--source",
+        default="vmwb",
+        help="whose scans: vmwb (default) or an import's source (prowler, sarif:TOOL, custodian)",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -28,7 +33,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.diff import diff_scans
     from workbench.textsafe import safe
 
-    d = diff_scans(ctx.cache(create=False), args.a, args.b)
+    d = diff_scans(ctx.cache(create=False), args.a, args.b, source=args.source)
     if args.format == "json":
         print(json.dumps(d, indent=2, ensure_ascii=False))
         return 0

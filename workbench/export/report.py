@@ -72,7 +72,9 @@ def gather(cache: Cache, now: str | None = None, params: dict[str, dict[str, Any
     now = now or utcnow()
     checks = load_catalogue()
     records = finding_records(cache.db, catalogue=checks)
-    scans = cache.db.execute("SELECT scan_id, started_at FROM scans ORDER BY scan_id").fetchall()
+    scans = cache.db.execute(
+        "SELECT scan_id, started_at FROM scans WHERE source = 'vmwb' ORDER BY scan_id"
+    ).fetchall()
     changes = diff.diff_scans(cache) if scans else None
     return {
         "generated_at": now,

@@ -73,12 +73,17 @@ def resolve(
     checks = [check_id] if check_id else list(fix.check_ids)
     region_set = set(regions)
     q = (
-        "SELECT check_id, resource_uid, resource_kind, resource_id, resource_name, provider, "
+        "SELECT COALESCE(maps_to, check_id), resource_uid, resource_kind, resource_id, resource_name, "
+        "provider, "
         f"account, region FROM findings WHERE status='open' AND provider=? "
-        f"AND check_id IN ({','.join('?' * len(checks))}) "
+        f"AND (check_id IN ({','.join('?' * len(checks))}) "
+        # an imported finding (Prowler, SARIF, Custodian) whose rule is equivalent to the check, on a
+        # resource the cache knows: the same guided fix applies
+        f"OR (maps_to IN ({','.join('?' * len(checks))}) AND resource_uid NOT LIKE 'external:%')) "
         f"AND resource_kind IN ({','.join('?' * len(kinds))}) ORDER BY account, region, resource_id"
     )
-    rows = cache.db.execute(q, (fix.provider, *checks, *kinds)).fetchall() if checks else []
+    args = (fix.provider, *checks, *checks, *kinds)
+    rows = cache.db.execute(q, args).fetchall() if checks else []
     found = [_from_row(r) for r in rows]
     if region_set:
         found = [t for t in found if t.region in region_set]

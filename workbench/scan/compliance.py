@@ -20,7 +20,7 @@ from workbench.scan.loader import FRAMEWORKS, Check, load_catalogue
 
 def assessed_checks(cache: Cache) -> set[str]:
     found: set[str] = set()
-    for (selection,) in cache.db.execute("SELECT selection FROM scans"):
+    for (selection,) in cache.db.execute("SELECT selection FROM scans WHERE source = 'vmwb'"):
         try:
             found.update(json.loads(selection or "{}").get("checks", []))
         except (ValueError, AttributeError):

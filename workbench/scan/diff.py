@@ -19,37 +19,50 @@ from workbench.errors import WorkbenchError
 _APPEARED = ("new", "reopened")
 
 
-def scan_ids(cache: Cache) -> list[int]:
-    return [int(r[0]) for r in cache.db.execute("SELECT scan_id FROM scans ORDER BY scan_id")]
+def scan_ids(cache: Cache, source: str = "vmwb") -> list[int]:
+    """The scans of one source: vmwb's own, or one importer's (``prowler``, ``sarif:trivy``, ``custodian``)."""
+    return [
+        int(r[0])
+        for r in cache.db.execute(
+            "SELECT scan_id FROM scans WHERE source = ? ORDER BY scan_id", (source,)
+        )
+    ]
 
 
-def _pick(ids: list[int], a: int | None, b: int | None) -> tuple[int, int]:
+def _pick(ids: list[int], a: int | None, b: int | None, source: str) -> tuple[int, int]:
     if not ids:
+        if source != "vmwb":
+            raise WorkbenchError(f"no import from {source} yet")
         raise WorkbenchError("no scan yet: run `vmwb scan` first")
     if b is None:
         b = ids[-1]
     if b not in ids:
-        raise WorkbenchError(f"no scan {b}")
+        raise WorkbenchError(f"no scan {b} of {source}")
     if a is None:
         earlier = [i for i in ids if i < b]
         a = earlier[-1] if earlier else 0
     elif a not in ids:
-        raise WorkbenchError(f"no scan {a}")
+        raise WorkbenchError(f"no scan {a} of {source}")
     if a >= b:
         raise WorkbenchError(f"scan {a} is not before scan {b}")
     return a, b
 
 
 def diff_scans(
-    cache: Cache, a: int | None = None, b: int | None = None, limit: int | None = None
+    cache: Cache,
+    a: int | None = None,
+    b: int | None = None,
+    limit: int | None = None,
+    *,
+    source: str = "vmwb",
 ) -> dict[str, Any]:
-    a, b = _pick(scan_ids(cache), a, b)
+    a, b = _pick(scan_ids(cache, source), a, b, source)
     first: dict[str, str] = {}
     last: dict[str, str] = {}
     cur = cache.db.execute(
         "SELECT key, change FROM finding_events WHERE scan_id > ? AND scan_id <= ? "
-        "ORDER BY scan_id, rowid",
-        (a, b),
+        "AND scan_id IN (SELECT scan_id FROM scans WHERE source = ?) ORDER BY scan_id, rowid",
+        (a, b, source),
     )
     for key, change in cur:
         first.setdefault(key, change)

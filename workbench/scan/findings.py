@@ -13,17 +13,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
 
 from workbench.scan.engine import FindingRow
-from workbench.scan.loader import Check
 from workbench.scan.mutes import Mute, find_mute, tags_by_uid
 
 _UPSERT = """
 INSERT INTO findings (key, check_id, resource_uid, resource_kind, resource_id, resource_name, provider,
                       account, region, severity, area, status, reason, evidence, first_seen, last_seen,
-                      resolved_at, mute_id, last_scan_id)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?)
+                      resolved_at, mute_id, last_scan_id, source)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL,?,?,?)
 ON CONFLICT(key) DO UPDATE SET
   resource_kind=excluded.resource_kind, resource_id=excluded.resource_id,
   resource_name=excluded.resource_name, severity=excluded.severity, area=excluded.area,
@@ -31,6 +31,17 @@ ON CONFLICT(key) DO UPDATE SET
   last_seen=excluded.last_seen, resolved_at=NULL, mute_id=excluded.mute_id,
   last_scan_id=excluded.last_scan_id
 """
+
+
+class Judged(Protocol):
+    """What storing a finding needs of the rule that raised it: a catalogue check, or an imported rule."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def area(self) -> str: ...
 
 
 def _event(prev: tuple[str, str | None] | None, status: str, reason: str) -> str | None:
@@ -49,14 +60,22 @@ def _event(prev: tuple[str, str | None] | None, status: str, reason: str) -> str
 def store(
     db: sqlite3.Connection,
     scan_id: int,
-    checks: list[Check],
+    checks: Sequence[Judged],
     results: dict[str, list[FindingRow]],
     mutes: list[Mute],
     now: str,
     *,
     provider: str | None = None,
+    accounts: Collection[str] | None = None,
+    source: str = "vmwb",
 ) -> dict[str, int]:
-    """Write one scan's results (inside the caller's transaction) and return its counts."""
+    """Write one scan's results (inside the caller's transaction) and return its counts.
+
+    A finding of a rule in ``results`` that is not reported again is resolved, within ``provider`` and
+    ``accounts`` when given (an imported file speaks for the accounts it covers only). ``source`` names who
+    judged (``vmwb`` or an importer); imported rule ids carry their source as a prefix, so a vmwb scan never
+    resolves an imported finding nor the other way round.
+    """
     by_id = {c.id: c for c in checks}
     ran = [cid for cid in results if cid in by_id]
     prev: dict[str, tuple[str, str | None]] = {}
@@ -65,6 +84,9 @@ def store(
     if provider:
         sql += " AND provider=?"
         args.append(provider)
+    if accounts is not None:
+        sql += " AND account IN (SELECT value FROM json_each(?))"
+        args.append(json.dumps(sorted(accounts)))
     for key, status, reason in db.execute(sql, args):
         prev[key] = (status, reason)
 
@@ -114,6 +136,7 @@ def store(
                 now,
                 mute.mute_id if mute else None,
                 scan_id,
+                source,
             )
         )
     db.executemany(_UPSERT, upserts)
