@@ -86,6 +86,19 @@ def register(subparsers: Any) -> None:
     s = sub.add_parser("due", help="instances marked to expire, and the lifecycle stage due")
     s.set_defaults(func=cmd_due)
 
+    s = sub.add_parser(
+        "export",
+        help="write a plan as an Ansible playbook or Terraform, for configuration management",
+        description="One Ansible task per call of the plan (tagged with the plan id), or Terraform "
+        "resources and import blocks where a declarative form exists; calls with neither are listed.",
+    )
+    s.add_argument("plan_file", metavar="PLAN")
+    s.add_argument("--format", choices=("ansible", "terraform"), required=True)
+    s.add_argument(
+        "--output", "-o", metavar="FILE", help="default: standard output (files are 0600)"
+    )
+    s.set_defaults(func=cmd_export)
+
 
 def _engine(ctx: Any) -> Any:
     from workbench.fixes.engine import FixEngine
@@ -293,4 +306,29 @@ def cmd_due(ctx: Any, args: argparse.Namespace) -> int:
                 f"{row['detail']}  {todo}"
             )
         )
+    return 0
+
+
+def cmd_export(ctx: Any, args: argparse.Namespace) -> int:
+    from workbench.fixes.plan import Plan
+    from workbench.private_files import write_private_text
+
+    plan = Plan.load(args.plan_file)
+    if args.format == "ansible":
+        from workbench.export import playbook
+
+        out = playbook.render(plan)
+        text, missing, what = out.text, out.not_expressed, "no Ansible form"
+    else:
+        from workbench.export import terraform
+
+        tf = terraform.render(plan)
+        text, missing, what = tf.text, tf.not_expressed, "no declarative form"
+    if args.output:
+        write_private_text(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    for line in missing:
+        print(safe(f"{what}: {line}"), file=sys.stderr)
     return 0
