@@ -105,7 +105,8 @@ class WorkbenchApp(App[int]):
             return
         self.push_screen(DetailScreen(uid=uid))
 
-    def action_back(self) -> None:
+    # Textual's App.action_back is a coroutine; ours pops synchronously, and screens call it directly.
+    def action_back(self) -> None:  # type: ignore[override]
         # The bottom two screens are Textual's blank default and the start view: never pop those.
         if len(self.screen_stack) > 2:
             self.pop_screen()

@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, ProgressBar, Static
 
+from workbench.cache import posture
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.picker import PickerScreen
 from workbench.screens.posture_common import (
@@ -154,12 +155,7 @@ class ChecksScreen(WorkbenchScreen):
 
     def _open_counts(self) -> dict[str, int]:
         with self.reader() as db:
-            return {
-                str(c): int(n)
-                for c, n in db.execute(
-                    "SELECT check_id, COUNT(*) FROM findings WHERE status = 'open' GROUP BY check_id"
-                )
-            }
+            return {c: n.get("open", 0) for c, n in posture.check_counts(db, ("open",)).items()}
 
     def refresh_data(self) -> None:
         from workbench.scan.loader import load_catalogue

@@ -9,8 +9,6 @@ snapshot. Keys jump to the screen behind each panel.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -22,16 +20,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import Static
 
-from workbench.errors import WorkbenchError
+from workbench.cache.posture import SEVERITIES
+from workbench.scan import posture
+from workbench.scan.posture import Posture
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
     FRAMEWORK_SHORT,
-    SEVERITY_ORDER,
     SEVERITY_STYLE,
     bar,
     now_iso,
     percent,
-    read_cache,
     scan_params,
 )
 from workbench.textsafe import safe
@@ -40,15 +38,6 @@ NARROW = 100  # below this many columns the panels stack in one column
 BAR = 16
 DIFF_ROWS = 4  # rows per bucket in the "since the previous scan" panel; the diff loads no more
 _STATUS_STYLE = {"ok": "green", "stale": "yellow", "failed": "bold red"}
-_FRAMEWORK_SHORT = {
-    "cis_aws_foundations": "CIS AWS",
-    "cis_aws_compute": "CIS AWS-C",
-    "cis_gcp": "CIS GCP",
-    "cis_azure": "CIS Azure",
-    "nist_800_53": "NIST 800-53",
-    "disa_stig": "DISA STIG",
-    "mitre_attack": "ATT&CK",
-}
 _PANELS = (
     ("dash-severity", "Open findings by severity  (f)"),
     ("dash-area", "Open findings by area"),
@@ -60,92 +49,15 @@ _PANELS = (
 )
 
 
-@dataclass(slots=True)
-class Posture:
-    """Everything the dashboard shows, read in one go by the worker."""
-
-    severity: dict[str, dict[str, int]] = field(default_factory=dict)  # severity -> status -> n
-    areas: list[tuple[str, int]] = field(default_factory=list)
-    kpis: dict[str, Any] | None = None
-    scopes: list[dict[str, Any]] = field(default_factory=list)
-    diff: dict[str, Any] | None = None
-    history: list[int] = field(default_factory=list)  # open findings per scan, oldest first
-    compliance: list[dict[str, Any]] = field(default_factory=list)
-    last_scan: str = ""
-    errors: list[str] = field(default_factory=list)
-
-
 def read_posture(app: Any) -> Posture:
-    from workbench.scan import compliance, diff, kpi
-    from workbench.scan.loader import AREAS
-
-    out = Posture()
-    with read_cache(app) as cache:
-        db = cache.db
-        for severity, status, n in db.execute(
-            "SELECT severity, status, COUNT(*) FROM findings WHERE status IN ('open', 'muted') "
-            "GROUP BY severity, status"
-        ):
-            out.severity.setdefault(severity, {})[status] = int(n)
-        out.areas = [
-            (AREAS.get(area, area or "?"), int(n))
-            for area, n in db.execute(
-                "SELECT area, COUNT(*) FROM findings WHERE status = 'open' GROUP BY area "
-                "ORDER BY COUNT(*) DESC, area"
-            )
-        ]
-        out.scopes = scope_rows(db)
-        for scan_id, started, counts in db.execute(
-            "SELECT scan_id, started_at, counts FROM scans WHERE source = 'vmwb' "
-            "ORDER BY scan_id DESC LIMIT 40"
-        ):
-            out.last_scan = out.last_scan or f"scan {scan_id} at {started}"
-            try:
-                out.history.insert(0, int(json.loads(counts or "{}").get("open", 0)))
-            except (ValueError, TypeError, AttributeError):
-                continue
-        # Each part fails alone: a damaged table must not blank the whole dashboard.
-        try:
-            out.kpis = kpi.compute_kpis(cache, now=now_iso(app), params=scan_params(app))
-        except Exception as exc:
-            out.errors.append(f"KPIs: {exc}")
-        try:
-            out.diff = diff.diff_scans(cache, limit=DIFF_ROWS)
-        except WorkbenchError:
-            out.diff = None  # no scan yet
-        except Exception as exc:
-            out.errors.append(f"diff: {exc}")
-        try:
-            out.compliance = compliance.summary(cache)
-        except Exception as exc:
-            out.errors.append(f"compliance: {exc}")
-    return out
-
-
-def scope_rows(db: Any) -> list[dict[str, Any]]:
-    """One row per scope: its worst task status, that task's error and the last success, worst first."""
-    rank = {"ok": 0, "stale": 1, "failed": 2}
-    scopes: dict[str, dict[str, Any]] = {}
-    for row in db.execute(
-        "SELECT scope_id, provider, account, region, label, status, error, last_success_at, task "
-        "FROM scope_status ORDER BY scope_id, task"
-    ):
-        scope_id, provider, account, region, label, status, error, success, task = tuple(row)
-        status = status if status in rank else "failed"
-        cur = scopes.get(scope_id)
-        if cur is None:
-            cur = scopes[scope_id] = {
-                "scope": label or f"{account} {region}",
-                "provider": provider,
-                "status": "ok",
-                "error": "",
-                "success": success,
-            }
-        if rank[status] > rank[cur["status"]]:
-            cur["status"], cur["error"] = status, f"{task}: {error or 'failed'}"
-        if success and (not cur["success"] or success < cur["success"]):
-            cur["success"] = success  # the scope is as fresh as its oldest task
-    return sorted(scopes.values(), key=lambda s: (-rank[s["status"]], s["provider"], s["scope"]))
+    """The posture, from the headless read model, through a reader of this thread's own."""
+    db = app.services.reader()
+    try:
+        return posture.read_posture(
+            db, now=now_iso(app), params=scan_params(app), diff_rows=DIFF_ROWS
+        )
+    finally:
+        db.close()
 
 
 # -- rendering (pure: Posture -> Rich renderables) -----------------------------------------------
@@ -158,7 +70,7 @@ def _grid() -> Table:
 
 
 def severity_panel(p: Posture) -> Table | Text:
-    counts = {s: p.severity.get(s, {}) for s in SEVERITY_ORDER}
+    counts = {s: p.severity.get(s, {}) for s in SEVERITIES}
     top = max((c.get("open", 0) for c in counts.values()), default=0)
     if not any(c for c in counts.values()):
         return Text("no findings: run the checks (c, then r)", style="dim")
@@ -257,22 +169,22 @@ def sync_panel(p: Posture, limit: int = 6) -> Table | Text:
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="ellipsis", no_wrap=True)
-    shown = [s for s in p.scopes if s["status"] != "ok"][:limit]
+    shown = [s for s in p.scopes if s.status != "ok"][:limit]
     for s in shown:
         grid.add_row(
-            Text(f"{s['status']:<6}", style=_STATUS_STYLE[s["status"]]),
-            Text(f"{safe(s['provider'])} {safe(s['scope'], 24)}"),
-            Text(safe(s["error"]), style="red"),
+            Text(f"{s.status:<6}", style=_STATUS_STYLE[s.status]),
+            Text(f"{safe(s.provider)} {safe(s.scope, 24)}"),
+            Text(safe(s.error), style="red"),
         )
-    ok = [s for s in p.scopes if s["status"] == "ok"]
+    ok = [s for s in p.scopes if s.status == "ok"]
     if ok:
-        oldest = min((s["success"] for s in ok if s["success"]), default="")
+        oldest = min((s.success for s in ok if s.success), default="")
         grid.add_row(
             Text("fresh ", style="green"),
             Text(f"{len(ok)} scope(s) ok"),
             Text(f"oldest sync {safe(oldest)}", style="dim"),
         )
-    hidden = len([s for s in p.scopes if s["status"] != "ok"]) - len(shown)
+    hidden = len([s for s in p.scopes if s.status != "ok"]) - len(shown)
     if hidden > 0:
         grid.add_row("", Text(f"… {hidden} more not ok", style="dim"), "")
     return grid

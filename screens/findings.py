@@ -12,7 +12,6 @@ once (in a worker, with the config's parameters) and the table shows the new sta
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from typing import Any, ClassVar
@@ -25,11 +24,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from workbench.cache import posture
+from workbench.cache.posture import GROUPINGS, severity_rank_sql
 from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
-    SEVERITY_ORDER,
-    SEVERITY_RANK_SQL,
     SEVERITY_SHORT,
     SEVERITY_STYLE,
     now_iso,
@@ -41,7 +40,6 @@ from workbench.screens.posture_common import (
 from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
-GROUPINGS = ("check", "severity", "area", "framework")
 STATUSES = {
     "current": ("open", "muted"),
     "open": ("open",),
@@ -70,16 +68,14 @@ class FindingsSource(SqlTableSource):
     """The findings table; "sorted by severity" means by rank (critical first), not alphabetically."""
 
     def __init__(self, db_path: Any, columns: list[Column]) -> None:
-        super().__init__(db_path, "findings", columns, key="finding_id", sort="severity")
-
-    def _page_sql(
-        self, state: TableState, offset: int, limit: int, descending: bool
-    ) -> tuple[str, list[Any]]:
-        sql, params = super()._page_sql(state, offset, limit, descending)
-        if state.sort == "severity":
-            # The base class orders by the column; swap in the rank (the column name is ours, not input).
-            sql = sql.replace('ORDER BY "severity"', f"ORDER BY {SEVERITY_RANK_SQL}", 1)
-        return sql, params
+        super().__init__(
+            db_path,
+            "findings",
+            columns,
+            key="finding_id",
+            sort="severity",
+            sort_sql={"severity": severity_rank_sql()},
+        )
 
     def page(self, offset: int, limit: int, state: TableState | None = None) -> list[Row]:
         rows = super().page(offset, limit, state)
@@ -157,58 +153,39 @@ class FindingsScreen(WorkbenchScreen):
     def _group_rows(self) -> list[tuple[Text, Any, int]]:
         from workbench.scan.loader import AREAS, FRAMEWORKS, load_catalogue
 
-        statuses = json.dumps(list(self._statuses()))
-        where = "status IN (SELECT value FROM json_each(?))"
         catalogue = {c.id: c for c in load_catalogue()}
-        rows: list[tuple[Text, Any, int]] = []
+        frameworks = {
+            key: [c.id for c in catalogue.values() if key in c.frameworks] for key in FRAMEWORKS
+        }
         with self.reader() as db:
+            groups = posture.group_counts(db, self.grouping, self._statuses(), frameworks)
+        rows: list[tuple[Text, Any, int]] = []
+        for g in groups:
+            value = g.value or ""
             if self.grouping == "check":
-                for check_id, sev, n in db.execute(
-                    f"SELECT check_id, MIN({SEVERITY_RANK_SQL}), COUNT(*) FROM findings WHERE {where} "
-                    "GROUP BY check_id ORDER BY 2, check_id",
-                    (statuses,),
-                ):
-                    severity = SEVERITY_ORDER[min(int(sev), 4)]
-                    title = catalogue[check_id].title if check_id in catalogue else ""
-                    label = Text.assemble(
-                        (f"{safe(check_id):<7} ", "bold"),
-                        (f"{SEVERITY_SHORT[severity]:<4} ", SEVERITY_STYLE[severity]),
-                        (f"{n:>4} ", ""),
-                        (safe(title), "dim"),
-                        no_wrap=True,
-                        overflow="ellipsis",
-                    )
-                    rows.append((label, check_id, int(n)))
-            elif self.grouping == "severity":
-                for severity, n in db.execute(
-                    f"SELECT severity, COUNT(*) FROM findings WHERE {where} GROUP BY severity "
-                    f"ORDER BY MIN({SEVERITY_RANK_SQL})",
-                    (statuses,),
-                ):
-                    label = Text.assemble(
-                        (f"{safe(severity):<14}", SEVERITY_STYLE.get(severity, "")), f"{n:>5}"
-                    )
-                    rows.append((label, severity, int(n)))
-            elif self.grouping == "area":
-                for area, n in db.execute(
-                    f"SELECT area, COUNT(*) FROM findings WHERE {where} GROUP BY area "
-                    "ORDER BY COUNT(*) DESC, area",
-                    (statuses,),
-                ):
-                    title = AREAS.get(area, area or "?")
-                    rows.append((Text(f"{safe(title, 23):<23} {n:>5}", no_wrap=True), area, int(n)))
-            else:
-                counts = dict(
-                    db.execute(
-                        f"SELECT check_id, COUNT(*) FROM findings WHERE {where} GROUP BY check_id",
-                        (statuses,),
-                    ).fetchall()
+                title = catalogue[value].title if value in catalogue else ""
+                label = Text.assemble(
+                    (f"{safe(value):<7} ", "bold"),
+                    (
+                        f"{SEVERITY_SHORT.get(g.severity, g.severity):<4} ",
+                        SEVERITY_STYLE.get(g.severity, ""),
+                    ),
+                    (f"{g.count:>4} ", ""),
+                    (safe(title), "dim"),
+                    no_wrap=True,
+                    overflow="ellipsis",
                 )
-                for key, (title, _) in FRAMEWORKS.items():
-                    ids = [c.id for c in catalogue.values() if key in c.frameworks]
-                    n = sum(int(counts.get(i, 0)) for i in ids)
-                    if n:
-                        rows.append((Text(f"{safe(title, 23):<23} {n:>5}", no_wrap=True), key, n))
+            elif self.grouping == "severity":
+                label = Text.assemble(
+                    (f"{safe(value):<14}", SEVERITY_STYLE.get(value, "")), f"{g.count:>5}"
+                )
+            elif self.grouping == "area":
+                title = AREAS.get(value, value or "?")
+                label = Text(f"{safe(title, 23):<23} {g.count:>5}", no_wrap=True)
+            else:
+                title = FRAMEWORKS[value][0]
+                label = Text(f"{safe(title, 23):<23} {g.count:>5}", no_wrap=True)
+            rows.append((label, g.value, g.count))
         return rows
 
     def _load_groups(self, select: Any = None) -> None:
@@ -241,22 +218,13 @@ class FindingsScreen(WorkbenchScreen):
 
     def _apply_group(self, value: Any) -> None:
         self.group_value = value
-        clauses = ["status IN (SELECT value FROM json_each(?))"]
-        params: list[Any] = [json.dumps(list(self._statuses()))]
-        if value is not None:
-            if self.grouping == "framework":
-                from workbench.scan.loader import load_catalogue
+        check_ids = None
+        if value is not None and self.grouping == "framework":
+            from workbench.scan.loader import load_catalogue
 
-                ids = [c.id for c in load_catalogue() if value in c.frameworks]
-                clauses.append("check_id IN (SELECT value FROM json_each(?))")
-                params.append(json.dumps(ids))
-            else:
-                column = {"check": "check_id", "severity": "severity", "area": "area"}[
-                    self.grouping
-                ]
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        self.table.set_where(" AND ".join(clauses), params)
+            check_ids = [c.id for c in load_catalogue() if value in c.frameworks]
+        where, params = posture.group_filter(self._statuses(), self.grouping, value, check_ids)
+        self.table.set_where(where, params)
         title = "Findings" if value is None else f"Findings: {self.grouping} {value}"
         self.table.border_title = Text(f"{safe(title)} · {self.status}")
 
@@ -307,39 +275,32 @@ class FindingsScreen(WorkbenchScreen):
             detail.update(Text("no finding here", style="dim"))
             return
         with self.reader() as db:
-            row = db.execute(
-                "SELECT f.check_id, f.resource_uid, f.reason, f.first_seen, f.last_seen, f.status, "
-                "m.reason, m.author, m.expires_at FROM findings AS f LEFT JOIN mutes AS m "
-                "ON m.mute_id = f.mute_id WHERE f.finding_id = ?",
-                (finding_id,),
-            ).fetchone()
-        if row is None:
+            found = posture.finding_detail(db, int(finding_id))
+        if found is None:
             detail.update("")
             return
-        check_id, uid, reason, first, last, status, m_reason, m_author, m_expires = tuple(row)
         text = Text.assemble(
-            (f"{safe(check_id)} ", "bold"),
-            (f"{_check_title(check_id)}\n", ""),
-            (safe(uid), "dim"),
+            (f"{safe(found.check_id)} ", "bold"),
+            (f"{_check_title(found.check_id)}\n", ""),
+            (safe(found.resource_uid), "dim"),
             "\n",
-            safe(reason),
+            safe(found.reason),
             "\n",
-            (f"first seen {safe(first)} · last seen {safe(last)}", "dim"),
+            (f"first seen {safe(found.first_seen)} · last seen {safe(found.last_seen)}", "dim"),
         )
-        if status == "muted" and m_reason:
+        if found.status == "muted" and found.mute_reason:
             text.append(
-                f"\nmuted by {safe(m_author)} until {safe(m_expires)}: {safe(m_reason)}",
+                f"\nmuted by {safe(found.mute_author)} until {safe(found.mute_expires_at)}: "
+                f"{safe(found.mute_reason)}",
                 style="yellow",
             )
         detail.update(text)
 
     def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         with self.reader() as db:
-            row = db.execute(
-                "SELECT resource_uid FROM findings WHERE finding_id = ?", (event.key,)
-            ).fetchone()
-        if row is not None:
-            self.app.open_resource(str(row[0]))  # type: ignore[attr-defined]
+            refs = posture.finding_refs(db, [int(event.key)])
+        if refs:
+            self.app.open_resource(refs[0].resource_uid)  # type: ignore[attr-defined]
 
     # -- mute / unmute ----------------------------------------------------------------------
     def chosen(self) -> list[Any]:
@@ -349,16 +310,9 @@ class FindingsScreen(WorkbenchScreen):
             keys = [self.table.cursor_key]
         return keys
 
-    def _rows(self, keys: list[Any]) -> list[tuple[Any, ...]]:
+    def _rows(self, keys: list[Any]) -> list[posture.FindingRef]:
         with self.reader() as db:
-            return [
-                tuple(r)
-                for r in db.execute(
-                    "SELECT finding_id, check_id, resource_uid, status, mute_id FROM findings "
-                    "WHERE finding_id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(keys),),
-                )
-            ]
+            return posture.finding_refs(db, [int(k) for k in keys])
 
     def _may_mute(self) -> bool:
         if self.app.services.role == "viewer":  # type: ignore[attr-defined]
@@ -371,13 +325,13 @@ class FindingsScreen(WorkbenchScreen):
     def action_mute(self) -> None:
         if not self._may_mute():
             return
-        rows = [r for r in self._rows(self.chosen()) if r[3] == "open"]
+        rows = [r for r in self._rows(self.chosen()) if r.status == "open"]
         if not rows:
             self.app.notify("nothing open to mute here", severity="warning", markup=False)
             return
         by_check: dict[str, list[str]] = defaultdict(list)
-        for _, check_id, uid, _, _ in rows:
-            by_check[check_id].append(uid)
+        for r in rows:
+            by_check[r.check_id].append(r.resource_uid)
         summary = f"{len(rows)} finding(s) of {', '.join(sorted(by_check))}"
         from workbench.screens.mute_dialog import MuteDialog
 
@@ -424,11 +378,16 @@ class FindingsScreen(WorkbenchScreen):
     def action_unmute(self) -> None:
         if not self._may_mute():
             return
-        rows = [r for r in self._rows(self.chosen()) if r[3] == "muted" and r[4] is not None]
+        rows = [
+            r for r in self._rows(self.chosen()) if r.status == "muted" and r.mute_id is not None
+        ]
         if not rows:
             self.app.notify("nothing muted here", severity="warning", markup=False)
             return
-        self._unmute(sorted({int(r[4]) for r in rows}), sorted({r[1] for r in rows}))
+        self._unmute(
+            sorted({int(r.mute_id) for r in rows if r.mute_id is not None}),
+            sorted({r.check_id for r in rows}),
+        )
 
     @work(thread=True, exclusive=True, group="findings-write", exit_on_error=False)
     def _unmute(self, mute_ids: list[int], checks: list[str]) -> None:

@@ -16,8 +16,6 @@ that check, or of every check that has a fix).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -38,11 +36,11 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from workbench.fixes.targets import Candidate, candidates
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.posture_common import (
     SAFETY_STYLE,
     operator,
-    read_cache,
     refresh_screens,
     safety_badge,
     write_cache,
@@ -58,64 +56,6 @@ _DRY_STYLE = {
     "dry_run_ignored": "yellow",
 }
 _ITEM_STYLE = {"applied": "green", "failed": "bold red", "skipped": "yellow"}
-
-
-@dataclass(slots=True)
-class Candidate:
-    """One fix that applies to some of the chosen findings, with the targets it would act on."""
-
-    fix: Any  # workbench.fixes.base.Fix
-    targets: list[Any] = field(default_factory=list)  # workbench.fixes.base.Target
-
-
-def find_candidates(
-    db: Any, finding_ids: list[int] | None, check_id: str | None
-) -> list[Candidate]:
-    """The fixes for the chosen findings (or every open finding of ``check_id``, or of all checks)."""
-    from workbench.fixes import registry
-    from workbench.fixes.base import FixError, Target
-
-    sql = (
-        "SELECT check_id, resource_uid, resource_kind, resource_id, resource_name, provider, account, "
-        "region FROM findings WHERE "
-    )
-    if finding_ids is not None:
-        rows = db.execute(
-            sql + "status IN ('open', 'muted') AND finding_id IN (SELECT value FROM "
-            "json_each(?)) ORDER BY check_id, resource_id",
-            (json.dumps(finding_ids),),
-        )
-    elif check_id:
-        rows = db.execute(
-            sql + "status = 'open' AND check_id = ? ORDER BY resource_id", (check_id,)
-        )
-    else:
-        rows = db.execute(sql + "status = 'open' ORDER BY check_id, resource_id")
-    by_check: dict[str, list[tuple[Any, ...]]] = {}
-    for row in rows:
-        by_check.setdefault(row[0], []).append(tuple(row))
-    found: dict[str, Candidate] = {}
-    for check, check_rows in by_check.items():
-        try:
-            fixes = registry.for_check(check)
-        except FixError:
-            continue
-        for fix in fixes:
-            kinds = (fix.resource_kind, *fix.also_targets)
-            cand = found.setdefault(fix.id, Candidate(fix))
-            seen = {t.resource_uid for t in cand.targets}
-            for c, uid, kind, rid, name, provider, account, region in check_rows:
-                if provider != fix.provider or kind not in kinds:
-                    continue
-                target = fix.normalize_target(
-                    Target(c, uid, kind, rid, provider, account, region, name or "")
-                )
-                if target.resource_uid not in seen:
-                    seen.add(target.resource_uid)
-                    cand.targets.append(target)
-    order = {"reversible": 0, "additive": 1, "irreversible": 2}
-    chosen = [c for c in found.values() if c.targets]
-    return sorted(chosen, key=lambda c: (-len(c.targets), order.get(c.fix.safety, 3), c.fix.id))
 
 
 class FixWizardScreen(WorkbenchScreen):
@@ -299,8 +239,8 @@ class FixWizardScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="fix-wizard", exit_on_error=False)
     def _load_candidates(self) -> None:
         try:
-            with read_cache(self.app) as cache:
-                found = find_candidates(cache.db, self.finding_ids, self.check_id)
+            with self.reader() as db:
+                found = candidates(db, self.finding_ids, self.check_id)
         except Exception as exc:
             self.app.call_from_thread(self._error, "cannot list the fixes", exc)
             return

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from workbench.cache import posture
 from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.errors import WorkbenchError
 from workbench.images import overview, verify
@@ -143,8 +144,7 @@ class ImagesScreen(WorkbenchScreen):
         if key is None:
             return None
         with self.reader() as db:
-            row = db.execute("SELECT * FROM image_overview WHERE row_id = ?", (key,)).fetchone()
-        return dict(row) if row else None
+            return posture.image_overview_row(db, int(key))
 
     def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         self._show_lineage()
@@ -165,11 +165,7 @@ class ImagesScreen(WorkbenchScreen):
             return
         with self.reader() as db:
             vms = overview.lineage(db, image["provider"], image["image_id"])
-            vulns = db.execute(
-                "SELECT severity, COUNT(*) FROM vulnerabilities WHERE resource_uid = ? AND "
-                "fixed_at IS NULL GROUP BY severity",
-                (image["uid"],),
-            ).fetchall()
+            vulns = posture.open_vulnerabilities(db, image["uid"])
         source = self.table.source
         states = source.states if isinstance(source, ImageSource) else {}
         status = states.get(image["approval_entry"]) if image["approval_entry"] else None

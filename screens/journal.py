@@ -21,7 +21,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from workbench.cache.table_source import Column, Row, SqlTableSource, TableState
 from workbench.screens.base import WorkbenchScreen
-from workbench.screens.posture_common import operator, read_cache, refresh_screens, write_cache
+from workbench.screens.posture_common import operator, refresh_screens, write_cache
 from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
@@ -177,15 +177,14 @@ class JournalScreen(WorkbenchScreen):
         if seq is None:
             target.update("")
             return
+        from workbench import audit
+
         with self.reader() as db:
-            row = db.execute(
-                "SELECT details, hash, prev_hash FROM audit_log WHERE seq = ?", (seq,)
-            ).fetchone()
-        if row is None:
+            found = audit.entry(db, int(seq))
+        if found is None:
             return
-        details, digest, prev = tuple(row)
-        text = json_block(details)
-        text.append(f"\nhash {safe(digest)}\nprev {safe(prev)}", style="dim")
+        text = json_block(found.details)
+        text.append(f"\nhash {safe(found.hash)}\nprev {safe(found.prev_hash)}", style="dim")
         target.update(text)
 
     # -- audit chain ------------------------------------------------------------------------
@@ -194,9 +193,9 @@ class JournalScreen(WorkbenchScreen):
         from workbench import audit
 
         try:
-            with read_cache(self.app) as cache:
-                problems = audit.verify(cache)
-                count = int(cache.db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0])
+            with self.reader() as db:
+                problems = audit.verify(db)
+                count = audit.count(db)
         except Exception as exc:
             problems, count = [f"cannot verify: {exc}"], 0
         self.app.call_from_thread(self._verified, problems, count)

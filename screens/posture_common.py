@@ -22,7 +22,6 @@ from workbench.textsafe import safe
 if TYPE_CHECKING:
     from workbench.config import Config
 
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "informational")
 SEVERITY_STYLE = {
     "critical": "bold white on red",
     "high": "bold red",
@@ -52,10 +51,6 @@ FRAMEWORK_SHORT = {
     "disa_stig": "DISA STIG",
     "mitre_attack": "ATT&CK",
 }
-SEVERITY_RANK_SQL = (
-    "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
-    "WHEN 'low' THEN 3 ELSE 4 END"
-)
 
 
 def now_iso(app: App[Any]) -> str:
@@ -67,17 +62,6 @@ def operator(app: App[Any]) -> str:
     """Who is acting: the configured user, else the OS user (mutes and fixes record it)."""
     config = app.services.config  # type: ignore[attr-defined]
     return str(config.user or getpass.getuser())
-
-
-@contextlib.contextmanager
-def read_cache(app: App[Any]) -> Iterator[Cache]:
-    """A :class:`Cache` over a read-only connection, for the core's read functions (KPIs, diff)."""
-    services = app.services  # type: ignore[attr-defined]
-    db = services.reader()
-    try:
-        yield Cache(services.cache_path, db)
-    finally:
-        db.close()
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ thread worker; Ctrl+G interrupts it. Errors are shown as SQLite words them.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import tempfile
@@ -21,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, TextArea, Tree
 
+from workbench.cache import schema
 from workbench.cache.table_source import Column, SqlTableSource
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.widgets.virtual_table import VirtualTable
@@ -84,12 +86,14 @@ class QueryScreen(WorkbenchScreen):
         tree = self.query_one("#schema", Tree)
         tree.root.expand()
         with self.reader() as db:
-            # The search index's tables and its to-do list are bookkeeping, not the estate.
+            # The search index's tables and the derived summaries are bookkeeping, not the estate.
             tables = [
                 r[0]
                 for r in db.execute(
                     "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE '%_fts%' "
-                    "AND name NOT LIKE 'sqlite_%' AND name != 'search_pending' ORDER BY name"
+                    "AND name NOT LIKE 'sqlite_%' AND name NOT IN (SELECT value FROM json_each(?)) "
+                    "ORDER BY name",
+                    (json.dumps(schema.BOOKKEEPING_TABLES),),
                 )
             ]
             for table in tables:

@@ -8,7 +8,6 @@ Enter on one opens its resource. The newest 500 scans are listed: older history 
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -16,9 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from workbench.cache import posture
 from workbench.errors import WorkbenchError
 from workbench.screens.base import WorkbenchScreen
-from workbench.screens.posture_common import read_cache, severity_cell
+from workbench.screens.posture_common import severity_cell
 from workbench.textsafe import safe
 
 HISTORY_LIMIT = 500
@@ -87,13 +87,9 @@ class ScansScreen(WorkbenchScreen):
         table = self.query_one("#scn-table", DataTable)
         table.clear()
         with self.reader() as db:
-            rows = db.execute(
-                "SELECT scan_id, started_at, selection, counts FROM scans "
-                "ORDER BY scan_id DESC LIMIT ?",
-                (HISTORY_LIMIT,),
-            ).fetchall()
-        for scan_id, started, selection, counts in rows:
-            c, sel = _json(counts), _json(selection)
+            rows = posture.recent_scans(db, HISTORY_LIMIT, source=None)
+        for scan in rows:
+            scan_id, started, c, sel = scan.scan_id, scan.started_at, scan.counts, scan.selection
             # An import (Prowler, SARIF, Custodian) is a scan of its own source: say whose and which file.
             listed = ("checks", "rules", "accounts")
             scope = ", ".join(f"{k}={v}" for k, v in sel.items() if k not in listed and v) or "all"
@@ -147,8 +143,8 @@ class ScansScreen(WorkbenchScreen):
         base = self.base if self.base is not None and self.base < to_scan else None
         pair = self.query_one("#scn-pair", Static)
         try:
-            with read_cache(self.app) as cache:
-                d = diff_scans(cache, base, to_scan)
+            with self.reader() as db:
+                d = diff_scans(db, base, to_scan)
         except WorkbenchError as exc:
             pair.update(Text(safe(str(exc)), style="yellow"))
             return
@@ -189,11 +185,3 @@ class ScansScreen(WorkbenchScreen):
 
     def action_reload(self) -> None:
         self.refresh_data()
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Log, ProgressBar, Static, TabbedContent, TabPane
 
+from workbench.cache import posture
 from workbench.cache.table_source import Column, SqlTableSource
 from workbench.screens.base import WorkbenchScreen
 from workbench.screens.messages import SyncFinished, SyncProgress
@@ -142,9 +143,7 @@ class SyncScreen(WorkbenchScreen):
     def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         if event.table.id == "scope-table":
             with self.reader() as db:
-                row = db.execute(
-                    "SELECT scope_id, error FROM scope_status WHERE rowid = ?", (event.key,)
-                ).fetchone()
+                row = posture.scope_task_error(db, int(event.key))
             text = "" if row is None or not row[1] else f"{safe(row[0])}: {safe(row[1])}"
             self.query_one("#scope-error", Static).update(Text(text, style="red"))
         elif event.table.id == "run-table":

@@ -81,11 +81,11 @@ def test_deleted_last_entries_are_detected(tmp_path: Path) -> None:
 
 def test_append_inside_a_rolled_back_transaction_leaves_no_false_alarm(tmp_path: Path) -> None:
     cache = _filled(tmp_path, 2)
-    with pytest.raises(RuntimeError), audit.transaction(cache.db):
+    with pytest.raises(RuntimeError), cache.transaction():
         audit.append(cache, "bob", None, "mute", "mute:1", {"reason": "x"})
         raise RuntimeError("the caller's work failed")
     assert audit.verify(cache) == []
-    with audit.transaction(cache.db):
+    with cache.transaction():
         audit.append(cache, "bob", None, "mute", "mute:1", {"reason": "x"})
     audit.anchor(cache)
     _tamper(cache, "DELETE FROM audit_log WHERE seq = 3")

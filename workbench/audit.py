@@ -7,9 +7,10 @@ head (seq and hash of the newest entry) is also written to a side file ``<cache>
 its head was truncated. Triggers (schema migration 2) refuse UPDATE and DELETE on the table, so only someone
 who drops them can tamper, and :func:`verify` then finds it.
 
-API: :func:`append` (``cache`` or a connection; inside the caller's transaction when one is open),
-:func:`anchor` (move the head after committing such a transaction), :func:`verify` -> list of problems
-(empty = intact), :func:`export` (JSON lines or CSV), :func:`entries`, :func:`transaction`.
+API: :func:`append` (through the cache, a :class:`~workbench.cache.backend.Store`; inside the caller's
+transaction when one is open), :func:`anchor` (move the head after committing such a transaction), and the
+readers (a connection or the cache): :func:`verify` -> list of problems (empty = intact), :func:`export` (JSON
+lines or CSV), :func:`entries`, :func:`entry`, :func:`count`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import csv
 import hashlib
 import json
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from workbench import canonical
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader, Store
 from workbench.clock import utcnow
 from workbench.textsafe import csv_cell
 
@@ -60,25 +60,6 @@ class AuditEntry:
     hash: str
 
 
-def _conn(db: Cache | sqlite3.Connection) -> sqlite3.Connection:
-    return db.db if isinstance(db, Cache) else db
-
-
-@contextlib.contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE … COMMIT, or nothing when the caller already holds a transaction."""
-    if db.in_transaction:
-        yield db
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
 def entry_hash(
     seq: int,
     at: str,
@@ -104,7 +85,7 @@ def entry_hash(
     return hashlib.sha256(canonical.dumps(body).encode()).hexdigest()
 
 
-def head_path(db: sqlite3.Connection) -> Path | None:
+def head_path(db: Reader) -> Path | None:
     """The side file holding the chain head, next to the cache file (None for an in-memory database)."""
     for row in db.execute("PRAGMA database_list").fetchall():
         if row[1] == "main" and row[2]:
@@ -113,7 +94,7 @@ def head_path(db: sqlite3.Connection) -> Path | None:
     return None
 
 
-def _write_head(db: sqlite3.Connection, seq: int, digest: str) -> None:
+def _write_head(db: Reader, seq: int, digest: str) -> None:
     path = head_path(db)
     if path is None:
         return
@@ -132,7 +113,7 @@ def _write_head(db: sqlite3.Connection, seq: int, digest: str) -> None:
         raise
 
 
-def _read_head(db: sqlite3.Connection) -> tuple[dict[str, Any] | None, str | None]:
+def _read_head(db: Reader) -> tuple[dict[str, Any] | None, str | None]:
     path = head_path(db)
     if path is None or not path.exists():
         return None, None
@@ -144,7 +125,7 @@ def _read_head(db: sqlite3.Connection) -> tuple[dict[str, Any] | None, str | Non
 
 
 def append(
-    db: Cache | sqlite3.Connection,
+    db: Store,
     actor: str,
     role: str | None,
     action: str,
@@ -155,13 +136,12 @@ def append(
     at: str | None = None,
 ) -> AuditEntry:
     """Add one entry at the end of the chain (atomically with reading the previous hash)."""
-    conn = _conn(db)
     details_text = None if details is None else canonical.dumps(details)
     when = at or utcnow()
     # Inside a caller's transaction the entry may still roll back: the head is moved only after a commit
     # this function owns (or by the caller with :func:`anchor`), never to an entry that might vanish.
-    owned = not conn.in_transaction
-    with transaction(conn):
+    owned = not db.in_transaction
+    with db.transaction() as conn:
         last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         seq = int(last[0]) + 1 if last else 1
         prev = str(last[1]) if last else GENESIS
@@ -172,31 +152,39 @@ def append(
             (seq, when, actor, role, action, target, details_text, result, prev, digest),
         )
     if owned:
-        _write_head(conn, seq, digest)
+        _write_head(db, seq, digest)
     return AuditEntry(seq, when, actor, role, action, target, details_text, result, prev, digest)
 
 
-def anchor(db: Cache | sqlite3.Connection) -> None:
+def anchor(db: Reader) -> None:
     """Record the committed newest entry as the head (after appending inside your own transaction)."""
-    conn = _conn(db)
-    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    last = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     if last:
-        _write_head(conn, int(last[0]), str(last[1]))
+        _write_head(db, int(last[0]), str(last[1]))
 
 
-def entries(db: Cache | sqlite3.Connection) -> Iterator[AuditEntry]:
-    cur = _conn(db).execute(f"SELECT {', '.join(FIELDS)} FROM audit_log ORDER BY seq")
+def entries(db: Reader) -> Iterator[AuditEntry]:
+    cur = db.execute(f"SELECT {', '.join(FIELDS)} FROM audit_log ORDER BY seq")
     for row in cur:
         yield AuditEntry(*tuple(row))
 
 
-def verify(db: Cache | sqlite3.Connection) -> list[str]:
+def entry(db: Reader, seq: int) -> AuditEntry | None:
+    """One entry by its sequence number."""
+    row = db.execute(f"SELECT {', '.join(FIELDS)} FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else AuditEntry(*tuple(row))
+
+
+def count(db: Reader) -> int:
+    return int(db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0])
+
+
+def verify(db: Reader) -> list[str]:
     """Every problem found in the chain, one line each; an empty list means the log is intact."""
-    conn = _conn(db)
     problems: list[str] = []
     expected_seq, prev = 1, GENESIS
     hashes: dict[int, str] = {}
-    for e in entries(conn):
+    for e in entries(db):
         if e.seq != expected_seq:
             gone = f"{expected_seq}" if e.seq == expected_seq + 1 else f"{expected_seq}-{e.seq - 1}"
             problems.append(f"entry {gone} is missing (deleted)")
@@ -209,7 +197,7 @@ def verify(db: Cache | sqlite3.Connection) -> list[str]:
             problems.append(f"entry {e.seq} was edited (its content does not match its hash)")
         hashes[e.seq] = e.hash
         expected_seq, prev = e.seq + 1, e.hash
-    head, error = _read_head(conn)
+    head, error = _read_head(db)
     if error:
         problems.append(error)
     elif head is not None:
@@ -224,7 +212,7 @@ def verify(db: Cache | sqlite3.Connection) -> list[str]:
     return problems
 
 
-def export(db: Cache | sqlite3.Connection, out: IO[str], fmt: str = "jsonl") -> int:
+def export(db: Reader, out: IO[str], fmt: str = "jsonl") -> int:
     """Write every entry to ``out`` as JSON lines or CSV; returns the number written."""
     if fmt not in ("jsonl", "csv"):
         raise ValueError(f"unknown audit export format {fmt!r} (jsonl or csv)")

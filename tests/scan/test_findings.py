@@ -59,6 +59,41 @@ def test_new_then_resolved_then_reopened(estate: Estate) -> None:
     assert [f["resource_id"] for f in d12["resolved"]] == ["snap-1"]
 
 
+def test_the_adjacent_scan_diff_reads_what_the_whole_history_says(estate: Estate) -> None:
+    # The dashboard's diff (two adjacent scans) reads one scan's events through an index; any other pair
+    # replays the events in between. Over new, resolved, reopened, muted and unmuted, both say the same.
+    snapshots(estate, public=("snap-1", "snap-2"))
+    scans = [run_scan(estate.cache, check_ids=["SNP-01"], now=NOW).scan_id]
+    snapshots(estate, public=("snap-2", "snap-3"))
+    mutes.add_mute(
+        estate.cache,
+        resource="snap-2",
+        reason="r",
+        author="ana",
+        expires_at="2026-12-15T00:00:00Z",  # past by the third scan: snap-2 unmuted then
+        now=NOW,
+    )
+    scans.append(run_scan(estate.cache, check_ids=["SNP-01"], now=LATER).scan_id)
+    snapshots(estate, public=("snap-1", "snap-2", "snap-3"))
+    scans.append(run_scan(estate.cache, check_ids=["SNP-01"], now=MUCH_LATER).scan_id)
+    for a, b in zip([0, *scans], scans, strict=False):
+        whole = diff._between(estate.cache, a, b, None)
+        assert diff._adjacent(estate.cache, a, b, None) == whole
+        assert diff.diff_scans(estate.cache, a or None, b) == whole
+        capped = diff._adjacent(estate.cache, a, b, 1)
+        assert capped["counts"] == whole["counts"]
+        assert all(capped[n] == whole[n][:1] for n in ("new", "resolved", "changed"))
+    changes = {
+        n: len(diff._between(estate.cache, scans[0], scans[1], None)[n])
+        for n in ("new", "resolved", "changed")
+    }
+    assert changes == {
+        "new": 1,
+        "resolved": 1,
+        "changed": 1,
+    }  # snap-3 new, snap-1 gone, snap-2 muted
+
+
 def test_scan_of_other_checks_leaves_findings_alone(estate: Estate) -> None:
     snapshots(estate, public=("snap-1",))
     run_scan(estate.cache, check_ids=["SNP-01"], now=NOW)

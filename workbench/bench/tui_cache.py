@@ -16,8 +16,9 @@ from workbench.bench import checks
 from workbench.cache import schema
 from workbench.cache.store import Cache
 
-# Bump when the estate changes, so a cache left in the temp dir by an older layout is not reused.
-VERSION = 1
+# Bump when the estate or the schema changes, so a cache left in the temp dir by an older layout is not
+# reused (2: the posture summary and the KPIs stored with the scan).
+VERSION = 2
 
 
 def build_browse_cache(path: str | Path, size: int) -> dict[str, Any]:

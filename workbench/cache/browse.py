@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.cache import schema
+from workbench.cache import posture, schema
 
 # Columns shown as data but never as filters or in the field list (the raw JSON has its own view).
 HIDDEN_COLUMNS = frozenset({"search", "hash", "raw"})
@@ -245,8 +245,7 @@ def findings(db: sqlite3.Connection, uid: str) -> list[sqlite3.Row | tuple[Any, 
     """``(severity, check_id, status, reason, last_seen)`` of every finding on ``uid``, worst first."""
     return db.execute(
         "SELECT severity, check_id, status, reason, last_seen FROM findings WHERE resource_uid = ? "
-        "ORDER BY status = 'open' DESC, CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 "
-        "WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, check_id",
+        f"ORDER BY status = 'open' DESC, {posture.severity_rank_sql()}, check_id",
         (uid,),
     ).fetchall()
 
@@ -320,15 +319,11 @@ class ScopeSummary:
 
 
 def scope_summary(db: sqlite3.Connection) -> ScopeSummary:
-    """Fresh / stale / failed counts per scope (a scope is as bad as its worst task)."""
-    worst: dict[str, str] = {}
-    rank = {"ok": 0, "stale": 1, "failed": 2}
-    for scope_id, status in db.execute("SELECT scope_id, status FROM scope_status"):
-        if rank.get(status, 2) >= rank.get(worst.get(scope_id, "ok"), 0):
-            worst[scope_id] = status if status in rank else "failed"
+    """Fresh / stale / failed counts per scope (a scope is as bad as its worst task:
+    :func:`workbench.cache.posture.scope_health`)."""
     summary = ScopeSummary()
-    for scope_id, status in worst.items():
-        setattr(summary, status, getattr(summary, status) + 1)
-        if status != "ok":
-            summary.stale_scopes.add(scope_id)
+    for scope in posture.scope_health(db):
+        setattr(summary, scope.status, getattr(summary, scope.status) + 1)
+        if scope.status != "ok":
+            summary.stale_scopes.add(scope.scope_id)
     return summary

@@ -549,6 +549,60 @@ def _migration_imports(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_scans_source ON scans(source, source_sha256)")
 
 
+# The posture summary: findings counted by check, severity, area and status, kept by triggers on every write
+# to ``findings`` (the scan engine's upserts, a test's direct insert alike), so the dashboard and the group
+# counts read a few hundred rows instead of grouping every finding (5.4 s at a million resources). A NULL area
+# is stored as '' (NULLs never collide in a key). The UPDATE trigger fires only when a counted column changes:
+# a finding seen again as it was costs one comparison.
+_FINDING_COUNTS = """
+CREATE TABLE finding_counts (
+  check_id TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  area TEXT NOT NULL,
+  status TEXT NOT NULL,
+  n INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (check_id, severity, area, status)
+) WITHOUT ROWID;
+CREATE TRIGGER finding_counts_insert AFTER INSERT ON findings BEGIN
+  INSERT INTO finding_counts (check_id, severity, area, status, n)
+  VALUES (new.check_id, new.severity, COALESCE(new.area, ''), new.status, 1)
+  ON CONFLICT (check_id, severity, area, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER finding_counts_update AFTER UPDATE OF check_id, severity, area, status ON findings
+WHEN old.check_id IS NOT new.check_id OR old.severity IS NOT new.severity
+  OR old.area IS NOT new.area OR old.status IS NOT new.status
+BEGIN
+  UPDATE finding_counts SET n = n - 1 WHERE check_id = old.check_id AND severity = old.severity
+    AND area = COALESCE(old.area, '') AND status = old.status;
+  INSERT INTO finding_counts (check_id, severity, area, status, n)
+  VALUES (new.check_id, new.severity, COALESCE(new.area, ''), new.status, 1)
+  ON CONFLICT (check_id, severity, area, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER finding_counts_delete AFTER DELETE ON findings BEGIN
+  UPDATE finding_counts SET n = n - 1 WHERE check_id = old.check_id AND severity = old.severity
+    AND area = COALESCE(old.area, '') AND status = old.status;
+END;
+-- The KPIs each scan computed from the inventory it scanned (JSON), so posture is read, not recomputed.
+CREATE TABLE scan_kpis (
+  scan_id INTEGER PRIMARY KEY,
+  kpis TEXT NOT NULL
+);
+-- The diff of two adjacent scans counts one scan's events by change and reads the first few of each change in
+-- key order (key = check_id|resource_uid), from the index alone.
+CREATE INDEX idx_finding_events_scan_change ON finding_events(scan_id, change, key);
+INSERT INTO finding_counts (check_id, severity, area, status, n)
+SELECT check_id, severity, COALESCE(area, ''), status, COUNT(*) FROM findings
+GROUP BY check_id, severity, COALESCE(area, ''), status;
+"""
+
+
+def _migration_posture(db: sqlite3.Connection) -> None:
+    """The posture summary (see above), filled from the findings already there; the scans' stored KPIs; the
+    index the adjacent-scan diff walks."""
+    for stmt in split_statements(_FINDING_COUNTS):
+        db.execute(stmt)
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1,
@@ -561,9 +615,13 @@ MIGRATIONS: list[Migration] = [
     _migration_8,
     _migration_9,
     _migration_imports,
+    _migration_posture,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Tables the cache keeps for itself (to-do lists, summaries derived from other tables): not the estate.
+BOOKKEEPING_TABLES = ("search_pending", "finding_counts", "scan_kpis")
 
 
 def resource_columns(kind: str) -> list[str]:

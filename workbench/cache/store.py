@@ -121,8 +121,24 @@ class Cache:
         dst.close()
         return target
 
+    # The reader half of :class:`workbench.cache.backend.Store`: read functions take the cache or a connection.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.db.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.db.executemany(sql, parameters)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.in_transaction
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; reentrant: inside a transaction already held, it joins that one (the
+        outermost commits, and an error that leaves an inner block rolls the whole of it back)."""
+        if self.db.in_transaction:
+            yield self.db
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db

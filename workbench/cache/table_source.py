@@ -90,6 +90,8 @@ class SqlTableSource:
             from user input. Values go in ``params``.
         params: Parameters for ``where``.
         sort: Column to sort by (default: ``key``).
+        sort_sql: SQL to order by instead of a column's value, by column name (a severity sorts by
+            its rank, not alphabetically); written by the caller, never from user input.
         descending: Sort direction.
         min_filter_chars: Filter text shorter than this means "no filter".
     """
@@ -105,6 +107,7 @@ class SqlTableSource:
         where: str | None = None,
         params: Sequence[Any] = (),
         sort: str | None = None,
+        sort_sql: dict[str, str] | None = None,
         descending: bool = False,
         min_filter_chars: int = 3,
     ) -> None:
@@ -118,6 +121,7 @@ class SqlTableSource:
         self.key = key
         self.fts_table = fts_table
         self.min_filter_chars = min_filter_chars
+        self.sort_sql = dict(sort_sql or {})
         self._state = TableState(
             sort=self._check_sort(sort or key),
             descending=descending,
@@ -234,7 +238,7 @@ class SqlTableSource:
             return sql, [_fts_phrase(state.filter), limit, offset]
         clauses, params = self._conditions(state)
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        order = f"{_ident(state.sort)} {direction}"
+        order = f"{self.sort_sql.get(state.sort) or _ident(state.sort)} {direction}"
         if state.sort != self.key:
             # Tie-break on the key so pages are stable; an index on (sort) already ends in rowid.
             order += f", {key} {direction}"

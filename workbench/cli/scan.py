@@ -60,10 +60,10 @@ def render(fmt: str, records: list[dict[str, Any]], db: Any) -> str:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    from workbench.cache.posture import at_least
     from workbench.cli._scan_common import emit
     from workbench.export.tabular import finding_records
     from workbench.scan.engine import run_scan
-    from workbench.scan.loader import SEVERITY_RANK
 
     cache = ctx.cache(create=False)
     result = run_scan(
@@ -88,10 +88,8 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     )
     for check_id, error in result.errors.items():
         print(f"vmwb: check {check_id} did not run: {error}", file=sys.stderr)
-    if args.fail_on:
-        bar = SEVERITY_RANK[args.fail_on]
-        if any(
-            r["status"] == "open" and SEVERITY_RANK.get(r["severity"], 0) >= bar for r in records
-        ):
-            return 1
+    if args.fail_on and any(
+        r["status"] == "open" and at_least(r["severity"], args.fail_on) for r in records
+    ):
+        return 1
     return 2 if result.errors else 0

@@ -14,14 +14,15 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections import Counter
 from typing import Any
 
+from workbench.cache import posture
+from workbench.cache.posture import SEVERITIES
 from workbench.cache.store import Cache
 from workbench.clock import utcnow
 from workbench.export.tabular import finding_records
 from workbench.scan import compliance, diff, kpi
-from workbench.scan.loader import AREAS, FRAMEWORKS, SEVERITIES, load_catalogue
+from workbench.scan.loader import AREAS, FRAMEWORKS, load_catalogue
 from workbench.textsafe import safe
 
 _CSS = (
@@ -67,18 +68,20 @@ def _chart(title: str, values: list[tuple[str, float | None]]) -> str:
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
 
 
-def gather(cache: Cache, now: str | None = None, params: dict[str, dict[str, Any]] | None = None):
-    """Everything the report shows, as data (also handy for tests)."""
+def gather(
+    cache: Cache, now: str | None = None, params: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Everything the report shows, as data (also handy for tests). The counts are the read model's
+    (:mod:`workbench.cache.posture`), the very ones the dashboard and the findings screen show."""
     now = now or utcnow()
     checks = load_catalogue()
     records = finding_records(cache.db, catalogue=checks)
-    scans = cache.db.execute(
-        "SELECT scan_id, started_at FROM scans WHERE source = 'vmwb' ORDER BY scan_id"
-    ).fetchall()
+    scans = posture.recent_scans(cache.db, 1)
     changes = diff.diff_scans(cache) if scans else None
     return {
         "generated_at": now,
-        "scan": dict(scans[-1]) if scans else None,
+        "scan": {"scan_id": scans[0].scan_id, "started_at": scans[0].started_at} if scans else None,
+        "summary": posture.summary(cache.db),
         "records": records,
         "kpis": kpi.compute_kpis(cache, now, params),
         "compliance": compliance.summary(cache, checks),
@@ -86,14 +89,11 @@ def gather(cache: Cache, now: str | None = None, params: dict[str, dict[str, Any
     }
 
 
-def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
-    open_ = [r for r in records if r["status"] == "open"]
-    return {
-        "open": len(open_),
-        "muted": sum(r["status"] == "muted" for r in records),
-        "by_severity": Counter(r["severity"] for r in open_),
-        "by_area": Counter(r["area"] for r in open_),
-    }
+def _by_area(s: posture.Summary) -> list[tuple[str, int]]:
+    """Open findings per area title, in the order of the areas' slugs."""
+    return [
+        (AREAS.get(a or "", a or "?"), n) for a, n in sorted(s.by_area, key=lambda r: r[0] or "")
+    ]
 
 
 def _kpi_rows(k: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
@@ -122,7 +122,7 @@ def _pct(item: dict[str, Any]) -> str:
 
 
 def render_html(data: dict[str, Any]) -> str:
-    s = _summary(data["records"])
+    s: posture.Summary = data["summary"]
     patch, snaps = _kpi_rows(data["kpis"])
     out = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -138,8 +138,8 @@ def render_html(data: dict[str, Any]) -> str:
         + "</p>",
         "<h2>Posture summary</h2><table><tr><th>Open</th><th>Muted</th>"
         + "".join(f"<th>{sev}</th>" for sev in SEVERITIES)
-        + f"</tr><tr><td>{s['open']}</td><td>{s['muted']}</td>"
-        + "".join(f"<td>{s['by_severity'].get(sev, 0)}</td>" for sev in SEVERITIES)
+        + f"</tr><tr><td>{s.open}</td><td>{s.muted}</td>"
+        + "".join(f"<td>{s.by_severity.get(sev, 0)}</td>" for sev in SEVERITIES)
         + "</tr></table>",
         "<h2>Patch KPIs</h2>",
         _chart("Patch KPIs (%)", [(label, item["value"]) for label, item in patch]),
@@ -151,10 +151,7 @@ def render_html(data: dict[str, Any]) -> str:
         ),
         _html_kv(snaps),
         "<h2>Findings by area</h2><table><tr><th>Area</th><th>Open</th></tr>"
-        + "".join(
-            f"<tr><td>{html.escape(AREAS.get(a, a))}</td><td>{n}</td></tr>"
-            for a, n in sorted(s["by_area"].items())
-        )
+        + "".join(f"<tr><td>{html.escape(title)}</td><td>{n}</td></tr>" for title, n in _by_area(s))
         + "</table>",
         "<h2>Compliance by framework</h2><table><tr><th>Framework</th><th>Version</th><th>Controls"
         "</th><th>Passing</th><th>Failing</th><th>Not assessed</th></tr>"
@@ -235,7 +232,7 @@ def _md_chart(title: str, rows: list[tuple[str, Any]]) -> str:
 
 
 def render_md(data: dict[str, Any]) -> str:
-    s = _summary(data["records"])
+    s: posture.Summary = data["summary"]
     patch, snaps = _kpi_rows(data["kpis"])
     lines = [
         "# VM Security Workbench: posture report",
@@ -248,8 +245,8 @@ def render_md(data: dict[str, Any]) -> str:
         "",
         "| Open | Muted | " + " | ".join(SEVERITIES) + " |",
         "|---" * (2 + len(SEVERITIES)) + "|",
-        f"| {s['open']} | {s['muted']} | "
-        + " | ".join(str(s["by_severity"].get(sev, 0)) for sev in SEVERITIES)
+        f"| {s.open} | {s.muted} | "
+        + " | ".join(str(s.by_severity.get(sev, 0)) for sev in SEVERITIES)
         + " |",
     ]
     for title, rows in (("Patch KPIs", patch), ("Snapshot risk", snaps)):
@@ -264,7 +261,7 @@ def render_md(data: dict[str, Any]) -> str:
         ]
         lines += [f"| {label} | {_pct(item)} | {item['definition']} |" for label, item in rows]
     lines += ["", "## Findings by area", "", "| Area | Open |", "|---|---|"]
-    lines += [f"| {AREAS.get(a, a)} | {n} |" for a, n in sorted(s["by_area"].items())]
+    lines += [f"| {title} | {n} |" for title, n in _by_area(s)]
     lines += [
         "",
         "## Compliance by framework",

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench import canonical
-from workbench.audit import transaction
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader, Store
 from workbench.clock import utcnow
 from workbench.fixes.base import PlanItem, Target
 
@@ -115,8 +114,18 @@ _COLUMNS = (
 
 
 class Journal:
-    def __init__(self, db: Cache | sqlite3.Connection) -> None:
-        self.db = db.db if isinstance(db, Cache) else db
+    """The journal of a cache: written through the cache itself (a :class:`Store`, whose transaction each
+    write opens or joins), or read through any reader (a screen's read-only connection)."""
+
+    def __init__(self, db: Reader) -> None:
+        self.db = db
+
+    def _transaction(self) -> Any:
+        if not isinstance(self.db, Store):
+            raise TypeError(
+                "the journal is written through the cache, not through a bare connection"
+            )
+        return self.db.transaction()
 
     def begin(
         self,
@@ -131,7 +140,7 @@ class Journal:
         undo_of: int | None = None,
     ) -> int:
         call = {"item": item.to_dict(), "target": target.to_dict()}
-        with transaction(self.db):
+        with self._transaction():
             cur = self.db.execute(
                 "INSERT INTO journal (plan_id, fix_id, check_id, resource_uid, step, api_call, before, "
                 "status, actor, role, created_at, undo_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -153,14 +162,14 @@ class Journal:
         return int(cur.lastrowid or 0)
 
     def finish(self, entry_id: int, status: str, after: Any, error: str | None = None) -> None:
-        with transaction(self.db):
+        with self._transaction():
             self.db.execute(
                 "UPDATE journal SET status=?, after=?, error=?, updated_at=? WHERE entry_id=?",
                 (status, canonical.dumps(after), error, utcnow(), entry_id),
             )
 
     def set_status(self, entry_id: int, status: str, error: str | None = None) -> None:
-        with transaction(self.db):
+        with self._transaction():
             self.db.execute(
                 "UPDATE journal SET status=?, error=COALESCE(?, error), updated_at=? WHERE entry_id=?",
                 (status, error, utcnow(), entry_id),

@@ -3,14 +3,18 @@
 ``vmwb fix plan CHECK`` takes every open finding of the check; ``--resource ID`` narrows to those resources, and
 a resource with no open finding is still accepted when the cache knows it (the check engine may not have run).
 Region-wide setting fixes with no finding take the setting rows of the cache, optionally narrowed by region.
+:func:`candidates` answers the other question, for the fix wizard: which fixes apply to these findings, with
+the targets each would act on. Both read the findings through :mod:`workbench.cache.posture`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from workbench.cache import schema
+from workbench.cache import posture, schema
+from workbench.cache.backend import Reader
 from workbench.cache.store import Cache
 from workbench.fixes import registry
 from workbench.fixes.base import Fix, FixError, Target
@@ -34,13 +38,7 @@ def choose_fix(
         raise FixError(f"no fix for check {check_or_fix!r} (see `vmwb fix list`)")
     if len(candidates) > 1:
         # A check may span providers (NET-01: AWS, GCP, Azure): pick the fix its open findings need.
-        open_rows = {
-            (r[0], r[1])
-            for r in cache.db.execute(
-                "SELECT DISTINCT provider, resource_kind FROM findings WHERE check_id=? AND status='open'",
-                (check_or_fix,),
-            )
-        }
+        open_rows = posture.open_kinds(cache.db, check_or_fix)
         fitting = [
             f
             for f in candidates
@@ -60,6 +58,65 @@ def _from_row(row: sqlite3.Row | tuple[str, ...]) -> Target:
     return Target(check_id or "", uid, kind, rid, provider, account, region, name or "")
 
 
+def _target(ref: posture.FindingRef) -> Target:
+    return Target(
+        ref.check_id,
+        ref.resource_uid,
+        ref.resource_kind,
+        ref.resource_id,
+        ref.provider,
+        ref.account,
+        ref.region,
+        ref.resource_name,
+    )
+
+
+def _kinds(fix: Fix) -> tuple[str, ...]:
+    """The resource kinds a fix acts on."""
+    return (fix.resource_kind, *fix.also_targets)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One fix that applies to some of the chosen findings, with the targets it would act on."""
+
+    fix: Fix
+    targets: list[Target] = field(default_factory=list)
+
+
+def candidates(
+    db: Reader, finding_ids: Sequence[int] | None = None, check_id: str | None = None
+) -> list[Candidate]:
+    """Every fix for the chosen findings (open or muted), else for the open findings of ``check_id``, else
+    of every check; each with its targets (normalised, once each), the fix with the most targets first."""
+    if finding_ids is not None:
+        refs = [r for r in posture.finding_refs(db, finding_ids) if r.status in posture.CURRENT]
+    else:
+        refs = posture.open_findings(db, [check_id] if check_id else None)
+    by_check: dict[str, list[posture.FindingRef]] = {}
+    for ref in refs:
+        by_check.setdefault(ref.check_id, []).append(ref)
+    found: dict[str, Candidate] = {}
+    for check, check_refs in by_check.items():
+        try:
+            fixes = registry.for_check(check)
+        except FixError:
+            continue
+        for fix in fixes:
+            cand = found.setdefault(fix.id, Candidate(fix))
+            seen = {t.resource_uid for t in cand.targets}
+            for ref in check_refs:
+                if ref.provider != fix.provider or ref.resource_kind not in _kinds(fix):
+                    continue
+                target = fix.normalize_target(_target(ref))
+                if target.resource_uid not in seen:
+                    seen.add(target.resource_uid)
+                    cand.targets.append(target)
+    order = {"reversible": 0, "additive": 1, "irreversible": 2}
+    chosen = [c for c in found.values() if c.targets]
+    return sorted(chosen, key=lambda c: (-len(c.targets), order.get(c.fix.safety, 3), c.fix.id))
+
+
 def resolve(
     cache: Cache,
     check_or_fix: str,
@@ -69,22 +126,17 @@ def resolve(
     regions: Iterable[str] = (),
 ) -> tuple[Fix, list[Target]]:
     fix, check_id = choose_fix(cache, check_or_fix, fix_id)
-    kinds = (fix.resource_kind, *fix.also_targets)
     checks = [check_id] if check_id else list(fix.check_ids)
     region_set = set(regions)
-    q = (
-        "SELECT COALESCE(maps_to, check_id), resource_uid, resource_kind, resource_id, resource_name, "
-        "provider, "
-        f"account, region FROM findings WHERE status='open' AND provider=? "
-        f"AND (check_id IN ({','.join('?' * len(checks))}) "
-        # an imported finding (Prowler, SARIF, Custodian) whose rule is equivalent to the check, on a
-        # resource the cache knows: the same guided fix applies
-        f"OR (maps_to IN ({','.join('?' * len(checks))}) AND resource_uid NOT LIKE 'external:%')) "
-        f"AND resource_kind IN ({','.join('?' * len(kinds))}) ORDER BY account, region, resource_id"
+    refs = (
+        posture.open_findings(
+            cache.db, checks, provider=fix.provider, kinds=_kinds(fix), equivalents=True
+        )
+        if checks
+        else []
     )
-    args = (fix.provider, *checks, *checks, *kinds)
-    rows = cache.db.execute(q, args).fetchall() if checks else []
-    found = [_from_row(r) for r in rows]
+    refs.sort(key=lambda r: (r.account, r.region, r.resource_id))
+    found = [_target(r) for r in refs]
     if region_set:
         found = [t for t in found if t.region in region_set]
     if resource_ids:

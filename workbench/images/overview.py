@@ -7,10 +7,9 @@ because a signature cannot be checked in SQL and the trusted publishers live in 
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader
 from workbench.images import verify
 from workbench.images.keys import TrustRoot, images_section
 
@@ -44,9 +43,7 @@ def publisher_trusted(publisher: str | None, account: str, trusted: set[str]) ->
     return publisher is None or publisher == account or publisher.lower() in trusted
 
 
-def signature_states(
-    db: Cache | sqlite3.Connection, root: TrustRoot
-) -> dict[int, verify.EntryStatus]:
+def signature_states(db: Reader, root: TrustRoot) -> dict[int, verify.EntryStatus]:
     return verify.verify(db, root).by_id()
 
 
@@ -60,10 +57,8 @@ def signature_label(entry_id: int | None, states: dict[int, verify.EntryStatus])
     return "valid" if s.status in (verify.OK, verify.REVOKED) else s.status
 
 
-def image_rows(
-    db: Cache | sqlite3.Connection, root: TrustRoot, config: Config | None = None
-) -> list[dict[str, Any]]:
-    conn = db.db if isinstance(db, Cache) else db
+def image_rows(db: Reader, root: TrustRoot, config: Config | None = None) -> list[dict[str, Any]]:
+    conn = db
     states = signature_states(conn, root)
     # Accounts the cache knows are the estate's own: a golden image shared between them is in-house.
     trusted = trusted_publishers(config) | {
@@ -81,9 +76,9 @@ def image_rows(
     return out
 
 
-def lineage(db: Cache | sqlite3.Connection, provider: str, image_id: str) -> list[dict[str, Any]]:
+def lineage(db: Reader, provider: str, image_id: str) -> list[dict[str, Any]]:
     """Instances launched from the image, across accounts and regions."""
-    conn = db.db if isinstance(db, Cache) else db
+    conn = db
     rows = conn.execute(
         "SELECT uid, account, region, id, name, state, created_at FROM instances "
         "WHERE provider = ? AND image_id = ? ORDER BY account, region, id",

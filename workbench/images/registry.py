@@ -13,12 +13,11 @@ Nothing here trusts the typed columns: they exist for SQL joins, and verificatio
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from workbench import canonical
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader, Store
 from workbench.clock import utcnow
 from workbench.errors import PermissionDenied, WorkbenchError
 from workbench.images.keys import Signer
@@ -100,20 +99,16 @@ def require_writer(role: str, read_only: bool) -> None:
         raise PermissionDenied("the viewer role cannot approve or revoke images")
 
 
-def _conn(db: Cache | sqlite3.Connection) -> sqlite3.Connection:
-    return db.db if isinstance(db, Cache) else db
-
-
-def entries(db: Cache | sqlite3.Connection) -> list[Entry]:
+def entries(db: Reader) -> list[Entry]:
     cols = ", ".join((*FIELDS, "payload", "signature"))
-    rows = _conn(db).execute(f"SELECT {cols} FROM image_registry ORDER BY entry_id").fetchall()
+    rows = db.execute(f"SELECT {cols} FROM image_registry ORDER BY entry_id").fetchall()
     return [Entry(*tuple(r)) for r in rows]
 
 
-def resolve_image(db: Cache | sqlite3.Connection, ref: str) -> ImageRef:
+def resolve_image(db: Reader, ref: str) -> ImageRef:
     """An image by uid or provider id. The same id seen from several accounts is one image (a shared AMI);
     the row in its owner's account is preferred because that one carries the owner's view of it."""
-    conn = _conn(db)
+    conn = db
     rows = conn.execute(
         "SELECT uid, provider, account, id, name, created_at, owner, digest FROM images "
         "WHERE uid = ? OR id = ? ORDER BY (account = owner) DESC, uid",
@@ -136,7 +131,7 @@ def resolve_image(db: Cache | sqlite3.Connection, ref: str) -> ImageRef:
     )
 
 
-def _active_approval(conn: sqlite3.Connection, provider: str, image_id: str) -> int | None:
+def _active_approval(conn: Reader, provider: str, image_id: str) -> int | None:
     row = conn.execute(
         "SELECT a.entry_id FROM image_registry AS a WHERE a.action = 'approve' AND a.provider = ? "
         "AND a.image_id = ? AND NOT EXISTS (SELECT 1 FROM image_registry AS r WHERE r.action = "
@@ -146,13 +141,11 @@ def _active_approval(conn: sqlite3.Connection, provider: str, image_id: str) -> 
     return int(row[0]) if row else None
 
 
-def _append(
-    conn: sqlite3.Connection, signer: Signer, fields: dict[str, Any], role: str | None
-) -> Entry:
+def _append(db: Store, signer: Signer, fields: dict[str, Any], role: str | None) -> Entry:
     """Sign and insert one entry plus its audit record, atomically (the chain head is read inside)."""
     from workbench import audit
 
-    with audit.transaction(conn):
+    with db.transaction() as conn:
         last = conn.execute(
             "SELECT entry_id, payload FROM image_registry ORDER BY entry_id DESC LIMIT 1"
         ).fetchone()
@@ -171,7 +164,7 @@ def _append(
             (*(body.get(f) for f in FIELDS), payload, signature),
         )
         audit.append(
-            conn,
+            db,
             entry.actor,
             role,
             entry.action,
@@ -187,10 +180,9 @@ def _append(
             },
             at=entry.signed_at,
         )
-    # Newer audit versions move the chain head only once the caller's transaction has committed.
-    anchor = getattr(audit, "anchor", None)
-    if anchor is not None and not conn.in_transaction:
-        anchor(conn)
+    # The chain head moves only once the outermost transaction has committed (a caller's may be open).
+    if not db.in_transaction:
+        audit.anchor(db)
     return entry
 
 
@@ -202,7 +194,7 @@ def _reason(reason: str) -> str:
 
 
 def approve(
-    db: Cache | sqlite3.Connection,
+    db: Store,
     ref: str | ImageRef,
     reason: str,
     signer: Signer,
@@ -212,14 +204,14 @@ def approve(
     now: str | None = None,
 ) -> Entry:
     """Approve an image (by uid or id from the cache, or an explicit :class:`ImageRef`)."""
-    conn = _conn(db)
+    conn = db
     image = ref if isinstance(ref, ImageRef) else resolve_image(conn, ref)
     why = _reason(reason)
     existing = _active_approval(conn, image.provider, image.image_id)
     if existing is not None:
         raise RegistryError(f"{image.image_id} is already approved (entry {existing})")
     return _append(
-        conn,
+        db,
         signer,
         {
             "action": "approve",
@@ -239,7 +231,7 @@ def approve(
     )
 
 
-def find_approval(conn: sqlite3.Connection, ref: str) -> Entry:
+def find_approval(conn: Reader, ref: str) -> Entry:
     """The approval ``ref`` names: an entry id, or an image id / uid with an approval still in force."""
     if ref.isdigit():
         row = conn.execute(
@@ -271,7 +263,7 @@ def find_approval(conn: sqlite3.Connection, ref: str) -> Entry:
 
 
 def revoke(
-    db: Cache | sqlite3.Connection,
+    db: Store,
     ref: str,
     reason: str,
     signer: Signer,
@@ -281,11 +273,11 @@ def revoke(
     now: str | None = None,
 ) -> Entry:
     """Revoke an approval (by entry id, image id or image uid) with a signed revocation entry."""
-    conn = _conn(db)
+    conn = db
     why = _reason(reason)
     approval = find_approval(conn, ref)
     return _append(
-        conn,
+        db,
         signer,
         {
             "action": "revoke",

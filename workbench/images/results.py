@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader, Store
 from workbench.clock import utcnow
 from workbench.images import openscap, trivy
 from workbench.images.trivy import ReportError
@@ -39,10 +38,6 @@ class ImportResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _conn(db: Cache | sqlite3.Connection) -> sqlite3.Connection:
-    return db.db if isinstance(db, Cache) else db
-
-
 def _one(rows: list[Any], prefer_owner: bool = False) -> Any | None:
     if not rows:
         return None
@@ -54,7 +49,7 @@ def _one(rows: list[Any], prefer_owner: bool = False) -> Any | None:
 
 
 def map_resource(
-    db: Cache | sqlite3.Connection,
+    db: Reader,
     names: list[str],
     addresses: list[str] | None = None,
     explicit: str | None = None,
@@ -64,7 +59,7 @@ def map_resource(
     ``explicit`` (``--resource``) must exist. Otherwise an ambiguous name (two instances called ``web``) maps
     to nothing rather than to a guess.
     """
-    conn = _conn(db)
+    conn = db
     wanted = [explicit] if explicit else [n for n in names if n]
     for name in wanted:
         img = _one(
@@ -97,7 +92,7 @@ def map_resource(
     return Target(f"artifact:{label}", None, None)
 
 
-def _existing_import(conn: sqlite3.Connection, tool: str, digest: str) -> list[Any]:
+def _existing_import(conn: Reader, tool: str, digest: str) -> list[Any]:
     return conn.execute(
         "SELECT import_id, resource_key, resource_uid, resource_kind, summary FROM scan_imports "
         "WHERE tool = ? AND sha256 = ? ORDER BY import_id",
@@ -106,7 +101,7 @@ def _existing_import(conn: sqlite3.Connection, tool: str, digest: str) -> list[A
 
 
 def _record_import(
-    conn: sqlite3.Connection,
+    conn: Reader,
     tool: str,
     source: str,
     digest: str,
@@ -151,7 +146,7 @@ def _duplicates(tool: str, rows: list[Any]) -> list[ImportResult]:
 
 
 def import_trivy(
-    db: Cache | sqlite3.Connection,
+    db: Store,
     data: bytes,
     *,
     source: str = "",
@@ -159,12 +154,10 @@ def import_trivy(
     actor: str = "",
     now: str | None = None,
 ) -> ImportResult:
-    conn = _conn(db)
     report = trivy.parse(data)
     digest = hashlib.sha256(data).hexdigest()
-    from workbench import audit
 
-    with audit.transaction(conn):
+    with db.transaction() as conn:
         dup = _existing_import(conn, "trivy", digest)
         if dup:
             return _duplicates("trivy", dup)[0]
@@ -184,7 +177,7 @@ def import_trivy(
 
 
 def _merge_vulns(
-    conn: sqlite3.Connection,
+    conn: Reader,
     target: Target,
     report: trivy.TrivyReport,
     scanned: str,
@@ -271,7 +264,7 @@ def _merge_vulns(
 
 
 def import_oscap(
-    db: Cache | sqlite3.Connection,
+    db: Store,
     data: bytes,
     *,
     source: str = "",
@@ -280,13 +273,11 @@ def import_oscap(
     now: str | None = None,
 ) -> list[ImportResult]:
     """One import per TestResult; each replaces the resource's hardening results unless it is older."""
-    conn = _conn(db)
     reports = openscap.parse(data)
     digest = hashlib.sha256(data).hexdigest()
-    from workbench import audit
 
     out: list[ImportResult] = []
-    with audit.transaction(conn):
+    with db.transaction() as conn:
         dup = _existing_import(conn, "openscap", digest)
         if dup:
             return _duplicates("openscap", dup)
@@ -311,7 +302,7 @@ def import_oscap(
 
 
 def _store_hardening(
-    conn: sqlite3.Connection,
+    conn: Reader,
     target: Target,
     rep: openscap.HardeningReport,
     scanned: str,
@@ -360,15 +351,13 @@ def _store_hardening(
     )
 
 
-def critical_remediation_kpi(
-    db: Cache | sqlite3.Connection, now: str | None = None, days: int = 7
-) -> dict[str, Any]:
+def critical_remediation_kpi(db: Reader, now: str | None = None, days: int = 7) -> dict[str, Any]:
     """KPI "critical vulnerabilities remediated within ``days`` days".
 
     Eligible: every critical finding that is fixed, or has been open at least ``days`` days (a finding first
     seen yesterday cannot have missed the deadline yet). ``percent`` is None when nothing is eligible.
     """
-    conn = _conn(db)
+    conn = db
     row = conn.execute(
         """
         SELECT

@@ -18,11 +18,10 @@ chain leave no broken link behind, but the hash-chained audit log still remember
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader
 from workbench.images.keys import TrustRoot
 from workbench.images.registry import FIELDS, GENESIS, Entry, entries, payload_hash
 
@@ -56,10 +55,6 @@ class Verification:
         return {s.entry.entry_id: s for s in self.statuses}
 
 
-def _conn(db: Cache | sqlite3.Connection) -> sqlite3.Connection:
-    return db.db if isinstance(db, Cache) else db
-
-
 def check_signed(entry: Entry, root: TrustRoot) -> tuple[str, str]:
     """Signature and payload/column agreement of one entry, on its own."""
     try:
@@ -90,7 +85,7 @@ def check_signed(entry: Entry, root: TrustRoot) -> tuple[str, str]:
     return OK, "signature valid"
 
 
-def _audited_ids(conn: sqlite3.Connection) -> dict[int, tuple[str, str | None, str | None]]:
+def _audited_ids(conn: Reader) -> dict[int, tuple[str, str | None, str | None]]:
     """entry_id -> (action, target, payload hash) of every approve/revoke the audit log recorded."""
     out: dict[int, tuple[str, str | None, str | None]] = {}
     rows = conn.execute(
@@ -133,9 +128,9 @@ def check_entry(
     return OK, message
 
 
-def verify(db: Cache | sqlite3.Connection, root: TrustRoot) -> Verification:
+def verify(db: Reader, root: TrustRoot) -> Verification:
     """The status of every entry, plus registry-wide problems."""
-    conn = _conn(db)
+    conn = db
     items = entries(conn)
     audited = _audited_ids(conn)
     result = Verification()

@@ -1,6 +1,6 @@
 """A compliance view per framework: controls covered by the catalogue, and which pass or fail now.
 
-Public API: :func:`summary` ``(cache, checks=None) -> list[dict]``, one entry per framework key (see
+Public API: :func:`summary` ``(db, checks=None) -> list[dict]``, one entry per framework key (see
 ``workbench.scan.loader.FRAMEWORKS``) with ``covered, passing, failing, not_assessed`` counts and ``controls``
 (each: ``id, checks, status, open, muted, proposed``). A control *fails* when one of its checks has an open
 finding; it is *not assessed* when none of its checks has run in any scan yet; muted findings do not fail a
@@ -14,13 +14,14 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from workbench.cache.store import Cache
+from workbench.cache import posture
+from workbench.cache.backend import Reader
 from workbench.scan.loader import FRAMEWORKS, Check, load_catalogue
 
 
-def assessed_checks(cache: Cache) -> set[str]:
+def assessed_checks(db: Reader) -> set[str]:
     found: set[str] = set()
-    for (selection,) in cache.db.execute("SELECT selection FROM scans WHERE source = 'vmwb'"):
+    for (selection,) in db.execute("SELECT selection FROM scans WHERE source = 'vmwb'"):
         try:
             found.update(json.loads(selection or "{}").get("checks", []))
         except (ValueError, AttributeError):
@@ -33,15 +34,12 @@ def _control_key(control: str) -> list[Any]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", control)]
 
 
-def summary(cache: Cache, checks: list[Check] | None = None) -> list[dict[str, Any]]:
+def summary(db: Reader, checks: list[Check] | None = None) -> list[dict[str, Any]]:
     checks = checks if checks is not None else load_catalogue()
-    assessed = assessed_checks(cache)
+    assessed = assessed_checks(db)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"open": 0, "muted": 0})
-    for check_id, status, n in cache.db.execute(
-        "SELECT check_id, status, COUNT(*) FROM findings WHERE status IN ('open', 'muted') "
-        "GROUP BY check_id, status"
-    ):
-        counts[check_id][status] = int(n)
+    for check_id, by_status in posture.check_counts(db, posture.CURRENT).items():
+        counts[check_id].update(by_status)
     out = []
     for key, (title, _) in FRAMEWORKS.items():
         controls: dict[str, dict[str, Any]] = {}

@@ -296,7 +296,7 @@ def run_scan(
     """Evaluate the chosen checks and store their findings. See the module docstring."""
     if params is None and config is not None:
         params = config_overrides(config)
-    from workbench.scan import findings, mutes
+    from workbench.scan import findings, kpi, mutes, posture
 
     now = now or utcnow()
     t0 = time.perf_counter()
@@ -318,12 +318,21 @@ def run_scan(
             cid: [r for r in rows if r.provider == provider] for cid, rows in results.items()
         }
     active = mutes.active_mutes(cache.db, now)
+    # Read before the write lock is taken; stored with the scan, so the dashboard reads them as they are.
+    try:
+        kpis: dict[str, Any] | None = kpi.compute_kpis(cache.db, now, params)
+    except (
+        sqlite3.Error
+    ):  # a damaged inventory table must not stop the scan; posture computes them then
+        kpis = None
     with cache.transaction():
         cur = cache.db.execute(
             "INSERT INTO scans (started_at, selection) VALUES (?, ?)", (now, json.dumps(selection))
         )
         scan_id = int(cur.lastrowid or 0)
         counts = findings.store(cache.db, scan_id, checks, results, active, now, provider=provider)
+        if kpis is not None:
+            posture.record_kpis(cache.db, scan_id, kpis)
         counts["errors"] = len(errors)
         finished = utcnow()
         cache.db.execute(

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
+from workbench.cache.posture import severity_rank_sql
 from workbench.scan.engine import FindingRow
 from workbench.scan.mutes import Mute, find_mute, tags_by_uid
 
@@ -169,10 +170,7 @@ def list_findings(
     if check_ids is not None:
         sql += " AND check_id IN (SELECT value FROM json_each(?))"
         args.append(json.dumps(check_ids))
-    sql += (
-        " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
-        "WHEN 'low' THEN 3 ELSE 4 END, check_id, resource_uid"
-    )
+    sql += f" ORDER BY {severity_rank_sql()}, check_id, resource_uid"
     out = []
     for r in db.execute(sql, args):
         d = dict(r)

@@ -1,6 +1,6 @@
 """The brief's KPIs, computed from the cache and its history (no live API).
 
-Public API: :func:`compute_kpis` ``(cache, now=None, params=None) -> dict`` with
+Public API: :func:`compute_kpis` ``(db, now=None, params=None) -> dict`` with
 
 - ``patch.compliance``: share of VMs reporting patch state with nothing missing and nothing failed;
 - ``patch.patched_within_30d``: share of those whose last successful install is at most 30 days old;
@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from workbench.cache.store import Cache
+from workbench.cache.backend import Reader
 from workbench.clock import utcnow
 from workbench.scan.loader import get_check
 
@@ -41,11 +41,11 @@ def _cutoff(now: str, days: int) -> str:
     return (_ts(now) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _critical_episodes(cache: Cache, now: str, window_days: int) -> dict[str, Any]:
+def _critical_episodes(db: Reader, now: str, window_days: int) -> dict[str, Any]:
     in_time = late = 0
     start: dict[str, str] = {}
     limit = dt.timedelta(days=window_days)
-    cur = cache.db.execute(
+    cur = db.execute(
         "SELECT instance_uid, at, critical_missing FROM patch_history ORDER BY instance_uid, at"
     )
     for uid, at, critical in cur:
@@ -67,11 +67,11 @@ def _critical_episodes(cache: Cache, now: str, window_days: int) -> dict[str, An
     )
 
 
-def _critical_vulns(cache: Cache, now: str, window_days: int) -> dict[str, Any]:
+def _critical_vulns(db: Reader, now: str, window_days: int) -> dict[str, Any]:
     """From imported scan results (``vulnerabilities``): critical ones fixed in time, over fixed and overdue."""
     limit = dt.timedelta(days=window_days)
     in_time = late = 0
-    for first_seen, fixed_at in cache.db.execute(
+    for first_seen, fixed_at in db.execute(
         "SELECT first_seen, fixed_at FROM vulnerabilities WHERE severity = 'critical'"
     ):
         end = _ts(fixed_at) if fixed_at else _ts(now)
@@ -86,8 +86,7 @@ def _critical_vulns(cache: Cache, now: str, window_days: int) -> dict[str, Any]:
     )
 
 
-def patch_kpis(cache: Cache, now: str) -> dict[str, Any]:
-    db = cache.db
+def patch_kpis(db: Reader, now: str) -> dict[str, Any]:
     live = "(i.state IS NULL OR i.state NOT IN ('terminated', 'shutting-down'))"
     base = (
         f"FROM patch_states AS ps LEFT JOIN instances AS i ON i.uid = ps.instance_uid WHERE {live}"
@@ -116,7 +115,7 @@ def patch_kpis(cache: Cache, now: str) -> dict[str, Any]:
         "patched_within_30d": _ratio(
             recent, total, "VMs whose last patch install is at most 30 days old"
         ),
-        "critical_remediated_within_7d": _critical(cache, now),
+        "critical_remediated_within_7d": _critical(db, now),
         "auto_deploy_success": _ratio(
             int(auto_ok),
             int(auto_total),
@@ -125,18 +124,17 @@ def patch_kpis(cache: Cache, now: str) -> dict[str, Any]:
     }
 
 
-def _critical(cache: Cache, now: str) -> dict[str, Any]:
+def _critical(db: Reader, now: str) -> dict[str, Any]:
     # Vulnerability records are the direct measure; patch history is the fallback when none were imported.
-    vulns = _critical_vulns(cache, now, 7)
+    vulns = _critical_vulns(db, now, 7)
     if vulns["total"]:
         return vulns | {"source": "vulnerabilities"}
-    return _critical_episodes(cache, now, 7) | {"source": "patch_history"}
+    return _critical_episodes(db, now, 7) | {"source": "patch_history"}
 
 
-def snapshot_kpis(cache: Cache, now: str, params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def snapshot_kpis(db: Reader, now: str, params: dict[str, dict[str, Any]]) -> dict[str, Any]:
     allow = get_check("SNP-03").resolve_params(params.get("SNP-03"))["allowlisted_accounts"]
     retention = int(get_check("SNP-08").resolve_params(params.get("SNP-08"))["retention_days"])
-    db = cache.db
     total = int(db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0])
     public = int(
         db.execute(
@@ -172,11 +170,11 @@ def snapshot_kpis(cache: Cache, now: str, params: dict[str, dict[str, Any]]) -> 
 
 
 def compute_kpis(
-    cache: Cache, now: str | None = None, params: dict[str, dict[str, Any]] | None = None
+    db: Reader, now: str | None = None, params: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     now = now or utcnow()
     return {
         "generated_at": now,
-        "patch": patch_kpis(cache, now),
-        "snapshots": snapshot_kpis(cache, now, params or {}),
+        "patch": patch_kpis(db, now),
+        "snapshots": snapshot_kpis(db, now, params or {}),
     }

@@ -30,14 +30,12 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
+from workbench.cache.posture import SEVERITIES
 from workbench.errors import WorkbenchError
 from workbench.model import PROVIDERS
 
 if TYPE_CHECKING:
     from workbench.config import Config
-
-SEVERITIES = ("critical", "high", "medium", "low", "informational")
-SEVERITY_RANK = {name: len(SEVERITIES) - i for i, name in enumerate(SEVERITIES)}
 
 # The brief's areas: slug -> title shown in reports.
 AREAS: dict[str, str] = {
