@@ -266,7 +266,7 @@ def land(
             (utcnow(), json.dumps(counts), scan_id),
         )
         audit.append(
-            db,
+            cache,
             actor=actor,
             role=role,
             action="import",
