@@ -1,7 +1,7 @@
 """The workbench app: holds the services, pushes screens, owns the app-wide keys.
 
 k9s is the model: ``:`` jumps to a view (``:snap account=2222``), ``/`` filters, ``?`` lists every key, Esc goes
-back, Ctrl+P finds any resource or view. Screens come from :mod:`workbench.screens.registry`; this file only
+back, Ctrl+P finds any resource or view. Screens come from :mod:`workbench.screens.views`; this file only
 routes. Build it with :func:`create_app` (no side effects at import).
 """
 
@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from workbench.config import Config
-from workbench.screens import registry
+from workbench.screens import views
 from workbench.screens.palette import ResourceSearch, ViewCommands
 from workbench.screens.services import Services
 from workbench.screens.styles import stylesheet
@@ -54,7 +54,7 @@ class WorkbenchApp(App[int]):
 
             self.push_screen(DemoLoadingScreen(self.services.demo_builder), self._demo_ready)
         else:
-            self.push_screen(registry.start_view().build())
+            self.push_screen(views.start_view().build())
 
     def _demo_ready(self, estate: Any) -> None:
         if estate is None:  # the build failed; the loading screen showed why
@@ -64,7 +64,7 @@ class WorkbenchApp(App[int]):
         self.services.demo_builder = None
         self.services.config = estate.config
         self.services.demo_label = "demo estate"
-        self.push_screen(registry.start_view().build())
+        self.push_screen(views.start_view().build())
 
     def on_unmount(self) -> None:
         self.sync.cancel()
@@ -79,7 +79,7 @@ class WorkbenchApp(App[int]):
         if word in ("q", "q!", "quit"):
             self.exit(0)
             return
-        view = registry.resolve(word)
+        view = views.resolve(word)
         if view is None:
             self.notify(
                 f"unknown view {safe(word)!r}; ? lists them", severity="warning", markup=False
@@ -88,7 +88,7 @@ class WorkbenchApp(App[int]):
         self.open_view(view.name, args.strip())
 
     def open_view(self, name: str, args: str = "") -> None:
-        view = registry.VIEWS[name]
+        view = views.all_views()[name]
         try:
             screen = view.build(args)
         except (LookupError, ValueError) as exc:

@@ -349,7 +349,7 @@ def _child_main(results: Any, fn: Callable[..., dict[str, Any]], args: tuple[Any
 def _largest_view(path: Path) -> tuple[str, int]:
     """The inventory view (``snap``, ``vm`` …) over the table with the most rows."""
     from workbench.cache import schema
-    from workbench.screens.registry import VIEWS
+    from workbench.screens.views import all_views
 
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     try:
@@ -357,7 +357,7 @@ def _largest_view(path: Path) -> tuple[str, int]:
             name: conn.execute(
                 f"SELECT count(*) FROM {schema.TABLES[v.kwargs['kind']]}"
             ).fetchone()[0]
-            for name, v in VIEWS.items()
+            for name, v in all_views().items()
             if "kind" in v.kwargs
         }
     finally:

@@ -95,10 +95,10 @@ def check_detail(check: Any, overrides: dict[str, Any], open_count: int) -> Grou
 
 
 def fix_lines(check_id: str) -> Text:
-    from workbench.fixes import registry
+    from workbench.fixes import lookup
 
     try:
-        fixes = registry.for_check(check_id)
+        fixes = lookup.for_check(check_id)
     except Exception as exc:  # a fix module that fails to import must not hide the check
         return Text(f"fix registry error: {safe(str(exc))}", style="red")
     if not fixes:
@@ -302,12 +302,12 @@ class ChecksScreen(WorkbenchScreen):
 
 def _checks_with_fix() -> set[str]:
     """Checks that have a guided fix, from the check metadata and each fix's declared checks."""
-    from workbench.fixes import registry
+    from workbench.fixes import lookup
     from workbench.scan.loader import load_catalogue
 
-    named = {c.id for c in load_catalogue() if c.fix in registry.FIX_IDS}
+    named = {c.id for c in load_catalogue() if c.fix in lookup.fix_ids()}
     try:
-        declared = {cid for f in registry.all_fixes() for cid in f.check_ids}
+        declared = {cid for f in lookup.all_fixes() for cid in f.check_ids}
     except Exception:  # one fix module failing to import must not hide the catalogue
         declared = set()
     return named | declared

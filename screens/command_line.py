@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label
 
-from workbench.screens import registry
+from workbench.screens import views
 from workbench.screens.styles import stylesheet
 
 
@@ -25,13 +25,13 @@ class CommandLine(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Label(
-            "views: " + " ".join(f":{v.name}" for v in registry.VIEWS.values() if v.available),
+            "views: " + " ".join(f":{v.name}" for v in views.all_views().values() if v.available),
             id="command-hint",
             markup=False,
         )
         yield Input(
             placeholder="vm · snap account=2222 · fw world_open=1 · query · sync · q",
-            suggester=SuggestFromList(registry.names(), case_sensitive=False),
+            suggester=SuggestFromList(views.names(), case_sensitive=False),
             id="command-input",
         )
 

@@ -146,9 +146,9 @@ class FixWizardScreen(WorkbenchScreen):
         return self._engine(None).refusal(fix, changes=changes)  # type: ignore[no-any-return]
 
     def _plan_fix(self) -> Any:
-        from workbench.fixes import registry
+        from workbench.fixes import lookup
 
-        return registry.get(self.plan.fix_id)
+        return lookup.get(self.plan.fix_id)
 
     def _allowed(self) -> dict[str, bool]:
         refused = self.refusal() is not None

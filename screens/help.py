@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from workbench.screens import registry
 from workbench.screens.styles import stylesheet
+from workbench.screens.views import all_views
 
 
 class HelpScreen(ModalScreen[None]):
@@ -40,7 +40,7 @@ class HelpScreen(ModalScreen[None]):
         views = Table.grid(padding=(0, 2))
         views.add_column(style="bold")
         views.add_column()
-        for view in registry.VIEWS.values():
+        for view in all_views().values():
             note = "" if view.available else " (coming)"
             views.add_row(Text(f":{view.name}"), Text(f"{view.help or view.title}{note}"))
         with VerticalScroll(id="help-body"):

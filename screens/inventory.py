@@ -152,9 +152,9 @@ class InventoryScreen(WorkbenchScreen):
 
     @property
     def title_text(self) -> str:
-        from workbench.screens.registry import VIEWS
+        from workbench.screens.views import all_views
 
-        titles = {v.kwargs.get("kind"): v.title for v in VIEWS.values()}
+        titles = {v.kwargs.get("kind"): v.title for v in all_views().values()}
         return str(titles.get(self.kind, self.kind))
 
     def compose_body(self) -> ComposeResult:

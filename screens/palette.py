@@ -13,15 +13,15 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from workbench.cache import browse
-from workbench.screens import registry
+from workbench.screens import views
 from workbench.textsafe import safe
 
 
 class ViewCommands(Provider):
     """Open any registered view."""
 
-    def _views(self) -> list[registry.View]:
-        return [v for v in registry.VIEWS.values() if v.available]
+    def _views(self) -> list[views.View]:
+        return [v for v in views.all_views().values() if v.available]
 
     async def discover(self) -> Hits:
         for view in self._views():

@@ -16,8 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Label, Static, Switch
 
-from workbench import secrets
-from workbench.providers import registry as providers
+from workbench import plugins, secrets
 from workbench.screens.base import WorkbenchScreen
 from workbench.textsafe import safe
 
@@ -28,7 +27,7 @@ def providers_table(sections: dict[str, dict[str, Any]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    for name in providers.available():
+    for name in plugins.names("providers"):
         section = sections.get(name)
         if section is None:
             grid.add_row(Text(name), Text("not configured", style="dim"))

@@ -150,11 +150,12 @@ def test_inventory_unknown_kind(aws_estate, capsys) -> None:  # type: ignore[no-
 
 
 def test_bench_registry() -> None:
-    from workbench.bench import registry
+    from workbench import plugins
+    from workbench.cli.bench import run_bench
     from workbench.errors import WorkbenchError
 
-    assert registry.BENCHES["tui"].endswith(":bench_virtual_table")
+    assert plugins.target("benches", "tui").endswith(":bench_virtual_table")
     with pytest.raises(WorkbenchError, match="unknown bench"):
-        registry.run("nope")
-    figures = registry.run("ingest", size=2_000)
+        run_bench("nope")
+    figures = run_bench("ingest", size=2_000)
     assert figures["resources"] == 2_000 and figures["resources_per_second"] > 0

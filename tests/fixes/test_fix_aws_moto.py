@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fix_estate import ACCOUNT, instance_id, snapshot_id, target, volume_id
 
-from workbench.fixes import registry
+from workbench.fixes import lookup
 from workbench.fixes.base import NotUndoable, Target
 from workbench.fixes.engine import FixEngine
 from workbench.fixes.plan import Plan
@@ -30,7 +30,7 @@ def cycle(
     undo: bool = True,
 ) -> tuple[Plan, dict[str, Any]]:
     """plan → dry-run (nothing changes) → apply → verify → undo (before-state restored)."""
-    fix = registry.get(fix_id)
+    fix = lookup.get(fix_id)
     norm = fix.normalize_target(tgt)
     before = fix.read_live(engine.ctx, norm)
     plan = engine.plan(fix_id, [tgt], inputs)

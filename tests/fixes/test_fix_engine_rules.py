@@ -13,7 +13,7 @@ from workbench import audit
 from workbench.cache.store import Cache
 from workbench.config import parse
 from workbench.errors import PermissionDenied
-from workbench.fixes import registry, targets
+from workbench.fixes import lookup, targets
 from workbench.fixes.base import FixError, StalePlan
 from workbench.fixes.engine import FixEngine
 from workbench.fixes.plan import Plan, PlanFileError, preview_lines
@@ -31,7 +31,7 @@ def _public_snapshot(ec2: Any) -> str:
 
 def test_registry_has_exactly_the_agreed_fix_ids() -> None:
     # Other providers register their own ids beside these.
-    assert {f for f in registry.FIX_IDS if f.startswith("aws.")} == {
+    assert {f for f in lookup.fix_ids() if f.startswith("aws.")} == {
         "aws.snapshot.revoke_public",
         "aws.snapshot.revoke_foreign_shares",
         "aws.snapshot.block_public_access",
@@ -48,9 +48,9 @@ def test_registry_has_exactly_the_agreed_fix_ids() -> None:
         "aws.volume.delete_orphan",
         "aws.instance.tag_owner",
     }
-    for fix in (registry.get(f) for f in registry.FIX_IDS if f.startswith("aws.")):
+    for fix in (lookup.get(f) for f in lookup.fix_ids() if f.startswith("aws.")):
         assert fix.safety in ("reversible", "additive", "irreversible") and fix.permissions
-    assert [f.id for f in registry.for_check("SNP-01")] == ["aws.snapshot.revoke_public"]
+    assert [f.id for f in lookup.for_check("SNP-01")] == ["aws.snapshot.revoke_public"]
 
 
 def test_viewer_may_run_no_fix_and_the_refusal_is_audited(
@@ -145,7 +145,7 @@ def test_apply_continues_past_a_failed_item_and_skips_its_dependants(
 ) -> None:
     vols = [volume_id(ec2), volume_id(ec2)]
     plan = engine.plan("aws.volume.delete_orphan", [target("volume", v) for v in vols])
-    fix = registry.get("aws.volume.delete_orphan")
+    fix = lookup.get("aws.volume.delete_orphan")
     original = fix.apply_item
 
     def flaky(ctx: Any, item: Any) -> Any:  # a fault in the first snapshot only

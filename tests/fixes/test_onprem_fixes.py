@@ -19,7 +19,7 @@ from workbench.config import Config
 from workbench.emulators.libvirt_estate import demo_estate, write_demo_estate
 from workbench.emulators.vcsim import DEMO_LEGACY_DEVICES_VM, VcsimServer, seed_demo
 from workbench.errors import PermissionDenied
-from workbench.fixes import registry
+from workbench.fixes import lookup
 from workbench.fixes.base import FixError, NotUndoable, Target
 from workbench.fixes.engine import FixEngine
 from workbench.fixes.plan import Plan
@@ -37,7 +37,7 @@ def engine_for(tmp: Path, clients: dict[str, Any]) -> FixEngine:
 def cycle(
     engine: FixEngine, fix_id: str, tgt: Target, inputs: dict[str, Any] | None = None
 ) -> Plan:
-    fix = registry.get(fix_id)
+    fix = lookup.get(fix_id)
     before = fix.read_live(engine.ctx, tgt)
     plan = engine.plan(fix_id, [tgt], inputs)
     assert plan.items and not fix.is_fixed(before, plan.inputs)

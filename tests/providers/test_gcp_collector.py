@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from fixture_servers import gcp_server_fixtures
 
+from workbench import plugins
 from workbench.cache.store import Cache
 from workbench.emulators.gcp import GcpFixtureServer
-from workbench.providers import registry
+from workbench.providers.base import Provider
 from workbench.providers.gcp.provider import GcpProvider
 from workbench.sync import SyncEngine, SyncResult
 
@@ -38,7 +39,7 @@ def sync(server: GcpFixtureServer, cache: Cache, **extra: Any) -> SyncResult:
         "retry_deadline": 10,
         "timeout": 5,
     } | extra
-    provider = registry.load("gcp").from_config(section)
+    provider = plugins.load_class("providers", "gcp", Provider).from_config(section)
     return SyncEngine(cache, [provider], max_workers=4, task_timeout=60).run()
 
 

@@ -57,10 +57,10 @@ def test_query_parses_against_the_schema(check: loader.Check, tmp_path: Path) ->
 
 
 def test_every_referenced_fix_exists() -> None:
-    from workbench.fixes.registry import FIX_IDS
+    from workbench.fixes.lookup import fix_ids
 
     referenced = {c.fix for c in CHECKS if c.fix}
-    assert referenced <= FIX_IDS, referenced - FIX_IDS
+    assert referenced <= fix_ids(), referenced - fix_ids()
 
 
 def test_python_logic_matches_metadata() -> None:

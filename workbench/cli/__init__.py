@@ -1,19 +1,18 @@
-"""The ``vmwb`` command line: global options, then one subcommand per module of this package.
+"""The ``vmwb`` command line: global options, then one subcommand per entry of the ``vmwb.commands`` group.
 
-Each module ``workbench/cli/<name>.py`` that defines ``register(subparsers)`` adds its own subcommand, so
-commands are added without touching this file. Modules import their heavy dependencies inside their handlers:
+Each entry (:mod:`workbench.plugins`; the built-ins are ``workbench/cli/<name>.py:register``) is a
+``register(subparsers)`` function that adds its own subcommand, so commands are added without touching this
+file. Modules import their heavy dependencies inside their handlers:
 ``vmwb --help`` must stay fast and import no cloud SDK.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
 
-from workbench import __version__
+from workbench import __version__, plugins
 from workbench.cli.context import CliContext
 from workbench.errors import WorkbenchError
 
@@ -40,13 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="what fixes you may run (default: from config, else operator)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name == "context":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
+    for name in plugins.names("commands"):
+        plugins.load("commands", name)(sub)
     return parser
 
 

@@ -1,10 +1,18 @@
-"""``vmwb bench NAME [--size N] [--json]``: run a benchmark and print its figures (see workbench.bench)."""
+"""``vmwb bench NAME [--size N] [--json]``: run a benchmark and print its figures (see workbench.bench).
+
+Benches are the ``vmwb.benches`` plugin group (:mod:`workbench.plugins`): a function that returns a JSON-able
+dict of figures and takes a size keyword (``size``, or its first parameter, e.g. ``rows``) that ``--size`` sets.
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 from typing import TYPE_CHECKING, Any
+
+from workbench import plugins
+from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.cli.context import CliContext
@@ -19,8 +27,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    from workbench.bench.registry import run as run_bench
-
     figures = run_bench(args.name, args.size)
     print(
         json.dumps(figures, default=str)
@@ -28,3 +34,16 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         else json.dumps(figures, indent=2, default=str)
     )
     return 0
+
+
+def run_bench(name: str, size: int | None = None) -> dict[str, Any]:
+    fn = plugins.load("benches", name)
+    if size is None:
+        figures: dict[str, Any] = fn()
+        return figures
+    params = list(inspect.signature(fn).parameters)
+    if not params:
+        raise WorkbenchError(f"bench {name!r} takes no size")
+    key = "size" if "size" in params else params[0]
+    sized: dict[str, Any] = fn(**{key: size})
+    return sized

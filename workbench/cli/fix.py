@@ -118,9 +118,9 @@ def _print(lines: list[str]) -> None:
 
 
 def cmd_list(ctx: Any, args: argparse.Namespace) -> int:
-    from workbench.fixes import registry
+    from workbench.fixes import lookup
 
-    fixes = registry.for_check(args.check) if args.check else registry.all_fixes()
+    fixes = lookup.for_check(args.check) if args.check else lookup.all_fixes()
     for fix in fixes:
         print(f"{fix.id:36} {fix.safety:12} {','.join(fix.check_ids):14} {fix.title}")
         for spec in fix.inputs:
@@ -287,11 +287,11 @@ def cmd_journal(ctx: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_due(ctx: Any, args: argparse.Namespace) -> int:
-    from workbench.fixes import registry
+    from workbench.fixes import lookup
     from workbench.fixes.aws.instance_lifecycle import due_instances
     from workbench.fixes.base import FixContext
 
-    fix = registry.get("aws.instance.stop_expired")
+    fix = lookup.get("aws.instance.stop_expired")
     fctx = FixContext(ctx.config, ctx.cache())
     inputs = fix.resolve_inputs(fctx, None)
     next_fix = {

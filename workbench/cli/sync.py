@@ -72,7 +72,8 @@ def register(subparsers: Any) -> None:
 
 def build_providers(ctx: CliContext, args: argparse.Namespace) -> list[Provider]:
     """Providers from the config sections, narrowed and overridden by the flags."""
-    from workbench.providers import registry
+    from workbench import plugins
+    from workbench.providers.base import Provider
 
     names: Sequence[str] = args.provider or ctx.config.configured_providers or ["aws"]
     providers = []
@@ -82,7 +83,11 @@ def build_providers(ctx: CliContext, args: argparse.Namespace) -> list[Provider]
             overrides["regions"] = list(args.region)
         if args.profile and name == "aws":  # profiles are an AWS notion
             overrides["profiles"] = list(args.profile)
-        providers.append(registry.load(name).from_config(ctx.config.provider(name), **overrides))
+        providers.append(
+            plugins.load_class("providers", name, Provider).from_config(
+                ctx.config.provider(name), **overrides
+            )
+        )
     return providers
 
 

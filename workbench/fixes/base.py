@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from workbench import canonical
+from workbench import canonical, plugins
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -156,17 +156,10 @@ class DryRunOutcome:
 class FixContext:
     """What a fix may use: the config, the cache (for blast radius and target lookup), clients, today's date.
 
-    ``clients`` maps a provider name to its client factory (``workbench.fixes.aws.clients.AwsClients`` for AWS);
-    tests and a UI inject their own (a botocore Stubber). Factories are built lazily from the config.
+    ``clients`` maps a provider name to its client factory (the ``vmwb.fix_clients`` plugin group:
+    ``workbench.fixes.aws.clients.AwsClients`` for AWS); tests and a UI inject their own (a botocore Stubber).
+    Factories are built lazily from the config.
     """
-
-    _BUILDERS: ClassVar[dict[str, str]] = {
-        "aws": "workbench.fixes.aws.clients:AwsClients",
-        "libvirt": "workbench.providers.libvirt.connection:LibvirtClients",
-        "vsphere": "workbench.providers.vsphere.connection:VsphereClients",
-        "gcp": "workbench.fixes.gcp.common:GcpFixClients",
-        "azure": "workbench.fixes.azure.common:AzureFixClients",
-    }
 
     def __init__(
         self,
@@ -182,13 +175,9 @@ class FixContext:
 
     def clients(self, provider: str) -> Any:
         if provider not in self._clients:
-            spec = self._BUILDERS.get(provider)
-            if spec is None:
+            if provider not in plugins.names("fix_clients"):
                 raise FixError(f"no fix clients for provider {provider!r}")
-            import importlib
-
-            module, _, name = spec.partition(":")
-            builder = getattr(importlib.import_module(module), name)
+            builder = plugins.load("fix_clients", provider)
             self._clients[provider] = builder.from_config(self.config.provider(provider))
         return self._clients[provider]
 

@@ -30,7 +30,7 @@ from workbench.clock import utcnow
 from workbench.config import Config
 from workbench.errors import PermissionDenied
 from workbench.fixes import journal as jr
-from workbench.fixes import registry
+from workbench.fixes import lookup
 from workbench.fixes.base import (
     IRREVERSIBLE,
     REVERSIBLE,
@@ -108,7 +108,7 @@ class FixEngine:
     def plan(
         self, fix_id: str, targets: Sequence[Target], inputs: Mapping[str, Any] | None = None
     ) -> Plan:
-        fix = registry.get(fix_id)
+        fix = lookup.get(fix_id)
         self._guard("plan", fix, fix_id, changes=False)
         resolved = fix.resolve_inputs(self.ctx, inputs)
         plan_targets: list[PlanTarget] = []
@@ -187,7 +187,7 @@ class FixEngine:
 
     # ------------------------------------------------------------------ dry-run
     def dry_run(self, plan: Plan) -> list[ItemResult]:
-        fix = registry.get(plan.fix_id)
+        fix = lookup.get(plan.fix_id)
         self._guard("dry-run", fix, plan.plan_id)
         try:
             self._check_fresh(fix, plan)
@@ -212,7 +212,7 @@ class FixEngine:
         self, plan: Plan, *, confirm: str | None = None, on_item: OnItem | None = None
     ) -> ApplyResult:
         """Run exactly ``plan``. Irreversible plans need ``confirm`` = the count or the resource id."""
-        fix = registry.get(plan.fix_id)
+        fix = lookup.get(plan.fix_id)
         self._guard("apply", fix, plan.plan_id)
         if fix.safety == IRREVERSIBLE and plan.items and not plan.accepts_confirmation(confirm):
             self._audit("apply", plan.plan_id, {"fix_id": fix.id}, "refused: not confirmed")
@@ -305,7 +305,7 @@ class FixEngine:
     # ------------------------------------------------------------------ verify
     def verify(self, plan: Plan, *, audit_it: bool = True) -> list[VerifyResult]:
         """Re-read each acting target and evaluate the check's condition on it."""
-        fix = registry.get(plan.fix_id)
+        fix = lookup.get(plan.fix_id)
         out = []
         for pt in plan.acting_targets:
             try:
@@ -338,7 +338,7 @@ class FixEngine:
         entry = self.journal.get(entry_id)
         if entry is None:
             raise FixError(f"no journal entry {entry_id} (see `vmwb fix journal`)")
-        fix = registry.get(entry.fix_id)
+        fix = lookup.get(entry.fix_id)
         self._guard("undo", fix, f"journal:{entry_id}")
         try:
             if not fix.undoable:
@@ -413,7 +413,7 @@ class FixEngine:
         settled = []
         for entry in self.journal.pending():
             try:
-                fix = registry.get(entry.fix_id)
+                fix = lookup.get(entry.fix_id)
                 live = fix.read_live(self.ctx, entry.target)
             except Exception as exc:
                 self._audit(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from workbench.cache import posture, schema
 from workbench.cache.backend import Reader
 from workbench.cache.store import Cache
-from workbench.fixes import registry
+from workbench.fixes import lookup
 from workbench.fixes.base import Fix, FixError, Target
 from workbench.model import make_uid
 
@@ -25,9 +25,9 @@ def choose_fix(
     cache: Cache, check_or_fix: str, fix_id: str | None = None
 ) -> tuple[Fix, str | None]:
     """The fix to use and the check whose findings it reads (None when a fix id was given)."""
-    if check_or_fix in registry.FIX_IDS:
-        return registry.get(check_or_fix), None
-    candidates = registry.for_check(check_or_fix)
+    if check_or_fix in lookup.fix_ids():
+        return lookup.get(check_or_fix), None
+    candidates = lookup.for_check(check_or_fix)
     if fix_id:
         chosen = [f for f in candidates if f.id == fix_id]
         if not chosen:
@@ -99,7 +99,7 @@ def candidates(
     found: dict[str, Candidate] = {}
     for check, check_refs in by_check.items():
         try:
-            fixes = registry.for_check(check)
+            fixes = lookup.for_check(check)
         except FixError:
             continue
         for fix in fixes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from workbench import plugins
 from workbench.config import Config
 from workbench.errors import ProviderError
-from workbench.providers import registry
 from workbench.providers.base import Provider
 
 
@@ -24,7 +24,7 @@ def from_config(config: Config, names: Iterable[str] | None = None) -> list[Prov
         )
     providers: list[Provider] = []
     for name in wanted:
-        cls = registry.load(name)
+        cls = plugins.load_class("providers", name, Provider)
         try:
             providers.append(cls.from_config(config.provider(name)))
         except ProviderError:

@@ -1,56 +1,52 @@
-"""The screen registry: every view the ``:`` command line, the palette and the help know, by name.
+"""The views the ``:`` command line, the palette and the help know, by name: their titles, aliases and help.
 
-This is the hook for new screens. To add one, give it an entry here (``target`` is ``"module:Class"``, imported
-only when the view is opened) and a ``.tcss`` file; nothing else needs to change. The class is built as
-``Class(args=<text after the command>, **kwargs)``. Entries with ``target=None`` are planned views: they are
-listed, and opening one says it is not there yet. The app opens on :data:`START_VIEWS`' first available view.
+A view's Screen class is the ``vmwb.views`` plugin group's entry of the same name (:mod:`workbench.plugins`),
+imported only when the view is opened, and built as ``Class(args=<text after the command>, **kwargs)``. To add
+a view, add its entry point and a ``.tcss`` file, and a :class:`View` here for its title and aliases (a view
+registered without one is listed by its name). The app opens on :data:`START_VIEWS`' first available view.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from textual.screen import Screen
+
+from workbench import plugins
 
 
 @dataclass(frozen=True, slots=True)
 class View:
     name: str
     title: str
-    target: str | None
     kwargs: dict[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     help: str = ""
 
     @property
     def available(self) -> bool:
-        return self.target is not None
+        return self.name in plugins.names("views")
 
     def build(self, args: str = "") -> Screen[Any]:
-        if self.target is None:
+        if not self.available:
             raise LookupError(f"the {self.title} view is not built yet")
-        module_name, _, attr = self.target.partition(":")
-        cls = getattr(importlib.import_module(module_name), attr)
+        cls = plugins.load_class("views", self.name, Screen)
         screen: Screen[Any] = cls(args=args, **self.kwargs)
         return screen
 
 
-_INVENTORY = "workbench.screens.inventory:InventoryScreen"
-
-
 def _inventory(name: str, kind: str, title: str, aliases: tuple[str, ...]) -> View:
-    return View(name, title, _INVENTORY, {"kind": kind}, aliases, f"Inventory: {title.lower()}")
+    return View(name, title, {"kind": kind}, aliases, f"Inventory: {title.lower()}")
 
 
-VIEWS: dict[str, View] = {
+_BUILTIN: dict[str, View] = {
     v.name: v
     for v in (
         View(
             "dash",
             "Dashboard",
-            "workbench.screens.dashboard:DashboardScreen",
             aliases=("dashboard", "home"),
             help="Posture overview",
         ),
@@ -66,68 +62,67 @@ VIEWS: dict[str, View] = {
         View(
             "findings",
             "Findings",
-            "workbench.screens.findings:FindingsScreen",
             aliases=("finding", "f"),
             help="Open findings",
         ),
         View(
             "checks",
             "Checks",
-            "workbench.screens.checks:ChecksScreen",
             aliases=("check",),
             help="The check catalogue",
         ),
         View(
             "scans",
             "Scan diff",
-            "workbench.screens.scans:ScansScreen",
             aliases=("diff", "scan"),
             help="What changed between scans",
         ),
         View(
             "fix",
             "Fix wizard",
-            "workbench.screens.fix_wizard:FixWizardScreen",
             aliases=("fixes",),
             help="Plan and apply fixes",
         ),
         View(
             "journal",
             "Journal",
-            "workbench.screens.journal:JournalScreen",
             aliases=("audit", "log"),
             help="Fix journal and audit log",
         ),
         View(
             "images",
             "Image factory",
-            "workbench.screens.images:ImagesScreen",
             aliases=("factory",),
             help="Approved images: approve, revoke, verify; scans, hardening, lineage",
         ),
         View(
             "query",
             "Query",
-            "workbench.screens.query:QueryScreen",
             aliases=("sql", "q"),
             help="Read-only SQL over the cache",
         ),
         View(
             "sync",
             "Sync",
-            "workbench.screens.sync_status:SyncScreen",
             aliases=("scopes", "status", "history"),
             help="Sync history, scope status, sync now",
         ),
         View(
             "settings",
             "Settings",
-            "workbench.screens.settings:SettingsScreen",
             aliases=("config", "prefs"),
             help="Providers, credentials, read-only, theme",
         ),
     )
 }
+
+
+@functools.cache
+def all_views() -> dict[str, View]:
+    """The built-in views, then any a plugin registered, by name."""
+    extra = {n: View(n, n) for n in plugins.names("views") if n not in _BUILTIN}
+    return {**_BUILTIN, **extra}
+
 
 # The first available one is where the app opens (the dashboard once it exists).
 START_VIEWS = ("dash", "vm")
@@ -135,22 +130,23 @@ START_VIEWS = ("dash", "vm")
 
 def resolve(word: str) -> View | None:
     word = word.strip().lower()
-    if word in VIEWS:
-        return VIEWS[word]
-    for view in VIEWS.values():
+    views = all_views()
+    if word in views:
+        return views[word]
+    for view in views.values():
         if word in view.aliases:
             return view
     return None
 
 
 def start_view() -> View:
-    return next(VIEWS[n] for n in START_VIEWS if VIEWS[n].available)
+    return next(all_views()[n] for n in START_VIEWS if all_views()[n].available)
 
 
 def names() -> list[str]:
     """Every name and alias, for command-line completion."""
     out = []
-    for view in VIEWS.values():
+    for view in all_views().values():
         out.append(view.name)
         out.extend(view.aliases)
     return out
