@@ -63,7 +63,7 @@ class MuteDialog(ModalScreen[dict[str, str] | None]):
             self.dismiss(None)
 
     def _accept(self) -> None:
-        from workbench.cli.mute import parse_expiry
+        from workbench.scan.mutes import parse_expiry
 
         reason = self.query_one("#mute-reason", Input).value.strip()
         expires = self.query_one("#mute-expires", Input).value.strip()

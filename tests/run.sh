@@ -25,6 +25,7 @@ uv sync --locked --compile-bytecode "${extras[@]}"
 uv run --no-sync ruff check .
 uv run --no-sync ruff format --check .
 uv run --no-sync mypy
+uv run --no-sync python tests/lint_imports.py   # the layers of docs/architecture.md (import-linter)
 
 set +e
 uv run --no-sync pytest -n 2 --dist loadgroup -q -p no:cacheprovider "$@"

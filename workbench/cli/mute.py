@@ -7,9 +7,7 @@ the next scan. Adding and removing are written to the audit log.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import WorkbenchError
@@ -45,24 +43,6 @@ def register(subparsers: Any) -> None:
     rm.add_argument("mute_id", type=int)
     rm.add_argument("--reason", default="", help="why it is removed")
     rm.set_defaults(func=run_remove)
-
-
-def parse_expiry(text: str, now: str | None = None) -> str:
-    base = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
-    m = re.fullmatch(r"(\d+)([dhw])", text.strip())
-    if m:
-        unit = {"d": "days", "h": "hours", "w": "weeks"}[m.group(2)]
-        when = base + dt.timedelta(**{unit: int(m.group(1))})
-    else:
-        try:
-            when = dt.datetime.fromisoformat(text.strip())
-        except ValueError as exc:
-            raise WorkbenchError(
-                f"--expires {text!r}: give a date, a time or a duration like 30d"
-            ) from exc
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _may_mute(ctx: CliContext) -> None:
@@ -101,7 +81,7 @@ def run_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
-    from workbench.scan.mutes import add_mute
+    from workbench.scan.mutes import add_mute, parse_expiry
 
     _may_mute(ctx)
     mute_id = add_mute(

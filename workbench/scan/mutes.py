@@ -12,6 +12,7 @@ Public API: :func:`add_mute`, :func:`remove_mute`, :func:`list_mutes`, :func:`ac
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -55,6 +56,25 @@ class Mute:
         if "tag" in p:
             return any(p["tag"].fullmatch(f"{k}={v}") for k, v in (tags or {}).items())
         return True
+
+
+def parse_expiry(text: str, now: str | None = None) -> str:
+    """An expiry as ISO UTC from a duration (``30d``, ``12h``, ``2w``), a date or a time."""
+    base = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
+    m = re.fullmatch(r"(\d+)([dhw])", text.strip())
+    if m:
+        unit = {"d": "days", "h": "hours", "w": "weeks"}[m.group(2)]
+        when = base + dt.timedelta(**{unit: int(m.group(1))})
+    else:
+        try:
+            when = dt.datetime.fromisoformat(text.strip())
+        except ValueError as exc:
+            raise MuteError(
+                f"expiry {text!r}: give a date (2026-12-31), a time or a duration like 30d"
+            ) from exc
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _compile(field: str, pattern: str | None) -> re.Pattern[str] | None:
