@@ -10,9 +10,8 @@ Public API:
   :class:`~workbench.config.Config`, handed to the Python check logic that reads settings of its own (the image
   checks' ``[images]`` trust root and trusted publishers). None stands for an empty ``Config()``: the engine
   never reads a config file itself.
-- :func:`evaluate` ``(cache, check, resource_uids=None, *, params=None, now=None, config=None) ->
-  list[FindingRow]``: the rows that fail one check, with no write at all. The fix engine passes one resource uid
-  to verify a fix.
+- :func:`evaluate` ``(cache, check, *, params=None, now=None, config=None) -> list[FindingRow]``: the rows
+  that fail one check, with no write at all.
 - :func:`evaluate_many`: several checks on two threads with their own read-only connections (what
   ``run_scan`` uses).
 - :func:`select_checks`: the selection rules (all, by id, by area, by framework, by provider).
@@ -114,24 +113,16 @@ def _json_or_none(text: Any) -> Any:
 def evaluate(
     cache: Cache | sqlite3.Connection,
     check: Check,
-    resource_uids: Iterable[str] | None = None,
     *,
     params: dict[str, Any] | None = None,
     now: str | None = None,
     config: Config | None = None,
 ) -> list[FindingRow]:
-    """Rows failing ``check`` (optionally only for ``resource_uids``). Reads only. ``config``: the session's,
-    for the check's Python logic (None: an empty ``Config()``)."""
+    """Rows failing ``check``. Reads only. ``config``: the session's, for the check's Python logic (None: an
+    empty ``Config()``)."""
     db = cache.db if isinstance(cache, Cache) else cache
     bound = bind(check, params, now or utcnow())
     sql = check.query.strip().rstrip(";")
-    # A logic check's query rows may stand for several resources (IMG-11: one row per approval, expanded to
-    # its VMs in Python), so its uid filter applies to what the Python step returns.
-    wanted = set(resource_uids) if resource_uids is not None and check.logic else None
-    if resource_uids is not None and not check.logic:
-        bound["_uids"] = json.dumps(list(resource_uids))
-        # The newline ends a trailing "-- comment" in the check's SQL before the closing parenthesis.
-        sql = f"SELECT * FROM ({sql}\n) WHERE resource_uid IN (SELECT value FROM json_each(:_uids))"
     cur = db.cursor()
     cur.row_factory = (
         None  # plain tuples: a sqlite3.Row per row costs more than the query on big results
@@ -168,8 +159,6 @@ def evaluate(
         from workbench.checks import logic
 
         rows = logic.apply(check.id, rows, check.resolve_params(params), db=db, config=config)
-        if wanted is not None:
-            rows = [r for r in rows if r.resource_uid in wanted]
     return rows
 
 
