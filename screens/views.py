@@ -32,7 +32,7 @@ class View:
     def build(self, args: str = "") -> Screen[Any]:
         if not self.available:
             raise LookupError(f"the {self.title} view is not built yet")
-        cls = plugins.load_class("views", self.name, Screen)
+        cls: Any = plugins.load_class("views", self.name, Screen)  # a view takes ``args``
         screen: Screen[Any] = cls(args=args, **self.kwargs)
         return screen
 
