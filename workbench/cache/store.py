@@ -11,7 +11,6 @@ import contextlib
 import itertools
 import operator
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,11 +20,18 @@ from typing import Any, Self
 from workbench import model
 from workbench.cache import schema, search
 from workbench.cache.connection import (
+    APPLICATION_ID,
     AUTOCHECKPOINT_PAGES,
     BULK_AUTOCHECKPOINT_PAGES,
-    check_sqlite_file,
+    DEMO_APPLICATION_ID,
+    CacheFile,
+    apply_pragmas,
     connect,
     create_private,
+    identify,
+    is_file_error,
+    open_raw,
+    sqlite_error,
 )
 from workbench.cache.rows import (
     HASH_AT,
@@ -61,20 +67,33 @@ class Cache:
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Cache:
+    def open(
+        cls, path: str | os.PathLike[str], *, create: bool = True, demo: bool = False
+    ) -> Cache:
+        """Open (or create) the cache at ``path``; ``demo`` marks a new cache as a demo one.
+
+        The file is identified through SQLite before any pragma or migration touches it: a file that is not
+        a vmwb cache is refused and left as it was (see :mod:`workbench.cache.connection`).
+        """
         p = Path(path).expanduser()
-        if p.exists():
-            check_sqlite_file(p)
-        elif create:
+        if not p.exists():
+            if not create:
+                raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
             create_private(p)
-        else:
-            raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
+        db: sqlite3.Connection | None = None
         try:
-            db = connect(p)
-            cache = cls(p, db)
-            cache._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise CacheError(f"the cache {p} is damaged ({exc}); it was left untouched") from exc
+            db = open_raw(p)
+            found = identify(db, p)
+            cache = cls(p, apply_pragmas(db))
+            cache._migrate(found, demo=demo)
+        except sqlite3.Error as exc:
+            if db is not None:
+                db.close()
+            raise sqlite_error(exc, p) from exc
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
         return cache
 
     def close(self) -> None:
@@ -94,42 +113,73 @@ class Cache:
     def version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self) -> None:
-        current = self.version
+    def _migrate(self, found: CacheFile, *, demo: bool = False) -> None:
+        current = found.version
         if current > schema.SCHEMA_VERSION:
             raise CacheError(
                 f"the cache {self.path} has schema v{current}, newer than this vmwb "
                 f"(v{schema.SCHEMA_VERSION}); upgrade vmwb or use another --db"
             )
-        if current == schema.SCHEMA_VERSION:
+        if current == schema.SCHEMA_VERSION and found.state != "adopted":
             return
-        if current > 0:
+        if current > 0 and current < schema.SCHEMA_VERSION:
             self.backup(self.path.with_name(f"{self.path.name}.v{current}.bak"))
+        mark = DEMO_APPLICATION_ID if found.state == "demo" or (demo and current == 0) else None
+        with self.transaction():
+            # The mark goes in with the first migration: a cache is never half ours.
+            self.db.execute(f"PRAGMA application_id = {mark or APPLICATION_ID}")
         for version in range(current, schema.SCHEMA_VERSION):
             with self.transaction():
                 schema.MIGRATIONS[version](self.db)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
 
+    @property
+    def is_demo(self) -> bool:
+        return int(self.db.execute("PRAGMA application_id").fetchone()[0]) == DEMO_APPLICATION_ID
+
     def backup(self, target: Path) -> Path:
-        """A consistent copy of the cache (SQLite's online backup), mode 0600."""
-        if target.exists():
-            shutil.move(target, target.with_name(target.name + ".old"))
-        create_private(target)
-        dst = sqlite3.connect(target)
-        with dst:
+        """A consistent copy of the cache (SQLite's online backup) in a new file, mode 0600.
+
+        A file already at ``target`` (an earlier backup someone may have open) is never moved or replaced:
+        the copy goes to the first free ``target.N``.
+        """
+        candidate, n = target, 0
+        while True:
+            try:
+                create_private(candidate)
+                break
+            except CacheError:
+                if not candidate.exists():
+                    raise
+                n += 1
+                candidate = target.with_name(f"{target.name}.{n}")
+        dst = sqlite3.connect(candidate)
+        try:
             self.db.backup(dst)
-        dst.close()
-        return target
+        finally:
+            dst.close()
+        return candidate
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any error. A full disk, a read-only or failing
+        file system or a damaged file is raised as one :class:`CacheError` line (nothing was written)."""
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            if is_file_error(exc):
+                raise sqlite_error(exc, self.path) from exc
             raise
-        self.db.execute("COMMIT")
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
