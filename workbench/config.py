@@ -67,6 +67,11 @@ def default_config_path() -> Path:
     env = os.environ.get("VMWB_CONFIG")
     if env:
         return Path(env).expanduser()
+    return user_config_path()
+
+
+def user_config_path() -> Path:
+    """The config file in the user's config folder, whatever ``$VMWB_CONFIG`` says."""
     from platformdirs import user_config_dir
 
     return Path(user_config_dir(APP_NAME)) / "config.toml"
