@@ -33,6 +33,9 @@ DEFAULT_WORKERS = 64
 # pool takes scopes round-robin, instead of one region holding every worker. 8 is above any provider's task
 # count today: alone, a scope runs all its tasks at once.
 PER_SCOPE_TASKS = 8
+# The run's heartbeat (sync_runs.heartbeat_at) is refreshed this often while it collects: an owner on another
+# host is judged by it alone (workbench/process_owner.py).
+HEARTBEAT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +212,13 @@ class SyncEngine:
         seen = sum(o.resources for o in result.outcomes)
         errors = len(result.failed)
         submit_more()
+        beat = time.monotonic()
         while pending or any(queues):  # (queues left over only when cancelled)
             finished, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             now = time.monotonic()
+            if now - beat >= HEARTBEAT_SECONDS:
+                self.cache.heartbeat(result.run_id)
+                beat = now
             settled: list[TaskOutcome] = []
             for fut, (n, scope, task, started_iso) in list(pending.items()):
                 with lock:

@@ -44,6 +44,7 @@ from workbench.cache.rows import (
 )
 from workbench.clock import utcnow
 from workbench.errors import CacheError
+from workbench.process_owner import Owner
 
 __all__ = ["Cache", "IngestStats"]
 
@@ -86,6 +87,7 @@ class Cache:
             found = identify(db, p)
             cache = cls(p, apply_pragmas(db))
             cache._migrate(found, demo=demo)
+            cache.settle_interrupted_runs()  # what every listing of the runs (CLI, TUI) then shows
         except sqlite3.Error as exc:
             if db is not None:
                 db.close()
@@ -200,12 +202,40 @@ class Cache:
 
     # ----------------------------------------------------------------- sync runs
     def start_run(self, params: dict[str, Any]) -> int:
+        """A new ``running`` row owned by this process; runs of processes that are gone are settled first."""
+        self.settle_interrupted_runs()
+        owner = Owner.current()
         with self.transaction():
             cur = self.db.execute(
-                "INSERT INTO sync_runs (started_at, status, params) VALUES (?, 'running', ?)",
-                (utcnow(), to_json(params)),
+                "INSERT INTO sync_runs (started_at, status, params, owner_pid, owner_start, "
+                "owner_host, heartbeat_at) VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                (utcnow(), to_json(params), owner.pid, owner.start, owner.host, owner.heartbeat),
             )
         return int(cur.lastrowid or 0)
+
+    def heartbeat(self, run_id: int) -> None:
+        """The run's owner is alive (for owners on another host, judged by this alone)."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sync_runs SET heartbeat_at=? WHERE run_id=?", (utcnow(), run_id)
+            )
+
+    def settle_interrupted_runs(self) -> list[int]:
+        """Mark ``interrupted`` every ``running`` run whose owner process is gone (killed, crashed, rebooted);
+        a run whose owner lives is left alone. Returns the runs settled."""
+        running = self.db.execute(
+            "SELECT run_id, owner_pid, owner_start, owner_host, heartbeat_at FROM sync_runs "
+            "WHERE status = 'running'"
+        ).fetchall()
+        gone = [int(r[0]) for r in running if Owner(r[1], r[2], r[3], r[4]).gone()]
+        if gone:
+            with self.transaction():
+                self.db.executemany(
+                    "UPDATE sync_runs SET status='interrupted', finished_at=? "
+                    "WHERE run_id=? AND status='running'",
+                    [(utcnow(), run_id) for run_id in gone],
+                )
+        return gone
 
     def finish_run(self, run_id: int, status: str, resources: int, errors: int) -> None:
         with self.transaction():
