@@ -11,6 +11,7 @@ Example (also in the README)::
     role = "operator"          # viewer | responder | operator
     read_only = false
     theme = "textual-dark"
+    keep_raw_secrets = false   # true: keep secret-looking tag values as they are (default: redacted)
 
     [aws]
     profiles = ["prod-audit"]  # boto3 profiles; default: the normal credential chain
@@ -51,6 +52,7 @@ GENERAL_KEYS: dict[str, type | tuple[type, ...]] = {
     "read_only": bool,
     "theme": str,
     "user": str,
+    "keep_raw_secrets": bool,
 }
 
 
@@ -84,6 +86,8 @@ class Config:
     read_only: bool = False
     theme: str = "textual-dark"
     user: str | None = None
+    #: Store secret-looking tag values, labels and descriptions as they are instead of redacted.
+    keep_raw_secrets: bool = False
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def provider(self, name: str) -> dict[str, Any]:
@@ -144,6 +148,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Config:
         read_only=general.get("read_only", False),
         theme=general.get("theme", "textual-dark"),
         user=general.get("user"),
+        keep_raw_secrets=general.get("keep_raw_secrets", False),
         sections={k: v for k, v in data.items() if k != "general"},
     )
 

@@ -95,6 +95,7 @@ class SyncEngine:
         task_timeout: float = 600.0,
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
+        keep_raw_secrets: bool = False,
     ) -> None:
         self.cache = cache
         self.providers = list(providers)
@@ -103,6 +104,7 @@ class SyncEngine:
         self.task_timeout = task_timeout
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
+        self.keep_raw_secrets = keep_raw_secrets
 
     def run(self, params: dict[str, Any] | None = None) -> SyncResult:
         started = time.monotonic()
@@ -185,7 +187,8 @@ class SyncEngine:
             out = TaskOutput()
             by_name[scope.provider].collect(scope, task, out, ctx)
             ctx.checkpoint()  # a task that overran its deadline is not written
-            return prepare(scope, task, out)  # rows are built here, off the writer's thread
+            # Rows are built (and secrets redacted) here, off the writer's thread.
+            return prepare(scope, task, out, keep_raw_secrets=self.keep_raw_secrets)
 
         pending: dict[cf.Future[PreparedTask], tuple[int, ScopeRef, str, str]] = {}
         running: collections.Counter[str] = collections.Counter()  # tasks in flight per scope
