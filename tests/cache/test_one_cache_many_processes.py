@@ -114,7 +114,7 @@ def test_the_app_the_cli_and_a_sync_share_one_cache(aws_estate, tmp_path: Path) 
             assert wal.exists() and shm.exists()
         finally:
             stop.write_text("stop")
-        out, err = app.communicate(timeout=300)
+        _out, err = app.communicate(timeout=300)
     for argv, code, _stdout, stderr in results:
         assert code == 0, (argv, stderr)
         assert "error" not in stderr.lower(), (argv, stderr)
