@@ -7,6 +7,7 @@ routes. Build it with :func:`create_app` (no side effects at import).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -69,6 +70,29 @@ class WorkbenchApp(App[int]):
     def on_unmount(self) -> None:
         self.sync.cancel()
         self.services.close()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error nothing handled: leave with one line and a failing exit status, never a traceback
+        (Textual's own handler prints one; ``VMWB_DEBUG=1`` keeps it for developers)."""
+        if os.environ.get("VMWB_DEBUG"):
+            super()._handle_exception(error)
+            return
+        from rich.text import Text
+
+        from workbench.errors import WorkbenchError
+
+        if isinstance(error, WorkbenchError):
+            line, code = f"vmwb: error: {error}", 2
+        else:
+            line = f"vmwb: unexpected error: {type(error).__name__}: {error} (please report it)"
+            code = 70
+        self._return_code = code
+        if self._exception is None:  # under the test pilot, run_test re-raises it
+            self._exception = error
+            self._exception_event.set()
+        self.bell()
+        self._exit_renderables.append(Text(safe(line)))
+        self._close_messages_no_wait()
 
     # -- navigation -----------------------------------------------------------------------
     def run_command(self, line: str | None) -> None:

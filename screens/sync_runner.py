@@ -67,7 +67,11 @@ class SyncController:
             providers = from_config(services.config)
             with Cache.open(services.cache_path) as cache:
                 engine = SyncEngine(
-                    cache, providers, on_event=self._event, cancel=self.cancel_event
+                    cache,
+                    providers,
+                    on_event=self._event,
+                    cancel=self.cancel_event,
+                    keep_raw_secrets=services.config.keep_raw_secrets,
                 )
                 result = engine.run()
         except (WorkbenchError, OSError) as exc:

@@ -11,6 +11,7 @@ Example (also in the README)::
     role = "operator"          # viewer | responder | operator
     read_only = false
     theme = "textual-dark"
+    keep_raw_secrets = false   # true: keep secret-looking tag values as they are (default: redacted)
 
     [aws]
     profiles = ["prod-audit"]  # boto3 profiles; default: the normal credential chain
@@ -51,6 +52,7 @@ GENERAL_KEYS: dict[str, type | tuple[type, ...]] = {
     "read_only": bool,
     "theme": str,
     "user": str,
+    "keep_raw_secrets": bool,
 }
 
 
@@ -67,6 +69,11 @@ def default_config_path() -> Path:
     env = os.environ.get("VMWB_CONFIG")
     if env:
         return Path(env).expanduser()
+    return user_config_path()
+
+
+def user_config_path() -> Path:
+    """The config file in the user's config folder, whatever ``$VMWB_CONFIG`` says."""
     from platformdirs import user_config_dir
 
     return Path(user_config_dir(APP_NAME)) / "config.toml"
@@ -79,6 +86,8 @@ class Config:
     read_only: bool = False
     theme: str = "textual-dark"
     user: str | None = None
+    #: Store secret-looking tag values, labels and descriptions as they are instead of redacted.
+    keep_raw_secrets: bool = False
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def provider(self, name: str) -> dict[str, Any]:
@@ -139,6 +148,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Config:
         read_only=general.get("read_only", False),
         theme=general.get("theme", "textual-dark"),
         user=general.get("user"),
+        keep_raw_secrets=general.get("keep_raw_secrets", False),
         sections={k: v for k, v in data.items() if k != "general"},
     )
 

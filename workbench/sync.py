@@ -33,6 +33,9 @@ DEFAULT_WORKERS = 64
 # pool takes scopes round-robin, instead of one region holding every worker. 8 is above any provider's task
 # count today: alone, a scope runs all its tasks at once.
 PER_SCOPE_TASKS = 8
+# The run's heartbeat (sync_runs.heartbeat_at) is refreshed this often while it collects: an owner on another
+# host is judged by it alone (workbench/process_owner.py).
+HEARTBEAT_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class SyncEngine:
         task_timeout: float = 600.0,
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
+        keep_raw_secrets: bool = False,
     ) -> None:
         self.cache = cache
         self.providers = list(providers)
@@ -100,6 +104,7 @@ class SyncEngine:
         self.task_timeout = task_timeout
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
+        self.keep_raw_secrets = keep_raw_secrets
 
     def run(self, params: dict[str, Any] | None = None) -> SyncResult:
         started = time.monotonic()
@@ -182,7 +187,8 @@ class SyncEngine:
             out = TaskOutput()
             by_name[scope.provider].collect(scope, task, out, ctx)
             ctx.checkpoint()  # a task that overran its deadline is not written
-            return prepare(scope, task, out)  # rows are built here, off the writer's thread
+            # Rows are built (and secrets redacted) here, off the writer's thread.
+            return prepare(scope, task, out, keep_raw_secrets=self.keep_raw_secrets)
 
         pending: dict[cf.Future[PreparedTask], tuple[int, ScopeRef, str, str]] = {}
         running: collections.Counter[str] = collections.Counter()  # tasks in flight per scope
@@ -209,9 +215,13 @@ class SyncEngine:
         seen = sum(o.resources for o in result.outcomes)
         errors = len(result.failed)
         submit_more()
+        beat = time.monotonic()
         while pending or any(queues):  # (queues left over only when cancelled)
             finished, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             now = time.monotonic()
+            if now - beat >= HEARTBEAT_SECONDS:
+                self.cache.heartbeat(result.run_id)
+                beat = now
             settled: list[TaskOutcome] = []
             for fut, (n, scope, task, started_iso) in list(pending.items()):
                 with lock:

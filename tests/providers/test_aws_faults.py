@@ -159,8 +159,12 @@ def test_cli_exit_status_is_1_on_failure(aws_estate, tmp_path: Path, monkeypatch
         "workbench.cli.sync.build_providers",
         lambda ctx, args: [aws_estate.provider(hooks=[faults.hooks()[0]])],
     )
+    config = (
+        tmp_path / "empty.toml"
+    )  # the sync reads [general] (keep_raw_secrets) even with no providers
+    config.write_text("")
     with aws_estate.env():
-        code = main(["--db", str(db), "--config", str(tmp_path / "none.toml"), "sync"])
+        code = main(["--db", str(db), "--config", str(config), "sync"])
     out = capsys.readouterr()
     assert code == 1
     assert "AccessDenied" in out.out and "stale" not in out.err

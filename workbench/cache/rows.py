@@ -21,6 +21,7 @@ import orjson
 
 from workbench import model
 from workbench.cache import schema
+from workbench.secret_scan import may_hold_secret, redact_record, secret_named
 
 
 def _make_encoder() -> Callable[[Any], str]:
@@ -81,7 +82,12 @@ class PreparedTask:
     patch_states: list[model.Record]
 
 
-def prepare(scope: model.ScopeRef, task: str, output: model.TaskOutput) -> PreparedTask:
+def prepare(
+    scope: model.ScopeRef, task: str, output: model.TaskOutput, *, keep_raw_secrets: bool = False
+) -> PreparedTask:
+    """``output`` as rows. Secrets in names, tags, labels, descriptions, ``extra`` and ``raw`` are redacted
+    here, for every provider alike (:func:`workbench.secret_scan.redact_record`), unless
+    ``keep_raw_secrets`` (``[general] keep_raw_secrets``)."""
     by_kind: dict[str, list[model.Record]] = {}
     for rec in output.records:
         by_kind.setdefault(rec.KIND, []).append(rec)
@@ -97,7 +103,10 @@ def prepare(scope: model.ScopeRef, task: str, output: model.TaskOutput) -> Prepa
         for rel in output.relations
     ]
     return PreparedTask(
-        {kind: build_rows(scope, kind, recs) for kind, recs in by_kind.items()},
+        {
+            kind: build_rows(scope, kind, recs, redact=not keep_raw_secrets)
+            for kind, recs in by_kind.items()
+        },
         relations,
         by_kind.get("patch_state", []),
     )
@@ -210,41 +219,59 @@ def _kind_plan(kind: str) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[int, 
 
 
 def build_rows(
-    scope: model.ScopeRef, kind: str, records: Sequence[model.Record]
+    scope: model.ScopeRef, kind: str, records: Sequence[model.Record], *, redact: bool = True
 ) -> list[tuple[Any, ...]]:
-    """Rows in ``row_columns(kind)`` order (``HASH_AT`` is the content hash)."""
-    p, a, r = scope.provider, scope.account, scope.region
-    get, convert = _kind_plan(kind)
+    """Rows in ``row_columns(kind)`` order (``HASH_AT`` is the content hash); ``redact``: secrets replaced
+    by ``[redacted:<kind>:<fingerprint>]`` (see :mod:`workbench.secret_scan`)."""
+    where = (scope.provider, scope.account, scope.region)
+    plan = _kind_plan(kind)
     needs_derived = kind in schema.DERIVED_COLUMNS
     rows: list[tuple[Any, ...]] = []
     append = rows.append
-    blake = hashlib.blake2b
-    dumps, opts, encode_error = _dumps, _ORJSON_OPTS, orjson.JSONEncodeError
     for rec in records:
-        values = get(rec)
-        if convert:
-            cells = list(values)
-            for i in convert:
-                cells[i] = _cell(cells[i])
-            values = tuple(cells)
-        if needs_derived:
-            values += _derived(kind, p, a, r, rec)
-        rec_tags, raw_value = rec.tags, rec.raw
-        try:  # to_json, inlined: three calls per resource
-            tags: str | None = dumps(rec_tags, default=str, option=opts).decode()
-            extra: str | None = dumps(rec.extra, default=str, option=opts).decode()
-            raw = None if raw_value is None else dumps(raw_value, default=str, option=opts).decode()
-        except encode_error:
-            tags, extra, raw = to_json(rec_tags), to_json(rec.extra), to_json(raw_value)
-        name = rec.name
-        # Hash the encoded text: stable across processes (unlike hash()) and cheap to feed.
-        digest = blake(
-            f"{name}\x1f{rec.created_at}\x1f{tags}\x1f{extra}\x1f{raw}\x1f{values!r}".encode(),
-            digest_size=8,
-        ).hexdigest()
-        search = " ".join([rec.id, name or "", *[f"{k}={v}" for k, v in rec_tags.items()]])
-        append((rec.id, name, rec.created_at, tags, extra, raw, search, digest) + values)
+        row, text = _row(rec, kind, plan, needs_derived, where)
+        # One search of everything the row stores tells the usual record (no secret) at once.
+        if redact and (
+            may_hold_secret(text) or any(secret_named(k, v) for k, v in rec.tags.items())
+        ):
+            clean = redact_record(rec)
+            if clean is not rec:
+                row, _ = _row(clean, kind, plan, needs_derived, where)
+        append(row)
     return rows
+
+
+def _row(
+    rec: model.Record,
+    kind: str,
+    plan: tuple[Callable[[Any], tuple[Any, ...]], tuple[int, ...]],
+    needs_derived: bool,
+    where: tuple[str, str, str],
+) -> tuple[tuple[Any, ...], str]:
+    """One record's row, and the text its hash covers (every value the row stores)."""
+    get, convert = plan
+    dumps, opts = _dumps, _ORJSON_OPTS
+    values = get(rec)
+    if convert:
+        cells = list(values)
+        for i in convert:
+            cells[i] = _cell(cells[i])
+        values = tuple(cells)
+    if needs_derived:
+        values += _derived(kind, *where, rec)
+    rec_tags, raw_value = rec.tags, rec.raw
+    try:  # to_json, inlined: three calls per resource
+        tags: str | None = dumps(rec_tags, default=str, option=opts).decode()
+        extra: str | None = dumps(rec.extra, default=str, option=opts).decode()
+        raw = None if raw_value is None else dumps(raw_value, default=str, option=opts).decode()
+    except orjson.JSONEncodeError:
+        tags, extra, raw = to_json(rec_tags), to_json(rec.extra), to_json(raw_value)
+    name = rec.name
+    # Hash the encoded text: stable across processes (unlike hash()) and cheap to feed.
+    text = f"{name}\x1f{rec.created_at}\x1f{tags}\x1f{extra}\x1f{raw}\x1f{values!r}"
+    digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    search = " ".join([rec.id, name or "", *[f"{k}={v}" for k, v in rec_tags.items()]])
+    return (rec.id, name, rec.created_at, tags, extra, raw, search, digest) + values, text
 
 
 def schema_derived(kind: str) -> set[str]:

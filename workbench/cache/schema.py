@@ -141,7 +141,7 @@ CREATE TABLE sync_runs (
   run_id INTEGER PRIMARY KEY,
   started_at TEXT NOT NULL,
   finished_at TEXT,
-  status TEXT NOT NULL,          -- running | ok | partial | failed | cancelled
+  status TEXT NOT NULL,          -- running | ok | partial | failed | cancelled | interrupted
   params TEXT,                   -- JSON: providers, profiles, regions asked for
   resources INTEGER DEFAULT 0,
   errors INTEGER DEFAULT 0
@@ -603,6 +603,21 @@ def _migration_posture(db: sqlite3.Connection) -> None:
         db.execute(stmt)
 
 
+def _migration_sync_owners(db: sqlite3.Connection) -> None:
+    """The owner of every sync run (pid, process start time, host) and its heartbeat, so a run whose process
+    was killed is settled as ``interrupted`` instead of staying ``running`` forever
+    (:mod:`workbench.process_owner`). Idempotent: it adds only the columns that are missing."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(sync_runs)")}
+    for column, typ in (
+        ("owner_pid", "INTEGER"),
+        ("owner_start", "TEXT"),
+        ("owner_host", "TEXT"),
+        ("heartbeat_at", "TEXT"),
+    ):
+        if column not in have:
+            db.execute(f"ALTER TABLE sync_runs ADD COLUMN {column} {typ}")
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1,
@@ -616,6 +631,7 @@ MIGRATIONS: list[Migration] = [
     _migration_9,
     _migration_imports,
     _migration_posture,
+    _migration_sync_owners,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,7 +11,6 @@ import contextlib
 import itertools
 import operator
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,11 +20,18 @@ from typing import Any, Self
 from workbench import model
 from workbench.cache import schema, search
 from workbench.cache.connection import (
+    APPLICATION_ID,
     AUTOCHECKPOINT_PAGES,
     BULK_AUTOCHECKPOINT_PAGES,
-    check_sqlite_file,
+    DEMO_APPLICATION_ID,
+    CacheFile,
+    apply_pragmas,
     connect,
     create_private,
+    identify,
+    is_file_error,
+    open_raw,
+    sqlite_error,
 )
 from workbench.cache.rows import (
     HASH_AT,
@@ -38,6 +44,7 @@ from workbench.cache.rows import (
 )
 from workbench.clock import utcnow
 from workbench.errors import CacheError
+from workbench.process_owner import Owner
 
 __all__ = ["Cache", "IngestStats"]
 
@@ -61,20 +68,34 @@ class Cache:
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True) -> Cache:
+    def open(
+        cls, path: str | os.PathLike[str], *, create: bool = True, demo: bool = False
+    ) -> Cache:
+        """Open (or create) the cache at ``path``; ``demo`` marks a new cache as a demo one.
+
+        The file is identified through SQLite before any pragma or migration touches it: a file that is not
+        a vmwb cache is refused and left as it was (see :mod:`workbench.cache.connection`).
+        """
         p = Path(path).expanduser()
-        if p.exists():
-            check_sqlite_file(p)
-        elif create:
+        if not p.exists():
+            if not create:
+                raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
             create_private(p)
-        else:
-            raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
+        db: sqlite3.Connection | None = None
         try:
-            db = connect(p)
-            cache = cls(p, db)
-            cache._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise CacheError(f"the cache {p} is damaged ({exc}); it was left untouched") from exc
+            db = open_raw(p)
+            found = identify(db, p)
+            cache = cls(p, apply_pragmas(db))
+            cache._migrate(found, demo=demo)
+            cache.settle_interrupted_runs()  # what every listing of the runs (CLI, TUI) then shows
+        except sqlite3.Error as exc:
+            if db is not None:
+                db.close()
+            raise sqlite_error(exc, p) from exc
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
         return cache
 
     def close(self) -> None:
@@ -94,32 +115,52 @@ class Cache:
     def version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self) -> None:
-        current = self.version
+    def _migrate(self, found: CacheFile, *, demo: bool = False) -> None:
+        current = found.version
         if current > schema.SCHEMA_VERSION:
             raise CacheError(
                 f"the cache {self.path} has schema v{current}, newer than this vmwb "
                 f"(v{schema.SCHEMA_VERSION}); upgrade vmwb or use another --db"
             )
-        if current == schema.SCHEMA_VERSION:
+        if current == schema.SCHEMA_VERSION and found.state != "adopted":
             return
-        if current > 0:
+        if current > 0 and current < schema.SCHEMA_VERSION:
             self.backup(self.path.with_name(f"{self.path.name}.v{current}.bak"))
+        mark = DEMO_APPLICATION_ID if found.state == "demo" or (demo and current == 0) else None
+        with self.transaction():
+            # The mark goes in with the first migration: a cache is never half ours.
+            self.db.execute(f"PRAGMA application_id = {mark or APPLICATION_ID}")
         for version in range(current, schema.SCHEMA_VERSION):
             with self.transaction():
                 schema.MIGRATIONS[version](self.db)
                 self.db.execute(f"PRAGMA user_version = {version + 1}")
 
+    @property
+    def is_demo(self) -> bool:
+        return int(self.db.execute("PRAGMA application_id").fetchone()[0]) == DEMO_APPLICATION_ID
+
     def backup(self, target: Path) -> Path:
-        """A consistent copy of the cache (SQLite's online backup), mode 0600."""
-        if target.exists():
-            shutil.move(target, target.with_name(target.name + ".old"))
-        create_private(target)
-        dst = sqlite3.connect(target)
-        with dst:
+        """A consistent copy of the cache (SQLite's online backup) in a new file, mode 0600.
+
+        A file already at ``target`` (an earlier backup someone may have open) is never moved or replaced:
+        the copy goes to the first free ``target.N``.
+        """
+        candidate, n = target, 0
+        while True:
+            try:
+                create_private(candidate)
+                break
+            except CacheError:
+                if not candidate.exists():
+                    raise
+                n += 1
+                candidate = target.with_name(f"{target.name}.{n}")
+        dst = sqlite3.connect(candidate)
+        try:
             self.db.backup(dst)
-        dst.close()
-        return target
+        finally:
+            dst.close()
+        return candidate
 
     # The reader half of :class:`workbench.cache.backend.Store`: read functions take the cache or a connection.
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
@@ -134,18 +175,29 @@ class Cache:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT; reentrant: inside a transaction already held, it joins that one (the
-        outermost commits, and an error that leaves an inner block rolls the whole of it back)."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; reentrant: inside a transaction already held, it joins that one
+        (the outermost commits, and an error that leaves an inner block rolls the whole of it back). A full
+        disk, a read-only or failing file system or a damaged file is raised as one :class:`CacheError`
+        line (nothing was written)."""
         if self.db.in_transaction:
             yield self.db
             return
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            if is_file_error(exc):
+                raise sqlite_error(exc, self.path) from exc
             raise
-        self.db.execute("COMMIT")
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
@@ -166,12 +218,40 @@ class Cache:
 
     # ----------------------------------------------------------------- sync runs
     def start_run(self, params: dict[str, Any]) -> int:
+        """A new ``running`` row owned by this process; runs of processes that are gone are settled first."""
+        self.settle_interrupted_runs()
+        owner = Owner.current()
         with self.transaction():
             cur = self.db.execute(
-                "INSERT INTO sync_runs (started_at, status, params) VALUES (?, 'running', ?)",
-                (utcnow(), to_json(params)),
+                "INSERT INTO sync_runs (started_at, status, params, owner_pid, owner_start, "
+                "owner_host, heartbeat_at) VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                (utcnow(), to_json(params), owner.pid, owner.start, owner.host, owner.heartbeat),
             )
         return int(cur.lastrowid or 0)
+
+    def heartbeat(self, run_id: int) -> None:
+        """The run's owner is alive (for owners on another host, judged by this alone)."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE sync_runs SET heartbeat_at=? WHERE run_id=?", (utcnow(), run_id)
+            )
+
+    def settle_interrupted_runs(self) -> list[int]:
+        """Mark ``interrupted`` every ``running`` run whose owner process is gone (killed, crashed, rebooted);
+        a run whose owner lives is left alone. Returns the runs settled."""
+        running = self.db.execute(
+            "SELECT run_id, owner_pid, owner_start, owner_host, heartbeat_at FROM sync_runs "
+            "WHERE status = 'running'"
+        ).fetchall()
+        gone = [int(r[0]) for r in running if Owner(r[1], r[2], r[3], r[4]).gone()]
+        if gone:
+            with self.transaction():
+                self.db.executemany(
+                    "UPDATE sync_runs SET status='interrupted', finished_at=? "
+                    "WHERE run_id=? AND status='running'",
+                    [(utcnow(), run_id) for run_id in gone],
+                )
+        return gone
 
     def finish_run(self, run_id: int, status: str, resources: int, errors: int) -> None:
         with self.transaction():

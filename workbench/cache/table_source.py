@@ -185,6 +185,38 @@ class SqlTableSource:
                 self._connections.append(conn)
         return conn
 
+    def _drop_conn(self) -> None:
+        """Forget this thread's connection after it failed; the next query opens a new one."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is None:
+            return
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass  # it failed already; closing it is best effort
+
+    def _fetch(self, sql: str, params: Sequence[Any], *, one: bool = False) -> Any:
+        """Run a read on this thread's connection; a connection that fails (the file was replaced, a
+        disk I/O error, closed under us) is reopened once instead of failing the view."""
+        for attempt in (1, 2):
+            conn = self._conn()
+            try:
+                cur = conn.execute(sql, params)
+                return cur.fetchone() if one else cur.fetchall()
+            except (
+                sqlite3.OperationalError,
+                sqlite3.DatabaseError,
+                sqlite3.ProgrammingError,
+            ) as exc:
+                if "interrupt" in str(exc) or attempt == 2:
+                    raise
+                self._drop_conn()
+        raise AssertionError("unreachable")
+
     def close(self) -> None:
         """Close every connection this source opened (from any thread)."""
         with self._lock:
@@ -272,7 +304,7 @@ class SqlTableSource:
         with self._lock:
             self._counting.add(conn)
         try:
-            (n,) = conn.execute(sql, params).fetchone()
+            (n,) = self._fetch(sql, params, one=True)
         except sqlite3.OperationalError as exc:
             if "interrupt" in str(exc):
                 return None
@@ -307,8 +339,9 @@ class SqlTableSource:
             sql, params = self._page_sql(
                 state, total - end, end - offset, descending=not state.descending
             )
-            rows = self._conn().execute(sql, params).fetchall()
+            rows: list[Row] = self._fetch(sql, params)
             rows.reverse()
             return rows
         sql, params = self._page_sql(state, offset, limit, descending=state.descending)
-        return self._conn().execute(sql, params).fetchall()
+        page: list[Row] = self._fetch(sql, params)
+        return page

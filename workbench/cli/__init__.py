@@ -9,10 +9,12 @@ file. Modules import their heavy dependencies inside their handlers:
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 
 from workbench import __version__, plugins
+from workbench.cache.connection import sqlite_error
 from workbench.cli.context import CliContext
 from workbench.errors import WorkbenchError
 
@@ -63,8 +65,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except sqlite3.Error as exc:  # raised outside a Cache transaction (a reader's query)
+        print(f"vmwb: error: {sqlite_error(exc, ctx.db_path)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output file in a read-only folder, a full disk
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"vmwb: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: one line and a failing status, never a traceback
+        print(
+            f"vmwb: unexpected error: {type(exc).__name__}: {exc} (please report it)",
+            file=sys.stderr,
+        )
+        return 70
     finally:
+        _close_quietly(ctx)
+
+
+def _close_quietly(ctx: CliContext) -> None:
+    """Closing after a failed write (a full disk) must not raise over the line already printed."""
+    try:
         ctx.close()
+    except sqlite3.Error as exc:
+        print(f"vmwb: error: {sqlite_error(exc, ctx.db_path)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,7 +40,9 @@ def cmd_export(ctx: Any, args: argparse.Namespace) -> int:
 
     cache = ctx.cache(create=False)
     if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as fh:
+        from workbench.private_files import open_private
+
+        with open_private(args.output) as fh:
             n = audit.export(cache, fh, args.format)
         print(f"{n} entries written to {args.output}", file=sys.stderr)
     else:

@@ -1,4 +1,11 @@
-"""What every subcommand needs: the config, the cache, the operator's role, opened only when asked for."""
+"""What every subcommand needs: the config, the cache, the operator's role, opened only when asked for.
+
+Privilege can only be lowered, never raised: the effective role is the least of the default config file's role,
+the role of the file named by ``--config`` (or ``$VMWB_CONFIG``) and ``--role``; read-only is on when any of
+them turns it on. So ``--role operator`` cannot lift ``role = "viewer"``, and ``--config`` pointing at another
+file cannot drop ``read_only = true``. On an operator's own machine this is a guard against mistakes; the
+security boundary is the fix identity's cloud permissions (README, "Roles").
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,12 @@ from pathlib import Path
 
 from workbench import config as config_mod
 from workbench.cache.store import Cache
+
+
+def least_role(*roles: str | None) -> str:
+    """The least privileged of ``roles`` (None: not given); operator when none is given."""
+    given = [r for r in roles if r is not None]
+    return min(given, key=config_mod.ROLES.index) if given else config_mod.ROLES[-1]
 
 
 @dataclass(slots=True)
@@ -31,13 +44,25 @@ class CliContext:
             self._config = config_mod.load(self.config_path)
         return self._config
 
+    def _privilege_configs(self) -> list[config_mod.Config]:
+        """The config in use, and the default config file too when another file was named: either may
+        lower privilege. A default file that does not parse is an error (failing closed)."""
+        configs = [self.config]
+        default = config_mod.user_config_path()
+        named = self.config.path
+        if named is not None and default.exists() and default.resolve() != named.resolve():
+            configs.append(config_mod.load(default))
+        return configs
+
     @property
     def role(self) -> str:
-        return self.role_flag or self.config.role
+        """The effective role: the least of every config's role and ``--role``."""
+        return least_role(*(c.role for c in self._privilege_configs()), self.role_flag)
 
     @property
     def read_only(self) -> bool:
-        return self.read_only_flag or self.config.read_only
+        """Read-only when the flag or any config says so."""
+        return self.read_only_flag or any(c.read_only for c in self._privilege_configs())
 
     @property
     def user(self) -> str:

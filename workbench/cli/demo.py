@@ -41,7 +41,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="vmwb-demo-"))
         db = tmp / "demo.db"
     if db.exists():
-        db.unlink()  # a demo always starts from its own fresh estate
+        remove_demo_cache(db)  # a demo always starts from its own fresh estate
     try:
         if args.no_ui:
             return _headless(db, build_demo)
@@ -54,6 +54,24 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     finally:
         if tmp is not None and not args.no_ui:  # --no-ui keeps its cache for a later `vmwb --db`
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_demo_cache(db: Path) -> None:
+    """Delete an earlier demo cache (and its -wal, -shm) so the demo starts fresh; refuse anything else.
+
+    Identified through SQLite (read-only, closed before the files go): only a cache marked as a demo one
+    (``DEMO_APPLICATION_ID``) is ever deleted.
+    """
+    from workbench.cache.connection import inspect
+    from workbench.errors import CacheError
+
+    if inspect(db).state != "demo":
+        raise CacheError(
+            f"{db} is a vmwb cache but not a demo cache: `vmwb demo --db` replaces only demo caches; "
+            "it was left untouched (give the demo another path)"
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 def _headless(db: Path, build_demo: Any) -> int:

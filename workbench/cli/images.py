@@ -197,7 +197,9 @@ def cmd_export_key(ctx: CliContext, args: argparse.Namespace) -> int:
     signer = _signer(ctx)
     pem = keys.public_pem(signer.public)
     if args.out:
-        Path(args.out).write_text(pem, encoding="utf-8")
+        from workbench.private_files import write_private_text
+
+        write_private_text(args.out, pem)
         print(f"wrote {signer.key_id} to {args.out}")
     else:
         sys.stdout.write(pem)

@@ -164,6 +164,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.cache(),
         providers,
         max_workers=max(1, args.workers),
+        keep_raw_secrets=ctx.config.keep_raw_secrets,
         task_timeout=args.timeout,
         on_event=progress,
     )

@@ -11,12 +11,15 @@ from typing import Any
 from workbench.cli.context import CliContext
 
 
-def open_app(ctx: CliContext, args: argparse.Namespace, *, demo: Any = None) -> int:
-    """Run the TUI until the operator quits; returns the exit code."""
+def open_app(ctx: CliContext, args: argparse.Namespace, *, demo: Any = None, **run: Any) -> int:
+    """Run the TUI until the operator quits; returns the exit code (``run``: Textual's ``App.run``
+    options, for a headless run)."""
     ctx.cache(create=True)  # create or migrate now, so the UI's read-only connections find a schema
     ctx.close()  # the app opens its own connections (readers per thread, a writer for sync)
     from workbench.screens.app import create_app
 
     app = create_app(ctx.db_path, ctx.config, read_only=ctx.read_only, role=ctx.role, demo=demo)
-    code = app.run()
+    code = app.run(**run)
+    if app.return_code:  # the app failed (it printed one line saying why): never exit 0
+        return int(app.return_code)
     return int(code or 0)

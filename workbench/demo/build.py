@@ -113,7 +113,7 @@ def build_demo(
         estate.timings["emulators up + imports"] = time.monotonic() - started
 
         t0 = time.monotonic()
-        with Cache.open(estate.db_path) as cache:
+        with Cache.open(estate.db_path, demo=True) as cache:
 
             def on_event(event: Any) -> None:
                 if event.kind in ("discovered", "task_done", "task_failed"):
@@ -152,9 +152,11 @@ def _write_config(estate: DemoEstate) -> None:
     """The config next to the cache, so ``vmwb --db … --config …`` can reopen the demo later."""
     import tomli_w
 
+    from workbench.private_files import write_private_text
+
     path = estate.db_path.with_suffix(".toml")
     data = {"general": {"role": estate.config.role}, **estate.config.sections}
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    write_private_text(path, tomli_w.dumps(data))
     estate.config.path = path
 
 

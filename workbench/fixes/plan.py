@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench import canonical
 from workbench.fixes.base import FixError, PlanItem, Target
+from workbench.private_files import write_private_text
 
 PLAN_FORMAT = "vmwb-plan/1"
 
@@ -180,7 +181,7 @@ class Plan:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         p = Path(path).expanduser()
-        p.write_text(self.to_json(), encoding="utf-8")
+        write_private_text(p, self.to_json())  # 0600: a plan names resources and grants
         return p
 
     @classmethod
