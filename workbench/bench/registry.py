@@ -1,7 +1,8 @@
 """Benchmarks by name, loaded lazily: ``vmwb bench NAME`` runs ``BENCHES[NAME]`` and prints its dict as JSON.
 
 Add a bench by adding one entry ``name → "module:function"``. The function returns a JSON-able dict of
-figures; it takes a size keyword (``size``, or the first parameter, e.g. ``rows``) that ``--size`` sets.
+figures (a ``table`` entry, rows of cells with the header first, is printed as a table); it takes a size
+keyword (``size``, or the first parameter, e.g. ``rows``) that ``--size`` sets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ BENCHES: dict[str, str] = {
     "tui": "workbench.screens.bench_tui:bench_virtual_table",
     "checks": "workbench.bench.checks:bench_checks",
     "demo": "workbench.bench.demo:bench_demo",
+    "faults": "workbench.bench.faults:bench_faults",
 }
 
 

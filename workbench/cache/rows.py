@@ -8,6 +8,7 @@ task once rather than per row.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -79,6 +80,7 @@ class PreparedTask:
     rows: dict[str, list[tuple[Any, ...]]]  # kind → rows in ``row_columns(kind)`` order
     relations: list[tuple[str, str, str, str, str]]
     patch_states: list[model.Record]
+    stale: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # kind → id → error
 
 
 def prepare(scope: model.ScopeRef, task: str, output: model.TaskOutput) -> PreparedTask:
@@ -96,10 +98,14 @@ def prepare(scope: model.ScopeRef, task: str, output: model.TaskOutput) -> Prepa
         )
         for rel in output.relations
     ]
+    stale: dict[str, dict[str, str]] = {}
+    for (kind, rid), error in output.stale.items():
+        stale.setdefault(kind, {})[rid] = error
     return PreparedTask(
         {kind: build_rows(scope, kind, recs) for kind, recs in by_kind.items()},
         relations,
         by_kind.get("patch_state", []),
+        stale,
     )
 
 
