@@ -26,6 +26,10 @@ AWS_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/vmwb-faults-aws-credentials",
     "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
+# Each call's timeout: short, so a hang costs seconds, but not so short that a loaded machine (2 cores, a
+# full test run beside) times out calls that were not faulted. A ``hang`` waits longer (HANG_SECONDS).
+CLIENT_TIMEOUT = 4.0
+HANG_SECONDS = 5.0
 AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN")
 
 
@@ -141,8 +145,8 @@ def aws_bed(endpoint: str, regions: tuple[str, ...], role_arn: str) -> Iterator[
             "regions": list(regions),
             "role_arns": [role_arn],
             "max_attempts": 2,
-            "connect_timeout": 1,
-            "read_timeout": 1,
+            "connect_timeout": CLIENT_TIMEOUT,
+            "read_timeout": CLIENT_TIMEOUT,
         }
         yield Bed("aws", proxy, section, targets, dict(AWS_ENV))
 
@@ -189,9 +193,9 @@ def gcp_bed() -> Iterator[Bed]:
             "endpoint": proxy.endpoint,
             "anonymous": True,
             "patch": False,
-            "timeout": 1,
+            "timeout": CLIENT_TIMEOUT,
             "retry_initial": 0.05,
-            "retry_deadline": 1.5,
+            "retry_deadline": 3,
         }
         yield Bed("gcp", proxy, section, targets)
 
@@ -224,7 +228,7 @@ def azure_bed() -> Iterator[Bed]:
             "ca_bundle": proxy.ca_path or "",
             "fake_credential": True,
             "retry_total": 1,
-            "read_timeout": 1,
-            "connection_timeout": 1,
+            "read_timeout": CLIENT_TIMEOUT,
+            "connection_timeout": CLIENT_TIMEOUT,
         }
         yield Bed("azure", proxy, section, targets)

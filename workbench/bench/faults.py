@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import sqlite3
 import tempfile
 import time
@@ -25,8 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.bench.fault_beds import Bed, Target, aws_bed, azure_bed, gcp_bed
+from workbench.bench.fault_beds import HANG_SECONDS, Bed, Target, aws_bed, azure_bed, gcp_bed
 from workbench.cache import schema
+from workbench.errors import WorkbenchError
 from workbench.emulators.fault_proxy import ProxyFault
 
 # Against a list call (or a whole scope): every way an answer can fail or not be the API's.
@@ -47,7 +49,6 @@ SCOPE_FAULTS: tuple[ProxyFault, ...] = ("denied", "throttle")
 # Every class runs against each platform's first list call; its other list calls get these (the SDK paths
 # that differ per call: an error, a non-API page, a well-formed answer without the result).
 OTHER_LIST_FAULTS: tuple[ProxyFault, ...] = ("server_error", "html", "empty")
-HANG_SECONDS = 2.5  # past every bed's read timeout (1 s)
 
 
 @dataclass(slots=True)
@@ -145,17 +146,37 @@ def baseline(bed: Bed, workdir: Path) -> Path:
     """A cache synced cleanly (every task the targets touch) through the proxy, then scanned."""
     db = workdir / f"{bed.platform}-baseline.db"
     tasks = tuple(dict.fromkeys(t for target in bed.targets for t in target.tasks))
-    code = _sync(bed, db, workdir / f"{bed.platform}-baseline.toml", tasks)
+    config = workdir / f"{bed.platform}-baseline.toml"
+    code = _sync(bed, db, config, tasks)
+    if code != 0:  # once more: on a loaded machine an unfaulted call may still time out
+        code = _sync(bed, db, config, tasks)
     if code != 0:
-        raise RuntimeError(f"the {bed.platform} baseline sync failed (exit {code})")
+        raise WorkbenchError(
+            f"faults: the clean {bed.platform} sync before the trials failed (exit {code})"
+        )
     _scan(db)
     return db
+
+
+def _one_vanished(gone: set[str]) -> set[str]:
+    """The uids a resource deleted between list and detail takes with it: itself and its grants (when
+    exactly one resource went)."""
+    resources = {u for u in gone if ":grant:" not in u}
+    if len(resources) != 1:
+        return set()
+    (uid,) = resources
+    provider, account, region, _kind, rid = uid.split(":", 4)
+    grants = f"{provider}:{account}:{region}:grant:{rid}/"
+    return {u for u in gone if u == uid or u.startswith(grants)}
+
+
+_TRIALS = itertools.count()
 
 
 def run_trial(bed: Bed, base: Path, workdir: Path, target: Target, kind: ProxyFault) -> Trial:
     started = time.monotonic()
     trial = Trial(bed.platform, target.name, kind)
-    db = workdir / f"{bed.platform}-{abs(hash((target.name, kind)))}.db"
+    db = workdir / f"{bed.platform}-trial-{next(_TRIALS)}.db"
     _copy(base, db)
     before, open_before = _rows(db), _findings(db, ("open", "muted"))
     times = 1 if kind == "not_found" else target.times
@@ -167,21 +188,7 @@ def run_trial(bed: Bed, base: Path, workdir: Path, target: Target, kind: ProxyFa
     after = _rows(db)
     gone = {uid for uid in before if uid not in after}
     emptied = {uid for uid in before if uid in after and after[uid] != before[uid]}
-    vanished: set[str] = set()
-    if (
-        kind == "not_found"
-    ):  # one resource deleted between list and detail: it goes, with its grants
-        resources = {u for u in gone if ":grant:" not in u}
-        if len(resources) == 1:
-            (uid,) = resources
-            vanished = {
-                u
-                for u in gone
-                if u == uid
-                or u.startswith(
-                    uid.replace(":snapshot:", ":grant:").replace(":image:", ":grant:") + "/"
-                )
-            }
+    vanished = _one_vanished(gone) if kind == "not_found" else set()
     trial.rows_lost = len(gone - vanished) + len(emptied)
     _scan(db)
     resolved = _findings(db, ("resolved",))
