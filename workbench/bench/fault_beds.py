@@ -65,21 +65,26 @@ class Bed:
             lines.append(f"{key} = {_toml(value)}")
         return "\n".join(lines) + "\n"
 
-    @contextlib.contextmanager
-    def environment(self) -> Iterator[None]:
+    def environment(self) -> contextlib.AbstractContextManager[None]:
         """The bed's environment variables (AWS: fake credentials, no shared files), restored after."""
-        saved = {k: os.environ.get(k) for k in (*self.env, *AWS_UNSET)}
-        try:
-            for key in AWS_UNSET if self.platform == "aws" else ():
+        return environment(self.env, AWS_UNSET if self.platform == "aws" else ())
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str], unset: tuple[str, ...] = ()) -> Iterator[None]:
+    """``env`` set and ``unset`` removed in os.environ, as they were afterwards."""
+    saved = {k: os.environ.get(k) for k in (*env, *unset)}
+    try:
+        for key in unset:
+            os.environ.pop(key, None)
+        os.environ.update(env)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
                 os.environ.pop(key, None)
-            os.environ.update(self.env)
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            else:
+                os.environ[key] = value
 
 
 def _toml(value: Any) -> str:

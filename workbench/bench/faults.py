@@ -26,10 +26,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.bench.fault_beds import HANG_SECONDS, Bed, Target, aws_bed, azure_bed, gcp_bed
+from workbench.bench.fault_beds import (
+    AWS_ENV,
+    AWS_UNSET,
+    HANG_SECONDS,
+    Bed,
+    Target,
+    aws_bed,
+    azure_bed,
+    environment,
+    gcp_bed,
+)
 from workbench.cache import schema
-from workbench.errors import WorkbenchError
 from workbench.emulators.fault_proxy import ProxyFault
+from workbench.errors import WorkbenchError
 
 # Against a list call (or a whole scope): every way an answer can fail or not be the API's.
 LIST_FAULTS: tuple[ProxyFault, ...] = (
@@ -232,30 +242,10 @@ def _aws() -> Iterator[Bed]:
     from workbench.emulators.aws import seed_estate, start_moto_server
 
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_quiet_env())
+        stack.enter_context(environment(AWS_ENV, AWS_UNSET))  # moto reads them too
         server = stack.enter_context(start_moto_server())
         manifest = seed_estate(server.endpoint)
         yield stack.enter_context(aws_bed(server.endpoint, manifest.regions, manifest.role_arn))
-
-
-@contextlib.contextmanager
-def _quiet_env() -> Iterator[None]:
-    import os
-
-    from workbench.bench.fault_beds import AWS_ENV, AWS_UNSET
-
-    saved = {k: os.environ.get(k) for k in (*AWS_ENV, *AWS_UNSET)}
-    os.environ.update(AWS_ENV)
-    for key in AWS_UNSET:
-        os.environ.pop(key, None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 BEDS: dict[str, Callable[[], contextlib.AbstractContextManager[Bed]]] = {
