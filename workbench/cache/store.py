@@ -225,7 +225,7 @@ class Cache:
         kept_uids: set[str] = set()
         with self.transaction():
             had_rows = self._task_had_rows(scope.scope_id, task)
-            for kind in schema.TABLES:  # (snapshots and images before grants: see _keep_grants)
+            for kind in schema.TABLES:  # (snapshots and images before grants: see _grants_of)
                 self._replace_kind(
                     run_id,
                     scope,
