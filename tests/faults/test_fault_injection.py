@@ -30,6 +30,9 @@ AWS_TARGETS = [
     "one region",
     "one account",
 ]
+# One worker runs them all: each platform's bed and clean baseline is set up once, not once per worker.
+pytestmark = pytest.mark.xdist_group("faults")
+
 GCP_TARGETS = [
     "instances list",
     "snapshots list",
