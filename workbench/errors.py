@@ -19,3 +19,8 @@ class ProviderError(WorkbenchError):
 
 class PermissionDenied(WorkbenchError):
     """The role or read-only mode forbids this action."""
+
+
+class BadAnswer(ProviderError):
+    """An API answered with something that is not its answer: an HTML page, a cut or unparsable body, a
+    response without the result it must carry. The task fails and the cache keeps what it knew."""

@@ -259,9 +259,17 @@ class TaskOutput:
 
     records: list[Record] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
+    #: (kind, id) → why part of that record could not be read this time (see :meth:`add`).
+    stale: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, *, stale: str | None = None) -> None:
+        """Add ``record``. ``stale``: the error of a call behind it that failed, so the record is only what
+        the other answers told (the failed call's part is None). The cache then keeps the row it knew instead
+        (a kept snapshot or image keeps its grants), marked stale with the error; a record it never knew is
+        stored as given, marked the same way."""
         self.records.append(record)
+        if stale is not None:
+            self.stale[(record.KIND, record.id)] = stale
 
     def relate(self, src_kind: str, src_id: str, kind: str, dst_kind: str, dst_id: str) -> None:
         self.relations.append(Relation(src_kind, src_id, kind, dst_kind, dst_id))

@@ -59,7 +59,7 @@ class TaskOutcome:
     scope_id: str
     label: str
     task: str
-    status: str  # ok | failed | cancelled
+    status: str  # ok | stale (landed, some rows kept from before) | failed | cancelled
     error: str | None
     resources: int
     seconds: float
@@ -310,6 +310,16 @@ class SyncEngine:
                 except Exception as exc:  # bad data from the API must not stop the run
                     error, status = f"could not store: {describe_error(exc)}", "failed"
                 else:
+                    if stats.kept:  # landed, but some of what it shows this sync could not read
+                        return TaskOutcome(
+                            scope.scope_id,
+                            scope.label,
+                            task,
+                            "stale",
+                            stats.kept_error,
+                            stats.seen,
+                            seconds,
+                        )
                     return TaskOutcome(
                         scope.scope_id, scope.label, task, "ok", None, stats.seen, seconds
                     )

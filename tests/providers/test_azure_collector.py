@@ -260,7 +260,10 @@ def test_malformed_json_fails_the_task_not_the_run(server, cache) -> None:
     result = sync(cache, provider(server))
     assert result.status == "partial"
     assert {o.task for o in result.failed} == {"vms"} and len(result.failed) == 2
-    assert all("DecodeError" in (o.error or "") for o in result.failed)
+    assert all(
+        "BadAnswer" in (o.error or "") and "not complete JSON" in (o.error or "")
+        for o in result.failed
+    )
     assert cache.count("volume") == 14 and cache.count("instance") == 0
 
 

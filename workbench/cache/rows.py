@@ -8,6 +8,7 @@ task once rather than per row.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -80,6 +81,7 @@ class PreparedTask:
     rows: dict[str, list[tuple[Any, ...]]]  # kind → rows in ``row_columns(kind)`` order
     relations: list[tuple[str, str, str, str, str]]
     patch_states: list[model.Record]
+    stale: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # kind → id → error
 
 
 def prepare(
@@ -102,6 +104,9 @@ def prepare(
         )
         for rel in output.relations
     ]
+    stale: dict[str, dict[str, str]] = {}
+    for (kind, rid), error in output.stale.items():
+        stale.setdefault(kind, {})[rid] = error
     return PreparedTask(
         {
             kind: build_rows(scope, kind, recs, redact=not keep_raw_secrets)
@@ -109,6 +114,7 @@ def prepare(
         },
         relations,
         by_kind.get("patch_state", []),
+        stale,
     )
 
 

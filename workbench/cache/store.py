@@ -46,7 +46,22 @@ from workbench.clock import utcnow
 from workbench.errors import CacheError
 from workbench.process_owner import Owner
 
-__all__ = ["Cache", "IngestStats"]
+__all__ = ["KEPT_MARK", "UNKNOWN_MARK", "Cache", "IngestStats"]
+
+# A stale row's hash starts with one of these, so the next answer that reads it rewrites it (clearing the
+# mark) even when its content is the same; extra.stale says why: {"error", "since", "kept"}.
+KEPT_MARK = "kept:"  # the row as the cache knew it; this sync could not read it
+UNKNOWN_MARK = "unknown:"  # never known: what the answer told, the unread parts None
+_MARK_KEPT = (
+    "UPDATE {table} SET extra=json_set(COALESCE(extra, '{{}}'), '$.stale', json_object('error', ?1, "
+    "'since', COALESCE(json_extract(extra, '$.stale.since'), ?2), 'kept', json('true'))), "
+    "hash=CASE WHEN hash LIKE 'kept:%' THEN hash ELSE 'kept:' || COALESCE(hash, '') END, last_seen=?3 "
+    "WHERE uid=?4"
+)
+_MARK_UNKNOWN = (
+    "UPDATE {table} SET extra=json_set(COALESCE(extra, '{{}}'), '$.stale', json_object('error', ?1, "
+    "'since', ?2, 'kept', json('false'))), hash='unknown:' || COALESCE(hash, '') WHERE uid=?3"
+)
 
 
 @dataclass(slots=True)
@@ -55,6 +70,14 @@ class IngestStats:
     changed: int = 0
     removed: int = 0
     seen: int = 0
+    kept: int = 0  # rows the answer could not read now, kept as the cache knew them (marked stale)
+    unknown: int = 0  # rows never known, stored with what the answer told (marked stale)
+    stale_error: str | None = None  # the first error of a kept row
+
+    @property
+    def kept_error(self) -> str | None:
+        """What the operator is told when rows were kept: how many, and the first call's error."""
+        return f"{self.kept} kept from an earlier sync: {self.stale_error}" if self.kept else None
 
 
 class Cache:
@@ -279,15 +302,29 @@ class Cache:
         now = now or utcnow()
         prepared = output if isinstance(output, PreparedTask) else prepare(scope, task, output)
         stats = IngestStats()
+        kept_uids: set[str] = set()
         with self.transaction():
             had_rows = self._task_had_rows(scope.scope_id, task)
-            for kind in schema.TABLES:
+            for kind in schema.TABLES:  # (snapshots and images before grants: see _grants_of)
                 self._replace_kind(
-                    run_id, scope, task, kind, prepared.rows.get(kind, []), now, stats, had_rows
+                    run_id,
+                    scope,
+                    task,
+                    kind,
+                    prepared.rows.get(kind, []),
+                    now,
+                    stats,
+                    had_rows,
+                    prepared.stale.get(kind, {}),
+                    kept_uids,
                 )
             self._replace_relations(scope, task, prepared.relations)
             self._record_patch_history(run_id, scope, prepared.patch_states, now)
-            self._set_status(run_id, scope, task, "ok", None, stats.seen, started_at or now, now)
+            # What the cache knew is still shown, but this sync could not confirm all of it: stale.
+            status = "stale" if stats.kept else "ok"
+            self._set_status(
+                run_id, scope, task, status, stats.kept_error, stats.seen, started_at or now, now
+            )
         return stats
 
     def _task_had_rows(self, scope_id: str, task: str) -> bool:
@@ -307,10 +344,12 @@ class Cache:
         now: str,
         stats: IngestStats,
         log_changes: bool,
+        stale: dict[str, str],
+        kept_uids: set[str],
     ) -> None:
         table = schema.TABLES[kind]
         old: dict[str, tuple[str, str]] = {
-            rid: (uid, digest)
+            rid: (uid, digest or "")
             for rid, uid, digest in self.db.execute(
                 f"SELECT id, uid, hash FROM {table} WHERE scope_id=? AND task=?",
                 (scope.scope_id, task),
@@ -318,9 +357,29 @@ class Cache:
         }
         if not rows and not old:
             return
+        # Stale records (a call behind them failed): the row the cache knew is kept as it was, marked
+        # stale; one it never knew (or knew only as unknown) is written as the answer told, marked too.
+        keep: dict[str, str] = {}  # id → uid of old rows that stay as they were
+        unknown: list[tuple[str, str, str]] = []  # (error, since, uid)
+        kept: list[tuple[str, str, str, str]] = []  # (error, since, now, uid)
         prefix = model.make_uid(scope.provider, scope.account, scope.region, kind, "")
+        for rid, error in stale.items():
+            prev = old.get(rid)
+            if prev is not None and not prev[1].startswith(UNKNOWN_MARK):
+                keep[rid] = prev[0]
+                kept.append((error, now, now, prev[0]))
+                stats.stale_error = stats.stale_error or error
+            else:
+                unknown.append((error, now, prefix + rid))
+        if keep:
+            rows = [row for row in rows if row[0] not in keep]
+            kept_uids.update(keep.values())
+            stats.kept += len(keep)
+        stats.unknown += len(unknown)
+        if kind == "grant" and kept_uids:  # a kept snapshot or image keeps the grants it had
+            keep.update(self._grants_of(scope.scope_id, task, kept_uids))
         changes: list[tuple[int, str, str, str, str]] = []
-        stats.seen += len(rows)
+        stats.seen += len(rows) + len(keep)
         if not old:  # a first load: every row is new, nothing to compare
             stats.added += len(rows)
             write = rows
@@ -328,7 +387,7 @@ class Cache:
                 changes = [(run_id, prefix + row[0], kind, "added", now) for row in rows]
             gone: list[str] = []
         else:
-            seen: set[str] = set()
+            seen: set[str] = set(keep)
             write = []
             unchanged: list[tuple[str, str]] = []
             for row in rows:
@@ -340,16 +399,22 @@ class Cache:
                     write.append(row)
                     if log_changes:
                         changes.append((run_id, prefix + rid, kind, "added", now))
-                elif prev[1] != digest:
+                elif prev[1] == digest:
+                    unchanged.append((now, prev[0]))
+                elif prev[1].partition(":")[2] == digest:
+                    write.append(row)  # read again as it was when marked stale: only the mark goes
+                else:
                     stats.changed += 1
                     write.append(row)
                     changes.append((run_id, prev[0], kind, "changed", now))
-                else:
-                    unchanged.append((now, prev[0]))
             if unchanged:  # seen again as it was: touching last_seen rewrites no index
                 self.db.executemany(f"UPDATE {table} SET last_seen=? WHERE uid=?", unchanged)
             gone = [uid for rid, (uid, _) in old.items() if rid not in seen]
+        if kept:
+            self.db.executemany(_MARK_KEPT.format(table=table), kept)
         if not (write or gone):  # rows seen again as they were leave the search text as it is
+            if unknown:
+                self.db.executemany(_MARK_UNKNOWN.format(table=table), unknown)
             return
         self._moved.add(kind)
         # A current search index is kept current here, in the rows' transaction. One awaiting its rebuild
@@ -367,6 +432,8 @@ class Cache:
             stats.removed += len(gone)
             self.db.executemany(f"DELETE FROM {table} WHERE uid=?", [(u,) for u in gone])
             changes.extend((run_id, uid, kind, "removed", now) for uid in gone)
+        if unknown:
+            self.db.executemany(_MARK_UNKNOWN.format(table=table), unknown)
         if written:
             search.index(self.db, table, written)
         if changes:
@@ -374,6 +441,16 @@ class Cache:
                 "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
                 changes,
             )
+
+    def _grants_of(self, scope_id: str, task: str, uids: set[str]) -> dict[str, str]:
+        """id → uid of the task's grants on the resources ``uids``."""
+        return dict(
+            self.db.execute(
+                "SELECT id, uid FROM grants WHERE scope_id=? AND task=? "
+                "AND resource_uid IN (SELECT value FROM json_each(?))",
+                (scope_id, task, to_json(sorted(uids))),
+            ).fetchall()
+        )
 
     def pop_moved_kinds(self) -> set[str]:
         """The kinds that had rows added, changed or removed since the last call."""
@@ -469,7 +546,9 @@ class Cache:
         started_at: str,
         now: str,
     ) -> None:
-        ok = status == "ok"
+        ok = (
+            resources is not None
+        )  # the task's rows landed (a stale task's too: what it could read)
         self.db.execute(
             """
             INSERT INTO scope_status (scope_id, task, provider, account, region, label, status,

@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     figures = run_bench(args.name, args.size)
+    rows = figures.get("table")
+    if not args.json and isinstance(rows, list) and rows:
+        from workbench.cli.sync import render_table
+
+        print(render_table([[str(cell) for cell in row] for row in rows]))
+        figures = {k: v for k, v in figures.items() if k != "table"}
     print(
         json.dumps(figures, default=str)
         if args.json

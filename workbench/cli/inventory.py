@@ -1,7 +1,8 @@
 """``vmwb inventory KIND``: list cached resources as a table, JSON, JSON lines or CSV.
 
 Every row carries provider, account, region, kind, id, name, the kind's normalized columns (JSON decoded),
-tags and ``stale`` (true when the last attempt of the task that wrote the row failed, so the row may be old).
+tags and ``stale`` (true when the last attempt of the task that wrote the row failed, or a call behind the row
+itself failed and it is kept as it was known, so the row may be old; ``extra.stale`` then says why).
 Untrusted text is made inert (``workbench.textsafe``) in the table and in CSV; JSON keeps the exact values.
 """
 
@@ -140,7 +141,8 @@ def query(db: sqlite3.Connection, kind: str, args: argparse.Namespace) -> list[d
         ]
     )
     sql = (
-        f"SELECT {cols}, COALESCE(s.status, 'ok') <> 'ok' AS stale FROM {table} t "
+        f"SELECT {cols}, (COALESCE(s.status, 'ok') <> 'ok' "
+        f"OR json_extract(t.extra, '$.stale') IS NOT NULL) AS stale FROM {table} t "
         "LEFT JOIN scope_status s ON s.scope_id = t.scope_id AND s.task = t.task "
         f"WHERE {' AND '.join(where)} ORDER BY t.provider, t.account, t.region, t.id{limit}"
     )

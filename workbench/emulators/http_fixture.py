@@ -95,7 +95,7 @@ class FixtureServer:
     def start(self) -> Self:
         if self._httpd is not None:
             return self
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler_class())
         httpd.daemon_threads = True  # a client that hung up must not keep stop() waiting
         httpd.block_on_close = False  # type: ignore[attr-defined]
         # Failed TLS handshakes and dropped clients are expected in fault tests: stay quiet.
@@ -138,6 +138,10 @@ class FixtureServer:
         # Handshake in the handler thread, not in accept(): a stalled client must not block
         # the serve_forever loop for everyone else.
         return ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler: this module's (route + faults) unless a subclass speaks HTTP itself."""
+        return _make_handler(self)
 
     @property
     def port(self) -> int:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from workbench.providers.base import TaskContext
+from workbench.providers.base import TaskCancelled, TaskContext, describe_error
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailed:
+    """One per-resource call that failed: ``gone`` when the resource vanished since it was listed (a 404)."""
+
+    error: str
+    gone: bool
 
 
 def bounded_map(
@@ -34,3 +43,26 @@ def bounded_map(
                 fut.cancel()
             raise
     return results
+
+
+def map_items(
+    fn: Callable[[Any], Any],
+    inputs: list[Any],
+    ctx: TaskContext,
+    gone: Callable[[BaseException], bool],
+    workers: int = 8,
+) -> list[Any]:
+    """:func:`bounded_map`, but a call that fails gives an :class:`ItemFailed` in its place instead of failing
+    them all: one throttled or refused detail call must not cost the task, and a resource deleted between the
+    list and its detail call (``gone(exc)``) is simply not there any more. Cancellation still stops them all.
+    """
+
+    def one(item: Any) -> Any:
+        try:
+            return fn(item)
+        except TaskCancelled:
+            raise
+        except Exception as exc:
+            return ItemFailed(describe_error(exc), gone(exc))
+
+    return bounded_map(one, inputs, ctx, workers)

@@ -8,9 +8,16 @@ from typing import Any
 from workbench import secret_scan
 from workbench.clock import iso
 from workbench.model import Grant, Image, Instance, Snapshot, TaskOutput, Volume
-from workbench.providers.aws.util import jsonable, pages, tag_dict, transition_time
+from workbench.providers.aws.util import (
+    expect,
+    jsonable,
+    pages,
+    tag_dict,
+    transition_time,
+    vanished,
+)
 from workbench.providers.base import TaskContext
-from workbench.providers.parallel import bounded_map
+from workbench.providers.parallel import ItemFailed, map_items
 
 # Attribute calls are one per snapshot/image; a few in flight hide the latency without tripping the
 # API's request-rate limits (adaptive retries slow the client down further if they do).
@@ -28,9 +35,11 @@ def _instance_attributes(ec2: Any, item: dict[str, Any]) -> dict[str, Any]:
     """Termination protection, and what user data holds (scanned here: the script itself is never stored)."""
     iid = item["InstanceId"]
     found: dict[str, Any] = {}
+    op = "DescribeInstanceAttribute"
     prot = ec2.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")
-    found["deletion_protection"] = (prot.get("DisableApiTermination") or {}).get("Value")
+    found["deletion_protection"] = (expect(prot, "DisableApiTermination", op) or {}).get("Value")
     data = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")
+    expect(data, "InstanceId", op)  # (no user data: AWS leaves UserData empty or out)
     script = (data.get("UserData") or {}).get("Value")
     found["user_data_present"] = bool(script)
     found["user_data_secrets"] = (
@@ -49,17 +58,24 @@ def collect_instances(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
     attributes = dict(
         zip(
             (i["InstanceId"] for i in live),
-            bounded_map(lambda i: _instance_attributes(ec2, i), live, ctx, ATTRIBUTE_WORKERS),
+            map_items(
+                lambda i: _instance_attributes(ec2, i), live, ctx, vanished, ATTRIBUTE_WORKERS
+            ),
             strict=True,
         )
     )
     for item in items:
         record = instance_record(item)
         attrs = attributes.get(item["InstanceId"])
-        if attrs is not None:
-            record.deletion_protection = attrs.pop("deletion_protection")
-            record.extra.update(attrs)
-        out.add(record)
+        if isinstance(attrs, ItemFailed):
+            if attrs.gone:  # terminated and gone since the list: nothing to show
+                continue
+            out.add(record, stale=attrs.error)
+        else:
+            if attrs is not None:
+                record.deletion_protection = attrs.pop("deletion_protection")
+                record.extra.update(attrs)
+            out.add(record)
         iid = item["InstanceId"]
         for vol in _instance_volumes(item):
             out.relate("instance", iid, "attached", "volume", vol)
@@ -197,35 +213,38 @@ def collect_snapshots(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
         resp = ec2.describe_snapshot_attribute(
             SnapshotId=item["SnapshotId"], Attribute="createVolumePermission"
         )
-        return list(resp.get("CreateVolumePermissions") or [])
+        return list(expect(resp, "CreateVolumePermissions", "DescribeSnapshotAttribute") or [])
 
-    attributes = bounded_map(permissions, items, ctx, ATTRIBUTE_WORKERS)
+    attributes = map_items(permissions, items, ctx, vanished, ATTRIBUTE_WORKERS)
     for item, perms in zip(items, attributes, strict=True):
         sid = item["SnapshotId"]
-        grants = _grants("snapshot", sid, "createVolumePermission", perms)
+        failed = perms if isinstance(perms, ItemFailed) else None
+        if failed and failed.gone:  # deleted since the list
+            continue
+        grants = [] if failed else _grants("snapshot", sid, "createVolumePermission", perms)
         tags = tag_dict(item)
         volume = item.get("VolumeId")
         if volume == "vol-ffffffff":  # AWS's placeholder for "copied, no source volume"
             volume = None
-        out.add(
-            Snapshot(
-                id=sid,
-                name=tags.get("Name", ""),
-                created_at=iso(item.get("StartTime")),
-                tags=tags,
-                raw=jsonable(item),
-                extra={
-                    "description": item.get("Description") or "",
-                    "storage_tier": item.get("StorageTier"),
-                },
-                state=item.get("State", ""),
-                size_gb=item.get("VolumeSize"),
-                encrypted=item.get("Encrypted"),
-                kms_key=item.get("KmsKeyId"),
-                source_volume_id=volume,
-                public=any(g.grantee_kind == "public" for g in grants),
-            )
+        snapshot = Snapshot(
+            id=sid,
+            name=tags.get("Name", ""),
+            created_at=iso(item.get("StartTime")),
+            tags=tags,
+            raw=jsonable(item),
+            extra={
+                "description": item.get("Description") or "",
+                "storage_tier": item.get("StorageTier"),
+            },
+            state=item.get("State", ""),
+            size_gb=item.get("VolumeSize"),
+            encrypted=item.get("Encrypted"),
+            kms_key=item.get("KmsKeyId"),
+            source_volume_id=volume,
+            public=None if failed else any(g.grantee_kind == "public" for g in grants),
         )
+        # Who may use it is unknown this time when its call failed: the cache keeps what it knew.
+        out.add(snapshot, stale=failed.error if failed else None)
         for grant in grants:
             out.add(grant)
         if volume:
@@ -244,38 +263,44 @@ def collect_images(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
 
     def permissions(item: dict[str, Any]) -> list[dict[str, Any]]:
         resp = ec2.describe_image_attribute(ImageId=item["ImageId"], Attribute="launchPermission")
-        return list(resp.get("LaunchPermissions") or [])
+        return list(expect(resp, "LaunchPermissions", "DescribeImageAttribute") or [])
 
-    attributes = bounded_map(permissions, items, ctx, ATTRIBUTE_WORKERS)
+    attributes = map_items(permissions, items, ctx, vanished, ATTRIBUTE_WORKERS)
     for item, perms in zip(items, attributes, strict=True):
         iid = item["ImageId"]
-        grants = _grants("image", iid, "launchPermission", perms)
+        failed = perms if isinstance(perms, ItemFailed) else None
+        if failed and failed.gone:  # deregistered since the list
+            continue
+        grants = [] if failed else _grants("image", iid, "launchPermission", perms)
         tags = tag_dict(item)
-        public = bool(item.get("Public")) or any(g.grantee_kind == "public" for g in grants)
-        out.add(
-            Image(
-                id=iid,
-                name=tags.get("Name") or item.get("Name", ""),
-                created_at=iso(item.get("CreationDate")),
-                tags=tags,
-                raw=jsonable(item),
-                extra={
-                    "image_name": item.get("Name"),
-                    "snapshot_ids": [
-                        b["Ebs"]["SnapshotId"]
-                        for b in item.get("BlockDeviceMappings") or []
-                        if b.get("Ebs", {}).get("SnapshotId")
-                    ],
-                },
-                state=item.get("State", ""),
-                public=public,
-                owner=item.get("OwnerId"),
-                encrypted=_image_encrypted(item),
-                boot_mode=item.get("BootMode"),
-                tpm_support=item.get("TpmSupport"),
-                deprecated_at=iso(item.get("DeprecationTime")),
-                platform=_platform(item),
-            )
+        public: bool | None = bool(item.get("Public")) or any(
+            g.grantee_kind == "public" for g in grants
         )
+        if failed and not public:
+            public = None  # the listing says not public, but launch permissions were not read
+        image = Image(
+            id=iid,
+            name=tags.get("Name") or item.get("Name", ""),
+            created_at=iso(item.get("CreationDate")),
+            tags=tags,
+            raw=jsonable(item),
+            extra={
+                "image_name": item.get("Name"),
+                "snapshot_ids": [
+                    b["Ebs"]["SnapshotId"]
+                    for b in item.get("BlockDeviceMappings") or []
+                    if b.get("Ebs", {}).get("SnapshotId")
+                ],
+            },
+            state=item.get("State", ""),
+            public=public,
+            owner=item.get("OwnerId"),
+            encrypted=_image_encrypted(item),
+            boot_mode=item.get("BootMode"),
+            tpm_support=item.get("TpmSupport"),
+            deprecated_at=iso(item.get("DeprecationTime")),
+            platform=_platform(item),
+        )
+        out.add(image, stale=failed.error if failed else None)
         for grant in grants:
             out.add(grant)

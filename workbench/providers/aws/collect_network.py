@@ -7,8 +7,8 @@ from typing import Any
 
 from workbench.clock import iso
 from workbench.model import FirewallGroup, FirewallRule, Network, Setting, Subnet, TaskOutput
-from workbench.providers.aws.util import jsonable, pages, tag_dict
-from workbench.providers.base import TaskContext, describe_error
+from workbench.providers.aws.util import expect, jsonable, pages, tag_dict
+from workbench.providers.base import TaskCancelled, TaskContext, describe_error
 
 _PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "-1": "-1", "all": "-1"}
 
@@ -161,42 +161,52 @@ def collect_network(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
             out.relate("subnet", sub["SubnetId"], "in_network", "network", sub["VpcId"])
 
 
-# Setting key → (EC2 operation, how to read the value from its response).
-SETTINGS: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
+# Setting key → (EC2 operation, the key its answer always carries, how to read the value from it).
+# (An account with no IMDS defaults set may leave AccountLevel out: that one is not required.)
+SETTINGS: dict[str, tuple[str, str | None, Callable[[Any], Any]]] = {
     "ebs_encryption_by_default": (
         "get_ebs_encryption_by_default",
-        lambda r: r.get("EbsEncryptionByDefault"),
+        "EbsEncryptionByDefault",
+        lambda v: v,
     ),
-    "ebs_default_kms_key": ("get_ebs_default_kms_key_id", lambda r: r.get("KmsKeyId")),
+    "ebs_default_kms_key": ("get_ebs_default_kms_key_id", "KmsKeyId", lambda v: v),
     "snapshot_block_public_access": (
         "get_snapshot_block_public_access_state",
-        lambda r: r.get("State"),
+        "State",
+        lambda v: v,
     ),
     "image_block_public_access": (
         "get_image_block_public_access_state",
-        lambda r: r.get("ImageBlockPublicAccessState"),
+        "ImageBlockPublicAccessState",
+        lambda v: v,
     ),
     "imds_defaults": (
         "get_instance_metadata_defaults",
+        None,
         lambda r: jsonable(r.get("AccountLevel") or {}),
     ),
 }
 
 
 def collect_settings(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
-    """Region-level EC2 settings. A call that fails yields a Setting with value None and the error.
+    """Region-level EC2 settings. A call that fails yields a stale Setting (value None, the error): the cache
+    keeps the value it knew, marked stale, and a check never reads "unknown" as "off".
 
     Newer calls are missing in some partitions and emulators, and one missing setting must not hide the
     others; but when every call fails (no permission, no endpoint) the task fails so old rows are kept.
     """
     failures: list[Exception] = []
-    for key, (operation, read) in SETTINGS.items():
+    for key, (operation, result_key, read) in SETTINGS.items():
         ctx.checkpoint()
         try:
             response = getattr(ec2, operation)()
+            value = read(expect(response, result_key, operation) if result_key else response)
+        except TaskCancelled:
+            raise
         except Exception as exc:
             failures.append(exc)
-            out.add(Setting(id=key, name=key, extra={"error": describe_error(exc)}, value=None))
+            error = describe_error(exc)
+            out.add(Setting(id=key, name=key, extra={"error": error}, value=None), stale=error)
             continue
         out.add(
             Setting(
@@ -204,7 +214,7 @@ def collect_settings(ec2: Any, out: TaskOutput, ctx: TaskContext) -> None:
                 name=key,
                 raw=jsonable(response),
                 created_at=iso(None),
-                value=read(response),
+                value=value,
             )
         )
     if len(failures) == len(SETTINGS):

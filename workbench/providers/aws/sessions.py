@@ -31,6 +31,7 @@ from botocore.credentials import (
 
 from workbench.model import ScopeRef
 from workbench.providers.aws.client_classes import share_client_classes
+from workbench.providers.aws.util import check_content_type
 from workbench.providers.base import ScopeFailure, describe_error
 
 DEFAULT_REGION = "us-east-1"
@@ -122,6 +123,7 @@ class AwsSettings:
         parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
         share_client_classes(core)  # and their client classes: see client_classes
         session = boto3.Session(botocore_session=core, **kwargs)
+        session.events.register("before-parse", check_content_type)
         for event, handler in self.hooks:
             session.events.register(event, handler)
         return session

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.errors import ProviderError
+from workbench.providers.azure.util import check_answer
 
 PUBLIC_ARM = "https://management.azure.com"
 # ARM host -> Entra ID authority host, for the sovereign clouds the SDK knows.
@@ -133,6 +134,7 @@ class AzureSettings:
             "retry_total": self.retry_total,
             "read_timeout": self.read_timeout,
             "connection_timeout": self.connection_timeout,
+            "raw_response_hook": check_answer,  # every answer validated before it is read
         }
         if self.ca_bundle:
             kwargs["connection_verify"] = self.ca_bundle

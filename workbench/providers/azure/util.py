@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+from workbench.errors import BadAnswer
 from workbench.providers.base import TaskContext
 
 Json = dict[str, Any]
+# A GET of a collection: a resource type (``…/providers/Microsoft.Compute/disks``), or a child type of a
+# resource (``…/networkWatchers/nw/flowLogs``); not one resource, not a view of one (``…/instanceView``).
+_LIST_PATH = re.compile(r"(^/subscriptions$|/providers/[^/]+/[^/]+(/[^/]+/[^/]+)*$)", re.IGNORECASE)
+_VIEWS = ("instanceview",)
 
 
 def arm_id(value: str | None) -> str | None:
@@ -67,3 +75,34 @@ def lower(value: Any) -> str:
 
 def ids_of(refs: Iterable[Any]) -> list[str]:
     return [i for i in (ref_id(r) for r in refs or ()) if i]
+
+
+def check_answer(response: Any) -> None:
+    """azure-core ``raw_response_hook``: a success must be ARM's JSON, and a list must carry ``value``.
+
+    A proxy's login page (HTML) or a ``{}`` would otherwise be read as an empty list, and the task's rows
+    deleted. Errors are left to azure-core, which maps and retries them.
+    """
+    http = response.http_response
+    if not 200 <= http.status_code < 300:
+        return
+    body = http.body()
+    ctype = str(http.headers.get("Content-Type") or "").lower()
+    request = response.http_request
+    what = f"{request.method} {urlsplit(request.url).path}"
+    if not body:
+        return  # 202/204 of an operation: nothing to read
+    if "json" not in ctype:
+        raise BadAnswer(f"{what}: the answer is {ctype or 'no content type'}, not ARM's JSON")
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise BadAnswer(f"{what}: the answer is not complete JSON ({exc})") from exc
+    path = urlsplit(request.url).path.rstrip("/")
+    listing = request.method == "GET" and _LIST_PATH.search(path) is not None
+    if (
+        listing
+        and not path.lower().endswith(_VIEWS)
+        and not (isinstance(data, dict) and isinstance(data.get("value"), list))
+    ):
+        raise BadAnswer(f"{what}: the answer has no value list, so it is not ARM's answer")

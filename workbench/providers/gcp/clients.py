@@ -197,6 +197,26 @@ def make_retry(settings: GcpSettings) -> Any:
     )
 
 
+def check_content_type(response: Any, *args: Any, **kwargs: Any) -> None:
+    """requests ``response`` hook: a success must be JSON. A proxy's login page (HTML, 200) would otherwise
+    reach the JSON parser and fail with a message that does not say what came back."""
+    from workbench.errors import BadAnswer
+
+    ctype = str(response.headers.get("Content-Type") or "").lower()
+    if 200 <= response.status_code < 300 and "json" not in ctype:
+        what = f"{response.request.method} {response.request.path_url.split('?')[0]}"
+        raise BadAnswer(f"{what}: the answer is {ctype or 'no content type'}, not the API's JSON")
+
+
+def _check_answers(client: Any) -> None:
+    """Every answer of ``client``'s REST transport goes through :func:`check_content_type` first. (The
+    transport's requests session is not public API: without one, answers are still checked by their shape.)"""
+    session = getattr(getattr(client, "transport", None), "_session", None)
+    hooks = getattr(session, "hooks", None)
+    if isinstance(hooks, dict):
+        hooks.setdefault("response", []).append(check_content_type)
+
+
 class GcpClients:
     """Compute and OS Config clients for one set of credentials, built once per kind and shared by threads.
 
@@ -238,6 +258,7 @@ class GcpClients:
                 from google.cloud import compute_v1
 
                 found = getattr(compute_v1, kind)(**self._options())
+                _check_answers(found)
                 self._clients[kind] = found
             return found
 
@@ -249,6 +270,7 @@ class GcpClients:
                 from google.cloud import osconfig_v1
 
                 found = getattr(osconfig_v1, kind)(**self._options())
+                _check_answers(found)
                 self._clients[kind] = found
             return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.clock import iso
+from workbench.errors import BadAnswer
 from workbench.model import Grant, Image, Instance, Snapshot, TaskOutput, Volume
 from workbench.providers.base import TaskContext
 from workbench.providers.gcp.util import (
@@ -16,9 +17,10 @@ from workbench.providers.gcp.util import (
     last,
     meta_items,
     truthy,
+    vanished,
     zonal_id,
 )
-from workbench.providers.parallel import bounded_map
+from workbench.providers.parallel import ItemFailed, map_items
 
 # Compute Engine status → the model's lower-case states.
 STATES = {
@@ -215,12 +217,18 @@ def grants(resource_kind: str, resource_id: str, policy: Json) -> list[Grant]:
     return found
 
 
-def _policies(handle: Any, kind: str, names: list[str], ctx: TaskContext) -> list[Json]:
-    def fetch(name: str) -> Json:
-        policy = _handle_call(handle, kind, "get_iam_policy", project=handle.project, resource=name)
-        return as_dict(policy)
+def _policies(handle: Any, kind: str, names: list[str], ctx: TaskContext) -> list[Any]:
+    """Each resource's IAM policy, or an :class:`ItemFailed` where its call failed."""
 
-    return bounded_map(fetch, names, ctx)
+    def fetch(name: str) -> Json:
+        policy = as_dict(
+            _handle_call(handle, kind, "get_iam_policy", project=handle.project, resource=name)
+        )
+        if not policy.get("etag"):  # every policy the API answers carries its etag
+            raise BadAnswer(f"getIamPolicy of {name}: the answer has no etag")
+        return policy
+
+    return map_items(fetch, names, ctx, vanished)
 
 
 def collect_snapshots(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
@@ -229,9 +237,14 @@ def collect_snapshots(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     policies = _policies(handle, "SnapshotsClient", [s["name"] for s in found], ctx)
     for item, policy in zip(found, policies, strict=True):
         sid = item["name"]
+        failed = policy if isinstance(policy, ItemFailed) else None
+        if failed and failed.gone:  # deleted since the list
+            continue
+        policy = {} if failed else policy
         rows = grants("snapshot", sid, policy)
         enc_type, enc_term, kms = encryption(item.get("snapshotEncryptionKey"))
         source = zonal_id(item.get("sourceDisk")) if item.get("sourceDisk") else None
+        public = any(g.grantee_kind in ("public", "all_authenticated") for g in rows)
         out.add(
             Snapshot(
                 id=sid,
@@ -252,8 +265,9 @@ def collect_snapshots(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
                 encrypted=True,
                 kms_key=kms,
                 source_volume_id=source,
-                public=any(g.grantee_kind in ("public", "all_authenticated") for g in rows),
-            )
+                public=None if failed else public,
+            ),
+            stale=failed.error if failed else None,  # who may use it is unknown this time
         )
         for grant in rows:
             out.add(grant)
@@ -267,6 +281,10 @@ def collect_images(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     policies = _policies(handle, "ImagesClient", [i["name"] for i in found], ctx)
     for item, policy in zip(found, policies, strict=True):
         iid = item["name"]
+        failed = policy if isinstance(policy, ItemFailed) else None
+        if failed and failed.gone:  # deleted since the list
+            continue
+        policy = {} if failed else policy
         rows = grants("image", iid, policy)
         enc_type, enc_term, kms = encryption(item.get("imageEncryptionKey"))
         deprecated = item.get("deprecated") or {}
@@ -292,7 +310,9 @@ def collect_images(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
                     "iam_etag": policy.get("etag"),
                 },
                 state=(item.get("status") or "").lower(),
-                public=any(g.grantee_kind in ("public", "all_authenticated") for g in rows),
+                public=None
+                if failed
+                else any(g.grantee_kind in ("public", "all_authenticated") for g in rows),
                 owner=handle.project,
                 encrypted=True,
                 boot_mode="uefi" if "UEFI_COMPATIBLE" in features else None,
@@ -300,7 +320,8 @@ def collect_images(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
                 or (iso(item.get("creationTimestamp")) if dep_state else None),
                 family=item.get("family") or None,
                 platform=_platform(item.get("licenses")),
-            )
+            ),
+            stale=failed.error if failed else None,
         )
         for grant in rows:
             out.add(grant)

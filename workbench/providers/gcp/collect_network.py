@@ -11,6 +11,7 @@ from workbench.providers.gcp.util import (
     Json,
     aggregated,
     as_dict,
+    expect_kind,
     items,
     last,
     meta_items,
@@ -181,7 +182,9 @@ def _network_mode(net: Json) -> str:
 def collect_project(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     """Project-wide metadata that governs every instance's SSH access, as Setting rows."""
     ctx.checkpoint()
-    project = as_dict(_call(handle, "ProjectsClient", "get", project=handle.project))
+    answer = _call(handle, "ProjectsClient", "get", project=handle.project)
+    expect_kind(answer)
+    project = as_dict(answer)
     for setting in project_settings(project):
         out.add(setting)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from workbench.errors import BadAnswer
 from workbench.providers.base import TaskContext
 
 Json = dict[str, Any]
@@ -66,10 +67,31 @@ def truthy(value: str | None) -> bool | None:
 
 
 def pages(pager: Any, ctx: TaskContext) -> Iterator[Any]:
-    """Each response page of a pager, with a checkpoint before the next page is fetched."""
+    """Each response page of a pager, with a checkpoint before the next page is fetched.
+
+    Compute Engine always names a list answer's ``kind`` (``compute#snapshotList``) and leaves ``items`` out
+    when there are none, so a page without a kind is not its answer (a ``{}`` from a proxy): read as "no
+    resources" it would delete every row the task knew.
+    """
     for page in pager.pages:
         ctx.checkpoint()
+        expect_kind(page)
         yield page
+
+
+def expect_kind(message: Any) -> None:
+    """:class:`BadAnswer` unless a Compute Engine answer that has a ``kind`` field names it."""
+    fields = getattr(getattr(type(message), "meta", None), "fields", None) or {}
+    if "kind" in fields and not message.kind:
+        name = type(message).__name__
+        raise BadAnswer(f"{name}: the answer has no kind, so it is not the API's answer")
+
+
+def vanished(exc: BaseException) -> bool:
+    """The resource a detail call asked about is gone (deleted since it was listed)."""
+    from google.api_core import exceptions
+
+    return isinstance(exc, exceptions.NotFound)
 
 
 def items(pager: Any, ctx: TaskContext) -> Iterator[Json]:
