@@ -16,8 +16,8 @@ Classes are data (:data:`LIST_FAULTS`, :data:`DETAIL_FAULTS` per target kind) an
 from __future__ import annotations
 
 import contextlib
-import os
 import itertools
+import os
 import sqlite3
 import tempfile
 import time
