@@ -150,71 +150,71 @@ def _bare_boto3(
     return calls_cpu / n, (calls_cpu + creation) / n
 
 
+def _record(recorded: Path, size: int, workers: int) -> list[str]:
+    """Seed moto, sync every scope once through the recording proxy, save the answers; the regions used."""
+    import boto3
+
+    from workbench.emulators import replay
+    from workbench.emulators.aws import start_moto_server
+
+    with start_moto_server(separate_process=True) as server:
+        ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=server.endpoint)
+        regions = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])[:size]
+        _seed(server.endpoint, regions)
+        with replay.recorder(server.endpoint) as (proxy, recording):
+            section = {"regions": regions, "endpoint_url": proxy, "role_arns": list(ACCOUNT_ROLES)}
+            _sync(recorded.with_suffix(".db"), section, workers, [])
+    recording.save(recorded)
+    return regions
+
+
+def _single_scopes(
+    db: Path, common: dict[str, Any], regions: list[str], workers: int
+) -> dict[str, float]:
+    """Each scope synced alone (the same engine settings), in seconds by ``account/region``."""
+    singles: dict[str, float] = {}
+    for region in regions:
+        one = {**common, "regions": [region]}
+        singles[f"123456789012/{region}"] = _sync(db, one, workers, [])[0]
+        for arn in ACCOUNT_ROLES:
+            cfg = {**one, "role_arns": [arn], "include_base": False}
+            singles[f"{arn.split(':')[4]}/{region}"] = _sync(db, cfg, workers, [])[0]
+    return singles
+
+
 def bench_concurrency(
     size: int = 16, latency: float = 0.1, workers: int | None = None
 ) -> dict[str, Any]:
     """``size`` regions × 3 accounts; every scope is also synced alone to find the slowest one."""
+    from workbench.bench.fault_beds import environment
     from workbench.emulators import replay
-    from workbench.emulators.aws import start_moto_server
     from workbench.sync import DEFAULT_WORKERS
 
     workers = workers or DEFAULT_WORKERS
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            recorded = Path(tmp) / "answers.pickle"
-            with start_moto_server(separate_process=True) as server:
-                import boto3
-
-                ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=server.endpoint)
-                regions = sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])[:size]
-                _seed(server.endpoint, regions)
-                with replay.recorder(server.endpoint) as (proxy, recording):
-                    section = {
-                        "regions": regions,
-                        "endpoint_url": proxy,
-                        "role_arns": list(ACCOUNT_ROLES),
-                    }
-                    _sync(Path(tmp) / "record.db", section, workers, [])
-                recording.save(recorded)
-            with replay.serve(recorded, latency) as (endpoint, server_pid):
-                common = {"regions": regions, "endpoint_url": endpoint}
-                # The process's first sync also loads the service models and builds the client classes
-                # (~2 s of CPU); the single scopes below are timed warm, so the full run is too.
-                warm_s = _sync(
-                    Path(tmp) / "warm.db", {**common, "regions": regions[:1]}, workers, []
-                )[0]
-                calls: list[tuple[str, str, str, str, dict[str, Any]]] = []
-                server_before, cpu_before = _child_cpu_seconds(server_pid), time.process_time()
-                full_s, full = _sync(
-                    Path(tmp) / "full.db",
-                    {**common, "role_arns": list(ACCOUNT_ROLES)},
-                    workers,
-                    _capture(calls),
-                )
-                client_cpu = time.process_time() - cpu_before
-                server_after = _child_cpu_seconds(server_pid)
-                singles: dict[str, float] = {}
-                for region in regions:
-                    one = {**common, "regions": [region]}
-                    singles[f"123456789012/{region}"] = _sync(
-                        Path(tmp) / "one.db", one, workers, []
-                    )[0]
-                    for arn in ACCOUNT_ROLES:
-                        acct = arn.split(":")[4]
-                        cfg = {**one, "role_arns": [arn], "include_base": False}
-                        singles[f"{acct}/{region}"] = _sync(Path(tmp) / "one.db", cfg, workers, [])[
-                            0
-                        ]
-                served = replay.stats(endpoint)
-                bare_per_call, bare_with_clients = _bare_boto3(endpoint, calls, workers)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    fake_keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    with environment(fake_keys), tempfile.TemporaryDirectory() as tmp:
+        recorded = Path(tmp) / "answers.pickle"
+        regions = _record(recorded, size, workers)
+        with replay.serve(recorded, latency) as (endpoint, server_pid):
+            common = {"regions": regions, "endpoint_url": endpoint}
+            # The process's first sync also loads the service models and builds the client classes
+            # (~2 s of CPU); the single scopes below are timed warm, so the full run is too.
+            warm_s = _sync(Path(tmp) / "warm.db", {**common, "regions": regions[:1]}, workers, [])[
+                0
+            ]
+            calls: list[tuple[str, str, str, str, dict[str, Any]]] = []
+            server_before, cpu_before = _child_cpu_seconds(server_pid), time.process_time()
+            full_s, full = _sync(
+                Path(tmp) / "full.db",
+                {**common, "role_arns": list(ACCOUNT_ROLES)},
+                workers,
+                _capture(calls),
+            )
+            client_cpu = time.process_time() - cpu_before
+            server_after = _child_cpu_seconds(server_pid)
+            singles = _single_scopes(Path(tmp) / "one.db", common, regions, workers)
+            served = replay.stats(endpoint)
+            bare_per_call, bare_with_clients = _bare_boto3(endpoint, calls, workers)
     slowest = max(singles, key=lambda k: singles[k])
     per_call = client_cpu / max(len(calls), 1)
     server_cpu = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.cli.context import CliContext
-    from workbench.scan.imports.landing import ImportResult
+    from workbench.scan.imports.landing import ImportResult, Parsed
 
 
 def register(subparsers: Any) -> None:
@@ -61,20 +61,11 @@ def _report(result: ImportResult, path: str) -> int:
     return 0
 
 
-def _land(ctx: CliContext, source: str, path: Path, read: Any, tool: str | None = None) -> int:
+def _land(ctx: CliContext, source: str, path: Path, parsed: Parsed, tool: str | None = None) -> int:
     from workbench.scan.imports.landing import land
 
-    findings, rules, accounts = read(path)
     result = land(
-        ctx.cache(create=False),
-        source,
-        path,
-        findings,
-        ran_rules=rules,
-        accounts=accounts,
-        actor=ctx.user,
-        role=ctx.role,
-        tool=tool,
+        ctx.cache(create=False), source, path, parsed, actor=ctx.user, role=ctx.role, tool=tool
     )
     return _report(result, str(path))
 
@@ -82,15 +73,17 @@ def _land(ctx: CliContext, source: str, path: Path, read: Any, tool: str | None 
 def cmd_prowler(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.imports import prowler
 
-    return _land(ctx, prowler.SOURCE, Path(args.file), prowler.read)
+    path = Path(args.file)
+    return _land(ctx, prowler.SOURCE, path, prowler.read(path))
 
 
 def cmd_sarif(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.imports import sarif
 
     path = Path(args.file)
-    tool, read = sarif.reader(path)
-    return _land(ctx, f"sarif:{tool}", path, read, tool=tool)
+    log, digest = sarif.load(path)
+    tool = sarif.tool_name(log)
+    return _land(ctx, f"sarif:{tool}", path, sarif.read_log(log, digest), tool=tool)
 
 
 def cmd_custodian(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -98,7 +91,5 @@ def cmd_custodian(ctx: CliContext, args: argparse.Namespace) -> int:
 
     status = 0
     for path in custodian.resources_files(Path(args.file)):  # one scan per policy run
-        status |= _land(
-            ctx, custodian.SOURCE, path, lambda p: custodian.read(p, severity=args.severity)
-        )
+        status |= _land(ctx, custodian.SOURCE, path, custodian.read(path, severity=args.severity))
     return status

@@ -57,9 +57,7 @@ class Verdict:
 
 
 def _rows(cur: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    for row in cur:
-        yield dict(zip(names, row, strict=True))
+    return (dict(row) for row in cur)  # the cache's connections return sqlite3.Row
 
 
 def _json_field(row: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -280,10 +278,3 @@ def verify_bundle(path: Path, trust: TrustRoot) -> Verdict:
     for name in sorted(set(found) - set(files) - {MANIFEST, SIGNATURE}):
         verdict.problems.append(f"{name}: not listed in the manifest (added)")
     return verdict
-
-
-def read_member(path: Path, name: str) -> list[dict[str, Any]]:
-    """The records of one member (after ``verify_bundle`` said the bundle is intact)."""
-    verdict = Verdict()
-    data = _members(path, verdict).get(name, b"")
-    return [json.loads(line) for line in data.splitlines() if line.strip()]

@@ -20,34 +20,6 @@ from typing import Any
 from workbench.fixes.base import PlanItem
 from workbench.fixes.plan import Plan
 
-# ARM operation id -> (HTTP method, resource type path under the group, sub-action, API version).
-_ARM = {
-    "Disks_Update": ("PATCH", "Microsoft.Compute/disks/{disk_name}", "", "2023-04-02"),
-    "Disks_RevokeAccess": (
-        "POST",
-        "Microsoft.Compute/disks/{disk_name}",
-        "endGetAccess",
-        "2023-04-02",
-    ),
-    "Snapshots_Update": ("PATCH", "Microsoft.Compute/snapshots/{snapshot_name}", "", "2023-04-02"),
-    "Snapshots_RevokeAccess": (
-        "POST",
-        "Microsoft.Compute/snapshots/{snapshot_name}",
-        "endGetAccess",
-        "2023-04-02",
-    ),
-    "SecurityRules_CreateOrUpdate": (
-        "PUT",
-        (
-            "Microsoft.Network/networkSecurityGroups/{network_security_group_name}"
-            "/securityRules/{security_rule_name}"
-        ),
-        "",
-        "2023-09-01",
-    ),
-}
-_ARM_BODY = ("disk", "snapshot", "security_rule_parameters")
-
 _COMPUTE = "https://compute.googleapis.com/compute/v1/projects/{project}"
 # Compute operation -> (HTTP method, path under the project, the params key holding the body).
 _GCP = {
@@ -231,18 +203,14 @@ def _gcp(item: PlanItem) -> list[dict[str, Any]] | None:
 
 
 def _azure(item: PlanItem) -> list[dict[str, Any]] | None:
-    spec = _ARM.get(item.operation)
-    if spec is None:
+    from workbench.export import arm
+
+    call = arm.ARM_CALLS.get(item.operation)
+    if call is None:
         return None
-    method, path, action, version = spec
-    p = item.params
-    url = (
-        f"/subscriptions/{item.account}/resourceGroups/{p['resource_group_name']}/providers/"
-        + path.format(**p)
-        + (f"/{action}" if action else "")
-    )
-    args: dict[str, Any] = {"url": url, "api_version": version, "method": method}
-    body = next((p[k] for k in _ARM_BODY if k in p), None)
+    url = arm.resource_id(item, call) + (f"/{call.action}" if call.action else "")
+    args: dict[str, Any] = {"url": url, "api_version": call.api_version, "method": call.method}
+    body = arm.body(item, call)
     if body is not None:
         args["body"] = body
     return [{"azure.azcollection.azure_rm_resource": args, "register": f"vmwb_call_{item.index}"}]

@@ -287,47 +287,28 @@ def _gcp(item: PlanItem) -> list[Block]:
     return []
 
 
+# ARM operations whose resource Terraform can import: (resource type, the parameter naming it).
+_AZURE_IMPORTS = {
+    "SecurityRules_CreateOrUpdate": ("azurerm_network_security_rule", "security_rule_name"),
+    "Disks_Update": ("azurerm_managed_disk", "disk_name"),
+    "Snapshots_Update": ("azurerm_snapshot", "snapshot_name"),
+}
+
+
 def _azure(item: PlanItem) -> list[Block]:
-    p, i = item.params, item.index
-    group = f"/subscriptions/{item.account}/resourceGroups/{p.get('resource_group_name', '')}"
+    from workbench.export import arm
+
+    target = _AZURE_IMPORTS.get(item.operation)
+    if target is None:
+        return []
+    call = arm.ARM_CALLS[item.operation]
+    change = arm.body(item, call) or {}
     if item.operation == "SecurityRules_CreateOrUpdate":
-        rid = f"{group}/providers/Microsoft.Network/networkSecurityGroups/{p['network_security_group_name']}/securityRules/{p['security_rule_name']}"
-        props = (p.get("security_rule_parameters") or {}).get("properties", {})
-        return [
-            Block(
-                "import",
-                "azurerm_network_security_rule",
-                _name(p["security_rule_name"]),
-                {"id": rid},
-                i,
-                "then set " + json.dumps(props, sort_keys=True),
-            )
-        ]
-    if item.operation == "Disks_Update":
-        rid = f"{group}/providers/Microsoft.Compute/disks/{p['disk_name']}"
-        return [
-            Block(
-                "import",
-                "azurerm_managed_disk",
-                _name(p["disk_name"]),
-                {"id": rid},
-                i,
-                "then set " + json.dumps(p.get("disk", {}), sort_keys=True),
-            )
-        ]
-    if item.operation == "Snapshots_Update":
-        rid = f"{group}/providers/Microsoft.Compute/snapshots/{p['snapshot_name']}"
-        return [
-            Block(
-                "import",
-                "azurerm_snapshot",
-                _name(p["snapshot_name"]),
-                {"id": rid},
-                i,
-                "then set " + json.dumps(p.get("snapshot", {}), sort_keys=True),
-            )
-        ]
-    return []
+        change = change.get("properties", {})
+    rtype, name_key = target
+    note = "then set " + json.dumps(change, sort_keys=True)
+    rid = arm.resource_id(item, call)
+    return [Block("import", rtype, _name(item.params[name_key]), {"id": rid}, item.index, note)]
 
 
 def _hcl(value: Any) -> str:

@@ -6,11 +6,16 @@ resolves what the policy matched before in that account.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from workbench.scan.imports.landing import SEVERITY_WORDS, Imported, ImportFileError
+from workbench.scan.imports.landing import (
+    SEVERITY_WORDS,
+    Imported,
+    ImportFileError,
+    Parsed,
+    read_json,
+)
 
 SOURCE = "custodian"
 
@@ -48,26 +53,23 @@ def resources_files(path: Path) -> list[Path]:
     return found
 
 
-def _load(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+def _load(path: Path, what: str) -> tuple[Any, str]:
+    if not path.exists():
         raise ImportFileError(
             f"{path}: missing; a Custodian run writes {what} beside resources.json"
-        ) from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ImportFileError(f"{path}: not Cloud Custodian's {what} ({exc})") from exc
+        )
+    return read_json(path, f"Cloud Custodian's {what}")
 
 
-def read(path: Path, *, severity: str = "medium") -> tuple[list[Imported], set[str], set[str]]:
+def read(path: Path, *, severity: str = "medium") -> Parsed:
     """The policy run's matched resources as findings, the policy as the rule that ran, and its account."""
     words = SEVERITY_WORDS.get(severity.lower())
     if words is None:
         raise ImportFileError(
             f"--severity {severity!r}: one of critical, high, medium, low, informational"
         )
-    meta = _load(path.parent / "metadata.json", "metadata.json")
-    resources = _load(path, "resources.json")
+    meta, _ = _load(path.parent / "metadata.json", "metadata.json")
+    resources, digest = _load(path, "resources.json")
     policy = meta.get("policy") if isinstance(meta, dict) else None
     if not isinstance(policy, dict) or not policy.get("name") or not policy.get("resource"):
         raise ImportFileError(f"{path.parent / 'metadata.json'}: names no policy and resource type")
@@ -113,4 +115,4 @@ def read(path: Path, *, severity: str = "medium") -> tuple[list[Imported], set[s
                 aliases=aliases,
             )
         )
-    return out, {name}, {account} if account else set()
+    return Parsed(out, {name}, {account} if account else set(), digest)

@@ -107,18 +107,42 @@ class ImportResult:
     previous_scan_id: int | None = None
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:  # an import file, never a database
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+@dataclass(slots=True)
+class Parsed:
+    """One validated file: its failing results, the rules that ran, the accounts it covers, its SHA-256."""
+
+    findings: list[Imported]
+    ran_rules: set[str]
+    accounts: set[str]
+    sha256: str
 
 
-def _lookup(db: Any, kind: str, provider: str, account: str, rid: str) -> tuple[str, str] | None:
+def read_json(path: Path, what: str) -> tuple[Any, str]:
+    """The file's JSON and the SHA-256 of its bytes, from one read; an unreadable file is one line."""
+    try:
+        data = path.read_bytes()  # an import file, never a database
+        return json.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ImportFileError(f"{path}: not {what} ({exc})") from exc
+
+
+def first_error(exc: Exception) -> str:
+    """A validation error's first problem as ``where: what`` (pydantic), else its first line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "(top)"
+        return f"{where}: {first.get('msg', exc)}"
+    return str(exc).splitlines()[0]
+
+
+def _lookup(db: Any, kind: str, provider: str, account: str, rid: str) -> Any:
+    """The cached resource with this id (or uid) in the kind's table, or in any table when the kind is not known."""
+    from workbench.cache import browse
+
     kinds = [kind] if kind in schema.TABLES else list(schema.TABLES)
     for k in kinds:
-        sql = f"SELECT uid FROM {schema.TABLES[k]} WHERE (id = ? OR uid = ?)"
+        sql = f"SELECT * FROM {schema.TABLES[k]} WHERE (id = ? OR uid = ?)"
         args: list[Any] = [rid, rid]
         if provider:
             sql += " AND provider = ?"
@@ -128,7 +152,7 @@ def _lookup(db: Any, kind: str, provider: str, account: str, rid: str) -> tuple[
             args.append(account)
         row = db.execute(sql + " LIMIT 1", args).fetchone()
         if row is not None:
-            return str(row[0]), k
+            return browse.Resource(k, dict(row))
     return None
 
 
@@ -149,10 +173,9 @@ def link(db: Any, f: Imported) -> tuple[str, str, bool]:
     res = browse.resource(db, f.ref)  # already a vmwb uid (vmwb's own SARIF, say)
     if res is None:
         rid = f.resource_id or f.ref
-        found = _lookup(db, f.kind, f.provider, f.account, rid)
-        if found is None and f.ref != rid:
-            found = _lookup(db, f.kind, f.provider, f.account, f.ref)
-        res = browse.resource(db, found[0]) if found else None
+        res = _lookup(db, f.kind, f.provider, f.account, rid)
+        if res is None and f.ref != rid:
+            res = _lookup(db, f.kind, f.provider, f.account, f.ref)
     if res is None:
         return f"external:{f.ref}", f.kind or "external", False
     row = res.row
@@ -177,10 +200,8 @@ def land(
     cache: Cache,
     source: str,
     path: Path,
-    findings: list[Imported],
+    parsed: Parsed,
     *,
-    ran_rules: set[str],
-    accounts: set[str],
     actor: str,
     role: str,
     tool: str | None = None,
@@ -192,7 +213,7 @@ def land(
     from workbench.scan import mutes
 
     now = now or utcnow()
-    digest = file_digest(path)
+    digest, findings, accounts = parsed.sha256, parsed.findings, parsed.accounts
     db = cache.db
     before = db.execute(
         "SELECT scan_id FROM scans WHERE source = ? AND source_sha256 = ?", (source, digest)
@@ -200,7 +221,7 @@ def land(
     if before is not None:
         return ImportResult(source, None, {}, previous_scan_id=int(before[0]))
     equivalents = _equivalents(tool or source)
-    rows: dict[str, list[FindingRow]] = {f"{source}:{r}": [] for r in ran_rules}
+    rows: dict[str, list[FindingRow]] = {f"{source}:{r}": [] for r in parsed.ran_rules}
     rules: dict[str, Rule] = {}
     maps_to: dict[str, str] = {}
     not_in_cache = 0

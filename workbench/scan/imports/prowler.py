@@ -8,34 +8,28 @@ reported before; MANUAL results say nothing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from workbench.scan.imports.landing import SEVERITY_WORDS, Imported, ImportFileError
+from workbench.scan.imports.landing import (
+    SEVERITY_WORDS,
+    Imported,
+    ImportFileError,
+    Parsed,
+    first_error,
+    read_json,
+)
 
 SOURCE = "prowler"
 _PROVIDERS = {"aws": "aws", "gcp": "gcp", "azure": "azure", "kubernetes": "kubernetes"}
 
 
-def _first_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "(top)"
-        return f"{where}: {first.get('msg', exc)}"
-    return str(exc).splitlines()[0]
-
-
-def read(path: Path) -> tuple[list[Imported], set[str], set[str]]:
+def read(path: Path) -> Parsed:
     """The failing results, the rules that ran and the accounts covered; raises on an invalid file."""
     from py_ocsf_models.events.findings.detection_finding import DetectionFinding
     from pydantic import ValidationError
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ImportFileError(f"{path}: not a Prowler OCSF JSON file ({exc})") from exc
+    data, digest = read_json(path, "a Prowler OCSF JSON file")
     if not isinstance(data, list):
         raise ImportFileError(
             f"{path}: not a Prowler OCSF JSON file (expected a JSON array of findings)"
@@ -48,7 +42,7 @@ def read(path: Path) -> tuple[list[Imported], set[str], set[str]]:
             finding = DetectionFinding.model_validate(raw)
         except ValidationError as exc:
             raise ImportFileError(
-                f"{path}: finding {i} is not an OCSF Detection Finding: {_first_error(exc)}; "
+                f"{path}: finding {i} is not an OCSF Detection Finding: {first_error(exc)}; "
                 "nothing was imported"
             ) from exc
         rule = finding.metadata.event_code or (
@@ -95,4 +89,4 @@ def read(path: Path) -> tuple[list[Imported], set[str], set[str]]:
                     },
                 )
             )
-    return out, rules, accounts
+    return Parsed(out, rules, accounts, digest)

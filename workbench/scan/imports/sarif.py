@@ -10,15 +10,20 @@ medium, else low) or else the result's or rule's ``level``.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from workbench.scan.imports.landing import SEVERITY_WORDS, Imported, ImportFileError
+from workbench.scan.imports.landing import (
+    SEVERITY_WORDS,
+    Imported,
+    ImportFileError,
+    Parsed,
+    first_error,
+    read_json,
+)
 
 Level = Literal["none", "note", "warning", "error"]
 
@@ -91,22 +96,14 @@ class Log(_Open):
     runs: list[Run]
 
 
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "(top)"
-    return f"{where}: {first.get('msg')}"
-
-
-def load(path: Path) -> Log:
+def load(path: Path) -> tuple[Log, str]:
+    """The validated log and the SHA-256 of the file."""
+    data, digest = read_json(path, "a SARIF JSON file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ImportFileError(f"{path}: not a SARIF JSON file ({exc})") from exc
-    try:
-        return Log.model_validate(data)
+        return Log.model_validate(data), digest
     except ValidationError as exc:
         raise ImportFileError(
-            f"{path}: not a SARIF 2.1.0 log: {_first_error(exc)}; nothing was imported"
+            f"{path}: not a SARIF 2.1.0 log: {first_error(exc)}; nothing was imported"
         ) from exc
 
 
@@ -152,7 +149,7 @@ def _ref(result: Result) -> tuple[str, str]:
     return "", ""
 
 
-def read_log(log: Log) -> tuple[list[Imported], set[str], set[str]]:
+def read_log(log: Log, digest: str) -> Parsed:
     out: list[Imported] = []
     ran: set[str] = set()
     for run in log.runs:
@@ -188,11 +185,4 @@ def read_log(log: Log) -> tuple[list[Imported], set[str], set[str]]:
                     evidence={"tool": run.tool.driver.name},
                 )
             )
-    return out, ran, set()
-
-
-def reader(path: Path) -> tuple[str, Callable[[Path], tuple[list[Imported], set[str], set[str]]]]:
-    """The log's tool name, and a reader of it (the file is parsed and validated once)."""
-    log = load(path)
-    tool = tool_name(log)
-    return tool, lambda _path: read_log(log)
+    return Parsed(out, ran, set(), digest)
