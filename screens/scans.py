@@ -44,6 +44,7 @@ class ScansScreen(WorkbenchScreen):
         super().__init__(args=args, **kwargs)
         self.base: int | None = None  # a pinned base scan, else "the one before"
         self.uids: dict[str, list[str]] = {}
+        self.sources: dict[int, str] = {}  # scan id -> its source
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="scn-table", cursor_type="row")
@@ -88,6 +89,8 @@ class ScansScreen(WorkbenchScreen):
         table.clear()
         with self.reader() as db:
             rows = posture.recent_scans(db, HISTORY_LIMIT, source=None)
+        # An import is diffed against the scans of its own source, never against vmwb's.
+        self.sources = {scan.scan_id: scan.source for scan in rows}
         for scan in rows:
             scan_id, started, c, sel = scan.scan_id, scan.started_at, scan.counts, scan.selection
             # An import (Prowler, SARIF, Custodian) is a scan of its own source: say whose and which file.
@@ -140,11 +143,14 @@ class ScansScreen(WorkbenchScreen):
         to_scan = self._current()
         if to_scan is None:
             return
+        source = self.sources.get(to_scan, "vmwb")
         base = self.base if self.base is not None and self.base < to_scan else None
+        if base is not None and self.sources.get(base) != source:
+            base = None  # a pinned base of another source says nothing of this scan
         pair = self.query_one("#scn-pair", Static)
         try:
             with self.reader() as db:
-                d = diff_scans(db, base, to_scan)
+                d = diff_scans(db, base, to_scan, source=source)
         except WorkbenchError as exc:
             pair.update(Text(safe(str(exc)), style="yellow"))
             return

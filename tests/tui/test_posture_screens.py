@@ -195,3 +195,23 @@ async def test_audit_tampering_is_shown(posture_db: Path) -> None:
     async with posture_pilot(posture_db, "journal") as (app, _):
         text = rendered(app.screen.query_one("#au-verify", Static))
         assert "BROKEN" in text and "entry 2 was edited" in text
+
+
+async def test_an_import_scan_is_diffed_against_its_own_source(posture_db: Path) -> None:
+    """The Prowler import is scan 3: highlighting it shows what it brought, not "no scan 3 of vmwb"."""
+    from workbench.cache.store import Cache
+    from workbench.scan.imports import prowler
+    from workbench.scan.imports.landing import land
+
+    data = Path(__file__).resolve().parents[1] / "data" / "prowler"
+    path = data / "prowler-5.46.0-aws-ec2.ocsf.json"
+    with Cache.open(posture_db) as cache:
+        land(cache, prowler.SOURCE, path, prowler.read(path), actor="t", role="operator")
+    async with posture_pilot(posture_db, "scans") as (app, pilot):
+        screen = app.screen
+        assert isinstance(screen, ScansScreen)
+        assert "scan 0 → scan 3" in rendered(screen.query_one("#scn-pair", Static))
+        assert screen.query_one("#scn-new", DataTable).row_count == 3
+        await pilot.press("down")  # vmwb's scan 2 still compares with vmwb's scan 1
+        await settle(pilot)
+        assert "scan 1 → scan 2" in rendered(screen.query_one("#scn-pair", Static))

@@ -358,17 +358,21 @@ class ScanRecord:
     started_at: str
     selection: dict[str, Any]
     counts: dict[str, Any]
+    source: str = "vmwb"  # vmwb's own, or an import's (prowler, sarif:<tool>, custodian)
 
 
 def recent_scans(db: Reader, limit: int = 40, source: str | None = "vmwb") -> list[ScanRecord]:
     """The last ``limit`` scans of ``source`` (vmwb's own by default; None: imports too), newest first
     (a damaged JSON column reads as empty)."""
     rows = db.execute(
-        "SELECT scan_id, started_at, selection, counts FROM scans "
+        "SELECT scan_id, started_at, selection, counts, source FROM scans "
         "WHERE ? IS NULL OR source = ? ORDER BY scan_id DESC LIMIT ?",
         (source, source, limit),
     )
-    return [ScanRecord(int(i), started, _obj(sel), _obj(c)) for i, started, sel, c in rows]
+    return [
+        ScanRecord(int(i), started, _obj(sel), _obj(c), str(src))
+        for i, started, sel, c, src in rows
+    ]
 
 
 def _obj(text: Any) -> dict[str, Any]:
