@@ -127,9 +127,13 @@ TABLE_COLUMNS = (
 
 
 def render_table(rows: list[list[str]], widths: list[int]) -> str:
-    """Plain, aligned text; cells must already be safe."""
+    """Plain, aligned text; cells must already be safe (and cut where the caller wants a cap).
+
+    ``widths`` are each column's least width: a longer cell widens its column, so the rows stay aligned.
+    """
     from rich.cells import cell_len
 
+    widths = [max([w, *(cell_len(row[i]) for row in rows)]) for i, w in enumerate(widths)]
     lines = []
     for row in rows:
         cells = [c + " " * max(0, w - cell_len(c)) for c, w in zip(row, widths, strict=True)]
