@@ -86,10 +86,10 @@ def record_kpis(db: Reader, scan_id: int, kpis: dict[str, Any]) -> None:
 
 
 def latest_kpis(db: Reader) -> dict[str, Any] | None:
-    """The KPIs stored with the latest scan, or None when it stored none."""
+    """The KPIs stored with vmwb's latest scan, or None when it stored none (imports store none)."""
     row = db.execute(
         "SELECT k.kpis FROM scans AS s LEFT JOIN scan_kpis AS k ON k.scan_id = s.scan_id "
-        "ORDER BY s.scan_id DESC LIMIT 1"
+        "WHERE s.source = 'vmwb' ORDER BY s.scan_id DESC LIMIT 1"
     ).fetchone()
     if row is None or row[0] is None:
         return None
