@@ -305,7 +305,8 @@ def _checks_with_fix() -> set[str]:
     from workbench.fixes import lookup
     from workbench.scan.loader import load_catalogue
 
-    named = {c.id for c in load_catalogue() if c.fix in lookup.fix_ids()}
+    fix_ids = lookup.fix_ids()
+    named = {c.id for c in load_catalogue() if c.fix in fix_ids}
     try:
         declared = {cid for f in lookup.all_fixes() for cid in f.check_ids}
     except Exception:  # one fix module failing to import must not hide the catalogue

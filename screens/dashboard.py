@@ -49,17 +49,6 @@ _PANELS = (
 )
 
 
-def read_posture(app: Any) -> Posture:
-    """The posture, from the headless read model, through a reader of this thread's own."""
-    db = app.services.reader()
-    try:
-        return posture.read_posture(
-            db, now=now_iso(app), params=scan_params(app), diff_rows=DIFF_ROWS
-        )
-    finally:
-        db.close()
-
-
 # -- rendering (pure: Posture -> Rich renderables) -----------------------------------------------
 def _grid() -> Table:
     grid = Table.grid(padding=(0, 1))
@@ -299,10 +288,13 @@ class DashboardScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def _load(self) -> None:
         try:
-            posture = read_posture(self.app)
+            with self.reader() as db:  # a reader of this worker thread's own
+                read = posture.read_posture(
+                    db, now=now_iso(self.app), params=scan_params(self.app), diff_rows=DIFF_ROWS
+                )
         except Exception as exc:  # an unreadable cache: say so instead of dying in a worker
-            posture = Posture(errors=[f"{type(exc).__name__}: {exc}"])
-        self.app.call_from_thread(self._show, posture)
+            read = Posture(errors=[f"{type(exc).__name__}: {exc}"])
+        self.app.call_from_thread(self._show, read)
 
     def _show(self, p: Posture) -> None:
         panels = {

@@ -309,19 +309,16 @@ class SyncEngine:
                     )
                 except Exception as exc:  # bad data from the API must not stop the run
                     error, status = f"could not store: {describe_error(exc)}", "failed"
-                else:
-                    if stats.kept:  # landed, but some of what it shows this sync could not read
-                        return TaskOutcome(
-                            scope.scope_id,
-                            scope.label,
-                            task,
-                            "stale",
-                            stats.kept_error,
-                            stats.seen,
-                            seconds,
-                        )
+                else:  # stale: landed, but some of what it shows this sync could not read
+                    status = "stale" if stats.kept else "ok"
                     return TaskOutcome(
-                        scope.scope_id, scope.label, task, "ok", None, stats.seen, seconds
+                        scope.scope_id,
+                        scope.label,
+                        task,
+                        status,
+                        stats.kept_error,
+                        stats.seen,
+                        seconds,
                     )
         self.cache.record_failure(run_id, scope, task, error, started_at=started_iso)
         return TaskOutcome(scope.scope_id, scope.label, task, status, error, 0, seconds)

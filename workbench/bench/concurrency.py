@@ -24,13 +24,6 @@ ACCOUNT_ROLES = (
 )
 
 
-def _latency(seconds: float) -> Any:
-    def before_send(**kwargs: Any) -> None:
-        time.sleep(seconds)
-
-    return before_send
-
-
 def _seed(endpoint: str, regions: list[str]) -> None:
     """A small footprint in every scope: one instance, one unattached volume, one snapshot."""
     import boto3

@@ -44,7 +44,6 @@ class Target:
     watch: tuple[tuple[str, str], ...]
     # A per-resource call: the task lands, and the resources it could not read are kept.
     detail: bool = False
-    times: int | None = None  # None: every matching call (a storm), else the first n
     faults: tuple[ProxyFault, ...] | None = None  # the classes that apply, when not the usual ones
 
 

@@ -38,21 +38,12 @@ from workbench.bench.fault_beds import (
     gcp_bed,
 )
 from workbench.cache import schema
-from workbench.emulators.fault_proxy import ProxyFault
+from workbench.emulators.fault_proxy import PROXY_FAULTS, ProxyFault
 from workbench.errors import WorkbenchError
 
 # Against a list call (or a whole scope): every way an answer can fail or not be the API's.
-LIST_FAULTS: tuple[ProxyFault, ...] = (
-    "server_error",
-    "throttle",
-    "denied",
-    "hang",
-    "html",
-    "empty",
-    "truncated",
-    "malformed",
-    "reset",
-)
+# (Not-found is a per-resource answer: a list has no one resource to lose.)
+LIST_FAULTS: tuple[ProxyFault, ...] = tuple(f for f in PROXY_FAULTS if f != "not_found")
 # Against a per-resource call (an attribute, an IAM policy, one setting): the ones a fan-out meets.
 DETAIL_FAULTS: tuple[ProxyFault, ...] = ("throttle", "denied", "server_error", "html", "not_found")
 SCOPE_FAULTS: tuple[ProxyFault, ...] = ("denied", "throttle")
@@ -198,7 +189,7 @@ def run_trial(bed: Bed, base: Path, workdir: Path, target: Target, kind: ProxyFa
     db = workdir / f"{bed.platform}-trial-{next(_TRIALS)}.db"
     _copy(base, db)
     before, open_before = _rows(db), _findings(db, ("open", "muted"))
-    times = 1 if kind == "not_found" else target.times
+    times = 1 if kind == "not_found" else None  # a storm: every matching call
     bed.proxy.add(kind, target.match, times=times, delay=HANG_SECONDS)
     try:
         trial.exit_status = _sync(bed, db, workdir / "trial.toml", target.tasks)

@@ -207,11 +207,7 @@ class SqlTableSource:
             try:
                 cur = conn.execute(sql, params)
                 return cur.fetchone() if one else cur.fetchall()
-            except (
-                sqlite3.OperationalError,
-                sqlite3.DatabaseError,
-                sqlite3.ProgrammingError,
-            ) as exc:
+            except sqlite3.DatabaseError as exc:  # OperationalError and ProgrammingError included
                 if "interrupt" in str(exc) or attempt == 2:
                     raise
                 self._drop_conn()

@@ -25,7 +25,7 @@ def cmd_verify(ctx: Any, args: argparse.Namespace) -> int:
 
     cache = ctx.cache(create=False)
     problems = audit.verify(cache)
-    count = cache.db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    count = audit.count(cache)
     if problems:
         for line in problems:
             print(safe(f"audit: {line}"))

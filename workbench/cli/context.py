@@ -32,6 +32,7 @@ class CliContext:
     role_flag: str | None = None
     _config: config_mod.Config | None = None
     _cache: Cache | None = field(default=None, repr=False)
+    _privilege: list[config_mod.Config] | None = field(default=None, repr=False)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
@@ -46,12 +47,16 @@ class CliContext:
 
     def _privilege_configs(self) -> list[config_mod.Config]:
         """The config in use, and the default config file too when another file was named: either may
-        lower privilege. A default file that does not parse is an error (failing closed)."""
+        lower privilege. A default file that does not parse is an error (failing closed). Read once: the
+        files do not change under one command, and every role or read-only question asks again."""
+        if self._privilege is not None:
+            return self._privilege
         configs = [self.config]
         default = config_mod.user_config_path()
         named = self.config.path
         if named is not None and default.exists() and default.resolve() != named.resolve():
             configs.append(config_mod.load(default))
+        self._privilege = configs
         return configs
 
     @property

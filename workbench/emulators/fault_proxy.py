@@ -35,7 +35,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
 
 from workbench.emulators.http_fixture import FixtureServer
@@ -53,18 +53,9 @@ ProxyFault = Literal[
     "malformed",
     "reset",
 ]
-PROXY_FAULTS: tuple[ProxyFault, ...] = (
-    "server_error",
-    "throttle",
-    "denied",
-    "not_found",
-    "hang",
-    "html",
-    "empty",
-    "truncated",
-    "malformed",
-    "reset",
-)
+PROXY_FAULTS: tuple[ProxyFault, ...] = get_args(
+    ProxyFault
+)  # a class added above is tried everywhere
 LOGIN_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><h1>Corporate proxy</h1>"
     b'<form method="post" action="/login"><input name="user"><input type="password" name="pw">'
@@ -87,7 +78,6 @@ class ProxyRule:
     times: int | None  # None: every matching request
     delay: float
     retry_after: int
-    hits: int = 0
 
     def take(self, described: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -96,7 +86,6 @@ class ProxyRule:
             return False
         if self.times is not None:
             self.times -= 1
-        self.hits += 1
         return True
 
 

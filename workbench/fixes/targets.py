@@ -105,8 +105,9 @@ def candidates(
         for fix in fixes:
             cand = found.setdefault(fix.id, Candidate(fix))
             seen = {t.resource_uid for t in cand.targets}
+            kinds = _kinds(fix)
             for ref in check_refs:
-                if ref.provider != fix.provider or ref.resource_kind not in _kinds(fix):
+                if ref.provider != fix.provider or ref.resource_kind not in kinds:
                     continue
                 target = fix.normalize_target(_target(ref))
                 if target.resource_uid not in seen:

@@ -58,13 +58,12 @@ def signature_label(entry_id: int | None, states: dict[int, verify.EntryStatus])
 
 
 def image_rows(db: Reader, root: TrustRoot, config: Config | None = None) -> list[dict[str, Any]]:
-    conn = db
-    states = signature_states(conn, root)
+    states = signature_states(db, root)
     # Accounts the cache knows are the estate's own: a golden image shared between them is in-house.
     trusted = trusted_publishers(config) | {
-        str(r[0]).lower() for r in conn.execute("SELECT DISTINCT account FROM scope_status")
+        str(r[0]).lower() for r in db.execute("SELECT DISTINCT account FROM scope_status")
     }
-    rows = conn.execute(
+    rows = db.execute(
         "SELECT * FROM image_overview ORDER BY provider, account, image_id"
     ).fetchall()
     out = []
@@ -78,8 +77,7 @@ def image_rows(db: Reader, root: TrustRoot, config: Config | None = None) -> lis
 
 def lineage(db: Reader, provider: str, image_id: str) -> list[dict[str, Any]]:
     """Instances launched from the image, across accounts and regions."""
-    conn = db
-    rows = conn.execute(
+    rows = db.execute(
         "SELECT uid, account, region, id, name, state, created_at FROM instances "
         "WHERE provider = ? AND image_id = ? ORDER BY account, region, id",
         (provider, image_id),

@@ -108,8 +108,7 @@ def entries(db: Reader) -> list[Entry]:
 def resolve_image(db: Reader, ref: str) -> ImageRef:
     """An image by uid or provider id. The same id seen from several accounts is one image (a shared AMI);
     the row in its owner's account is preferred because that one carries the owner's view of it."""
-    conn = db
-    rows = conn.execute(
+    rows = db.execute(
         "SELECT uid, provider, account, id, name, created_at, owner, digest FROM images "
         "WHERE uid = ? OR id = ? ORDER BY (account = owner) DESC, uid",
         (ref, ref),
@@ -204,10 +203,9 @@ def approve(
     now: str | None = None,
 ) -> Entry:
     """Approve an image (by uid or id from the cache, or an explicit :class:`ImageRef`)."""
-    conn = db
-    image = ref if isinstance(ref, ImageRef) else resolve_image(conn, ref)
+    image = ref if isinstance(ref, ImageRef) else resolve_image(db, ref)
     why = _reason(reason)
-    existing = _active_approval(conn, image.provider, image.image_id)
+    existing = _active_approval(db, image.provider, image.image_id)
     if existing is not None:
         raise RegistryError(f"{image.image_id} is already approved (entry {existing})")
     return _append(
@@ -273,9 +271,8 @@ def revoke(
     now: str | None = None,
 ) -> Entry:
     """Revoke an approval (by entry id, image id or image uid) with a signed revocation entry."""
-    conn = db
     why = _reason(reason)
-    approval = find_approval(conn, ref)
+    approval = find_approval(db, ref)
     return _append(
         db,
         signer,

@@ -59,11 +59,10 @@ def map_resource(
     ``explicit`` (``--resource``) must exist. Otherwise an ambiguous name (two instances called ``web``) maps
     to nothing rather than to a guess.
     """
-    conn = db
     wanted = [explicit] if explicit else [n for n in names if n]
     for name in wanted:
         img = _one(
-            conn.execute(
+            db.execute(
                 "SELECT uid, account, owner FROM images WHERE uid = ? OR id = ? ORDER BY uid",
                 (name, name),
             ).fetchall(),
@@ -72,7 +71,7 @@ def map_resource(
         if img is not None:
             return Target(img["uid"], img["uid"], "image")
         inst = _one(
-            conn.execute(
+            db.execute(
                 "SELECT uid FROM instances WHERE uid = ? OR id = ? OR name = ?", (name, name, name)
             ).fetchall()
         )
@@ -82,7 +81,7 @@ def map_resource(
         raise ReportError(f"no image or instance {explicit!r} in the cache")
     for addr in addresses or []:
         inst = _one(
-            conn.execute(
+            db.execute(
                 "SELECT uid FROM instances WHERE private_ip = ? OR public_ip = ?", (addr, addr)
             ).fetchall()
         )
@@ -357,8 +356,7 @@ def critical_remediation_kpi(db: Reader, now: str | None = None, days: int = 7) 
     Eligible: every critical finding that is fixed, or has been open at least ``days`` days (a finding first
     seen yesterday cannot have missed the deadline yet). ``percent`` is None when nothing is eligible.
     """
-    conn = db
-    row = conn.execute(
+    row = db.execute(
         """
         SELECT
           SUM(CASE WHEN fixed_at IS NOT NULL OR julianday(:now) - julianday(first_seen) > :days

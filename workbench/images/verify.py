@@ -130,9 +130,8 @@ def check_entry(
 
 def verify(db: Reader, root: TrustRoot) -> Verification:
     """The status of every entry, plus registry-wide problems."""
-    conn = db
-    items = entries(conn)
-    audited = _audited_ids(conn)
+    items = entries(db)
+    audited = _audited_ids(db)
     result = Verification()
     prev_text: str | None = None
     prev_ok = True
