@@ -79,13 +79,9 @@ class WorkbenchApp(App[int]):
             return
         from rich.text import Text
 
-        from workbench.errors import WorkbenchError
+        from workbench.errors import operator_line
 
-        if isinstance(error, WorkbenchError):
-            line, code = f"vmwb: error: {error}", 2
-        else:
-            line = f"vmwb: unexpected error: {type(error).__name__}: {error} (please report it)"
-            code = 70
+        line, code = operator_line(error)
         self._return_code = code
         if self._exception is None:  # under the test pilot, run_test re-raises it
             self._exception = error

@@ -24,3 +24,11 @@ class PermissionDenied(WorkbenchError):
 class BadAnswer(ProviderError):
     """An API answered with something that is not its answer: an HTML page, a cut or unparsable body, a
     response without the result it must carry. The task fails and the cache keeps what it knew."""
+
+
+def operator_line(exc: BaseException) -> tuple[str, int]:
+    """The one line and exit status an operator is given for an error (the CLI's and the app's alike):
+    a known error is 2, anything else is a bug, 70, and asks to be reported. Never a traceback."""
+    if isinstance(exc, WorkbenchError):
+        return f"vmwb: error: {exc}", 2
+    return f"vmwb: unexpected error: {type(exc).__name__}: {exc} (please report it)", 70

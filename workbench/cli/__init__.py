@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from workbench import __version__, plugins
 from workbench.cache.connection import sqlite_error
 from workbench.cli.context import CliContext
-from workbench.errors import WorkbenchError
+from workbench.errors import WorkbenchError, operator_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return open_app(ctx, args)
         return int(handler(ctx, args) or 0)
     except WorkbenchError as exc:
-        print(f"vmwb: error: {exc}", file=sys.stderr)
-        return 2
+        line, code = operator_line(exc)
+        print(line, file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("vmwb: interrupted", file=sys.stderr)
         return 130
@@ -73,11 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vmwb: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: one line and a failing status, never a traceback
-        print(
-            f"vmwb: unexpected error: {type(exc).__name__}: {exc} (please report it)",
-            file=sys.stderr,
-        )
-        return 70
+        line, code = operator_line(exc)
+        print(line, file=sys.stderr)
+        return code
     finally:
         _close_quietly(ctx)
 
