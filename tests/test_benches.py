@@ -23,8 +23,9 @@ def test_ingest_bench_writes_every_resource_and_reports_its_phases() -> None:
     not sys.platform.startswith("linux"), reason="the replay server's CPU is read in /proc"
 )
 def test_concurrency_bench_replays_every_call_and_measures_cpu_per_call() -> None:
-    figures = bench_concurrency(size=1, latency=0.0)
-    assert (figures["scopes"], figures["failed_tasks"]) == (3, 0)  # 1 region x 3 accounts
+    # Two regions: a scope synced alone asks STS from its own region, not the full run's first one.
+    figures = bench_concurrency(size=2, latency=0.0)
+    assert (figures["scopes"], figures["failed_tasks"]) == (6, 0)  # 2 regions x 3 accounts
     # Every call of every sync was answered from the recording, and counted.
     assert figures["calls"] > 30 and figures["calls_not_recorded"] == 0
     assert figures["client_cpu_ms_per_call"] > 0 and figures["bare_boto3_cpu_ms_per_call"] > 0
