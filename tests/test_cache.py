@@ -99,3 +99,18 @@ def test_replace_is_atomic_and_logs_removals(tmp_path: Path) -> None:
             "SELECT rowid FROM instances_fts WHERE instances_fts MATCH ?", ('"i-2"',)
         )
         assert len(hits.fetchall()) == 1
+
+
+def test_a_read_only_connection_opens_a_folder_named_with_uri_characters(tmp_path: Path) -> None:
+    """'#' and '?' in a folder name are the URI's fragment and query unless escaped (an incident folder)."""
+    from workbench.cache.connection import connect
+
+    folder = tmp_path / "incident #42?"
+    folder.mkdir()
+    with Cache.open(folder / "cache.db"):
+        pass
+    db = connect(folder / "cache.db", readonly=True)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
+    finally:
+        db.close()

@@ -191,8 +191,12 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection with the cache's pragmas. ``isolation_level=None``: transactions are explicit."""
     try:
         if readonly:
+            # as_uri() escapes what a bare "file:" URI would read as its query or fragment ('?', '#')
             db = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                Path(path).resolve().as_uri() + "?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
             )
         else:
             db = open_raw(path)
