@@ -89,20 +89,21 @@ def check_answer(response: Any) -> None:
     body = http.body()
     ctype = str(http.headers.get("Content-Type") or "").lower()
     request = response.http_request
-    what = f"{request.method} {urlsplit(request.url).path}"
+    path = urlsplit(request.url).path
+    what = f"{request.method} {path}"
     if not body:
         return  # 202/204 of an operation: nothing to read
     if "json" not in ctype:
         raise BadAnswer(f"{what}: the answer is {ctype or 'no content type'}, not ARM's JSON")
+    path = path.rstrip("/")
+    listing = request.method == "GET" and _LIST_PATH.search(path) is not None
+    if not listing or path.lower().endswith(_VIEWS):
+        return  # one resource's JSON: azure-core parses it next, and a broken body fails there
+    # A list is parsed here too (once more than azure-core does): only its value list tells a '{}' from
+    # an empty list.
     try:
         data = json.loads(body)
     except ValueError as exc:
         raise BadAnswer(f"{what}: the answer is not complete JSON ({exc})") from exc
-    path = urlsplit(request.url).path.rstrip("/")
-    listing = request.method == "GET" and _LIST_PATH.search(path) is not None
-    if (
-        listing
-        and not path.lower().endswith(_VIEWS)
-        and not (isinstance(data, dict) and isinstance(data.get("value"), list))
-    ):
+    if not (isinstance(data, dict) and isinstance(data.get("value"), list)):
         raise BadAnswer(f"{what}: the answer has no value list, so it is not ARM's answer")
