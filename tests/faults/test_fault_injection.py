@@ -94,26 +94,7 @@ def test_aws_survives(aws: Prepared, target: str) -> None:
     _check(aws.run(target))
 
 
-# KNOWN BUG, open in issue 13: since the trust branches merged, a throttled GCP instances list (alone, or as the
-# one failing project) ends with instance rows of the project missing from the cache instead of kept stale. It
-# is reported here, not hidden: the trial still runs and its failure is shown as XFAIL with the rows it lost.
-_GCP_ROWS_LOST = {"instances list", "one project"}
-
-
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param(
-            t,
-            marks=pytest.mark.xfail(
-                reason="known bug (issue 13): throttled GCP instances list loses rows", strict=False
-            ),
-        )
-        if t in _GCP_ROWS_LOST
-        else t
-        for t in GCP_TARGETS
-    ],
-)
+@pytest.mark.parametrize("target", GCP_TARGETS)
 def test_gcp_survives(gcp: Prepared, target: str) -> None:
     _check(gcp.run(target))
 
