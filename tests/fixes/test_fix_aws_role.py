@@ -34,3 +34,16 @@ def test_a_role_in_another_account_is_refused(aws_estate) -> None:  # type: igno
     )
     with aws_estate.env(), pytest.raises(FixError, match=f"account {SECOND_ACCOUNT}"):
         clients.client("ec2", aws_estate.manifest.regions[0], MAIN_ACCOUNT)
+
+
+def test_no_source_credentials_is_one_clear_line() -> None:
+    """With no AWS credentials at all, assuming the fix role says so (botocore raised AttributeError)."""
+    from workbench.errors import ProviderError
+    from workbench.providers.aws.sessions import role_credentials
+
+    def never(service: str, **credentials: object) -> object:
+        raise AssertionError("no STS client is made without credentials")
+
+    arn = "arn:aws:iam::123456789012:role/VmwbRemediate"
+    with pytest.raises(ProviderError, match="no AWS credentials to assume"):
+        role_credentials(None, arn, {"RoleSessionName": "vmwb"}, never)

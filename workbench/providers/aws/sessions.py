@@ -29,6 +29,7 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 
+from workbench.errors import ProviderError
 from workbench.model import ScopeRef
 from workbench.providers.aws.client_classes import share_client_classes
 from workbench.providers.aws.util import check_content_type
@@ -197,14 +198,20 @@ def use_credentials(core: botocore.session.Session, credentials: Credentials) ->
 
 
 def role_credentials(
-    source: Credentials,
+    source: Credentials | None,
     role_arn: str,
     assume_args: Mapping[str, Any],
     sts_client: Callable[..., Any],
 ) -> Credentials:
     """``role_arn``'s credentials, assumed now (a refused role fails here) and renewed before they expire
     (botocore's fetcher, as for a role profile). ``sts_client(service, **credentials)`` makes the STS client
-    that assumes it, from ``source``; ``assume_args`` are AssumeRole's other parameters."""
+    that assumes it, from ``source``; ``assume_args`` are AssumeRole's other parameters. No source (no
+    AWS credentials found at all) is one line, not botocore's AttributeError."""
+    if source is None:
+        raise ProviderError(
+            f"no AWS credentials to assume {role_arn} with: set a profile ([aws] profiles), "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance role is available"
+        )
     fetcher = AssumeRoleCredentialFetcher(
         sts_client, source, role_arn, extra_args=dict(assume_args)
     )
