@@ -1,5 +1,9 @@
 """Errors the CLI and the app show to the operator as one clear line, never as a traceback."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 
 class WorkbenchError(Exception):
     """Base class: the message is meant for the operator."""
@@ -24,3 +28,16 @@ class PermissionDenied(WorkbenchError):
 class BadAnswer(ProviderError):
     """An API answered with something that is not its answer: an HTML page, a cut or unparsable body, a
     response without the result it must carry. The task fails and the cache keeps what it knew."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, else `` (known: a, b)``: for any typo message."""
+    import difflib
+
+    names = sorted(known)
+    folded = {n.lower(): n for n in names}
+    close = [folded[word.lower()]] if word.lower() in folded else []
+    close = close or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (known: {', '.join(names)})" if names else ""
