@@ -5,10 +5,11 @@ Public API:
 - :func:`run_scan` ``(cache, *, check_ids=None, area=None, framework=None, provider=None, params=None,
   now=None, config=None) -> ScanResult``: evaluates the chosen checks, applies the mutes, upserts findings (new,
   still open, resolved, muted, reopened) and writes one ``scans`` row plus ``finding_events``. ``params`` maps a
-  check id to parameter overrides (default: ``config``'s ``[checks.<ID>]``); ``now`` (ISO 8601) fixes the
+  check id to parameter overrides (default: ``config``'s ``[policy]`` and ``[checks.<ID>]``, see
+  :func:`~workbench.scan.loader.config_overrides`); ``now`` (ISO 8601) fixes the
   clock for tests and for the time arithmetic of the queries; ``config`` is the session's
   :class:`~workbench.config.Config`, handed to the Python check logic that reads settings of its own (the image
-  checks' ``[images]`` trust root and trusted publishers). None stands for an empty ``Config()``: the engine
+  checks' ``[images]`` trust root and ``[policy]`` trusted publishers). None stands for an empty ``Config()``: the engine
   never reads a config file itself.
 - :func:`evaluate` ``(cache, check, *, params=None, now=None, config=None) -> list[FindingRow]``: the rows
   that fail one check, with no write at all.
