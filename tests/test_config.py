@@ -235,6 +235,14 @@ def test_a_legacy_key_of_the_wrong_type_is_named_where_it_was_written() -> None:
     )
 
 
+def test_the_schema_knows_the_roles_the_guards_know() -> None:
+    import typing
+
+    from workbench.config_schema import GeneralSection
+
+    assert typing.get_args(GeneralSection.model_fields["role"].annotation) == config.ROLES
+
+
 def test_policy_defaults() -> None:
     policy = config.Config().policy
     assert policy.org_accounts is None and policy.trusted_publishers == []

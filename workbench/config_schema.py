@@ -18,8 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from workbench.errors import did_you_mean
 
-ROLES = ("viewer", "responder", "operator")
-
 
 class Section(BaseModel):
     """A config table: unknown keys refused, no type coercion (an int still counts as a float)."""
@@ -28,7 +26,9 @@ class Section(BaseModel):
 
 
 class GeneralSection(Section):
-    role: Literal["viewer", "responder", "operator"] = "operator"
+    role: Literal["viewer", "responder", "operator"] = (
+        "operator"  # config.ROLES (a test keeps them equal)
+    )
     read_only: bool = False
     theme: str = "textual-dark"
     user: str | None = None
