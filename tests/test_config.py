@@ -162,8 +162,8 @@ def refused_checks(data: dict[str, Any]) -> str:
 
 def test_a_check_table_is_validated_against_the_catalogue() -> None:
     assert (
-        refused_checks({"checks": {"SNP-3": {}}})
-        == "unknown check [checks.SNP-3] (did you mean 'SNP-03'?)"
+        refused_checks({"checks": {"SNP03": {}}})
+        == "unknown check [checks.SNP03] (did you mean 'SNP-03'?)"
     )
     assert (
         refused_checks({"checks": {"spr-01": {}}})
@@ -326,7 +326,7 @@ def test_an_entry_point_providers_section_is_accepted_and_validated_by_its_schem
     ("text", "message"),
     [
         ('[aws]\nregoins = ["eu-west-1"]\n', "unknown key aws.regoins (did you mean 'regions'?)"),
-        ("[checks.SNP-3]\n", "unknown check [checks.SNP-3] (did you mean 'SNP-03'?)"),
+        ("[checks.SNP03]\n", "unknown check [checks.SNP03] (did you mean 'SNP-03'?)"),
     ],
 )
 def test_the_cli_says_one_line_and_no_traceback(tmp_path: Path, text: str, message: str) -> None:
