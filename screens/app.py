@@ -56,6 +56,9 @@ class WorkbenchApp(App[int]):
             self.push_screen(DemoLoadingScreen(self.services.demo_builder), self._demo_ready)
         else:
             self.push_screen(views.start_view().build())
+        # Deprecated config keys: shown once, as the CLI does.
+        for note in self.services.config.notes:
+            self.notify(safe(note), severity="warning", timeout=10, markup=False)
 
     def _demo_ready(self, estate: Any) -> None:
         if estate is None:  # the build failed; the loading screen showed why

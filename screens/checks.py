@@ -200,13 +200,14 @@ class ChecksScreen(WorkbenchScreen):
         self._show_detail()
 
     def _show_detail(self) -> None:
-        from workbench.scan.loader import get_check
+        from workbench.scan.loader import config_overrides, get_check
 
         check_id = self._current_id()
         if check_id is None:
             return
         check = get_check(check_id)
-        overrides = self.app.services.config.check_params(check_id)  # type: ignore[attr-defined]
+        config = self.app.services.config  # type: ignore[attr-defined]
+        overrides = config_overrides(config).get(check_id, {})
         self.query_one("#chk-detail", Static).update(
             check_detail(check, overrides, getattr(self, "counts", {}).get(check_id, 0))
         )
@@ -301,14 +302,7 @@ class ChecksScreen(WorkbenchScreen):
 
 
 def _checks_with_fix() -> set[str]:
-    """Checks that have a guided fix, from the check metadata and each fix's declared checks."""
-    from workbench.fixes import lookup
+    """Checks that have a guided fix (their metadata names one; the loader validated it)."""
     from workbench.scan.loader import load_catalogue
 
-    fix_ids = lookup.fix_ids()
-    named = {c.id for c in load_catalogue() if c.fix in fix_ids}
-    try:
-        declared = {cid for f in lookup.all_fixes() for cid in f.check_ids}
-    except Exception:  # one fix module failing to import must not hide the catalogue
-        declared = set()
-    return named | declared
+    return {c.id for c in load_catalogue() if c.fixes}

@@ -105,6 +105,8 @@ def test_no_core_module_names_a_face_in_a_string() -> None:
 # Which layer loads each plugin group, and so where its entries may live.
 HOMES = {
     "providers": ("workbench.providers.",),
+    # read by the config loader: each provider's light schema module
+    "settings": ("workbench.providers.",),
     "fix_clients": ("workbench.fixes.", "workbench.providers."),
     "fixes": ("workbench.fixes.",),
     "views": ("workbench.screens.",),

@@ -1,5 +1,9 @@
 """Errors the CLI and the app show to the operator as one clear line, never as a traceback."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 
 class WorkbenchError(Exception):
     """Base class: the message is meant for the operator."""
@@ -32,3 +36,16 @@ def operator_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, WorkbenchError):
         return f"vmwb: error: {exc}", 2
     return f"vmwb: unexpected error: {type(exc).__name__}: {exc} (please report it)", 70
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, else `` (known: a, b)``: for any typo message."""
+    import difflib
+
+    names = sorted(known)
+    folded = {n.lower(): n for n in names}
+    close = [folded[word.lower()]] if word.lower() in folded else []
+    close = close or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (known: {', '.join(names)})" if names else ""

@@ -23,6 +23,9 @@ DISTRIBUTION = "vm-security-workbench"
 #: group → what one of its entries is called in messages.
 GROUPS: dict[str, str] = {
     "providers": "provider",
+    # A provider's config-section schema (a workbench.config_schema.Section), by the provider's name: a
+    # light module, so validating the config file imports no SDK.
+    "settings": "settings schema of provider",
     "fixes": "fix",
     "fix_clients": "fix clients for provider",
     "benches": "bench",

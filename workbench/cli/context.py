@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,16 @@ def least_role(*roles: str | None) -> str:
     """The least privileged of ``roles`` (None: not given); operator when none is given."""
     given = [r for r in roles if r is not None]
     return min(given, key=config_mod.ROLES.index) if given else config_mod.ROLES[-1]
+
+
+def checked(config: config_mod.Config) -> config_mod.Config:
+    """``config`` once its ``[checks.<ID>]`` tables are validated against the catalogue (the rest of the file
+    was validated when it was read)."""
+    if config.sections.get("checks"):
+        from workbench.scan.loader import check_config
+
+        check_config(config)
+    return config
 
 
 @dataclass(slots=True)
@@ -42,7 +53,10 @@ class CliContext:
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            self._config = config_mod.load(self.config_path)
+            self._config = checked(config_mod.load(self.config_path))
+            # Deprecated keys still work: say once where they belong now.
+            for note in self._config.notes:
+                print(f"vmwb: note: {note}", file=sys.stderr)
         return self._config
 
     def _privilege_configs(self) -> list[config_mod.Config]:
@@ -55,7 +69,7 @@ class CliContext:
         default = config_mod.user_config_path()
         named = self.config.path
         if named is not None and default.exists() and default.resolve() != named.resolve():
-            configs.append(config_mod.load(default))
+            configs.append(checked(config_mod.load(default)))
         self._privilege = configs
         return configs
 

@@ -85,7 +85,8 @@ class FixInput:
     """An operator-supplied parameter: a CIDR to narrow to, an allowlist, a tag value, a number of days.
 
     ``kind``: ``str`` | ``int`` | ``cidr`` | ``accounts`` (list of 12-digit ids) | ``choice`` | ``date``.
-    ``config_key`` names a ``[fixes]`` config key that supplies the default.
+    ``policy`` names the ``[policy]`` key that supplies the default (the same value the checks this fix resolves
+    read, so a fix's verify and the next scan agree); ``config_key`` names a ``[fixes]`` key that does.
     """
 
     name: str
@@ -95,6 +96,7 @@ class FixInput:
     required: bool = False
     choices: tuple[str, ...] = ()
     config_key: str | None = None
+    policy: str | None = None
 
 
 @dataclass(slots=True)
@@ -182,8 +184,12 @@ class FixContext:
         return self._clients[provider]
 
     def fix_settings(self) -> dict[str, Any]:
-        """The ``[fixes]`` config section (allowlists, tag keys, grace days)."""
+        """The ``[fixes]`` config section (tag keys, grace days; who may keep access is in ``[policy]``)."""
         return self.config.provider("fixes")
+
+    def policy_value(self, key: str) -> Any:
+        """One ``[policy]`` value (None when the policy leaves it unset)."""
+        return getattr(self.config.policy, key)
 
 
 class Fix(abc.ABC):
@@ -194,8 +200,6 @@ class Fix(abc.ABC):
     provider: ClassVar[str]
     safety: ClassVar[str]
     resource_kind: ClassVar[str]
-    #: Check ids whose findings this fix resolves (the check metadata may also name the fix).
-    check_ids: ClassVar[tuple[str, ...]] = ()
     #: The permissions the fix identity needs (plan and apply).
     permissions: ClassVar[tuple[str, ...]] = ()
     inputs: ClassVar[tuple[FixInput, ...]] = ()
@@ -206,6 +210,14 @@ class Fix(abc.ABC):
     #: For the typed confirmation of irreversible fixes: "type 3 to terminate 3 instances".
     verb: ClassVar[str] = "change"
     noun: ClassVar[str] = "resources"
+
+    @property
+    def check_ids(self) -> tuple[str, ...]:
+        """The checks whose findings this fix resolves: those naming it in their ``check.toml`` (the link is
+        declared there only, and validated against the fix registry when the catalogue loads)."""
+        from workbench.scan.loader import checks_fixed_by
+
+        return checks_fixed_by(self.id)
 
     @property
     def undoable(self) -> bool:
@@ -225,7 +237,7 @@ class Fix(abc.ABC):
         }
 
     def resolve_inputs(self, ctx: FixContext, raw: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Defaults from ``[fixes]`` config and the input's default, validated. Stored in the plan."""
+        """Defaults from ``[policy]``, then ``[fixes]``, then the input's own; validated. Stored in the plan."""
         raw = dict(raw or {})
         unknown = sorted(set(raw) - {i.name for i in self.inputs})
         if unknown:
@@ -234,6 +246,8 @@ class Fix(abc.ABC):
         out: dict[str, Any] = {}
         for spec in self.inputs:
             value = raw.get(spec.name)
+            if value is None and spec.policy:
+                value = ctx.policy_value(spec.policy)
             if value is None and spec.config_key:
                 value = settings.get(spec.config_key)
             if value is None:

@@ -1,7 +1,8 @@
 """Every fix, by id: the ``vmwb.fixes`` plugin group (see :mod:`workbench.plugins`), one instance per fix.
 
-Checks name their fix in their metadata (``fix = "aws.snapshot.revoke_public"``); :func:`for_check` honours that
-as well as the checks a fix declares.
+A check names its fixes in its metadata (``fix = "aws.snapshot.revoke_public"``), the one place the link is
+declared: the catalogue loader refuses a name that is not registered, and :func:`for_check` and
+``Fix.check_ids`` read it.
 """
 
 from __future__ import annotations
@@ -32,22 +33,12 @@ def all_fixes() -> list[Fix]:
     return [get(fix_id) for fix_id in sorted(fix_ids())]
 
 
-def _check_metadata_fix(check_id: str) -> str | None:
-    """The fix a check's own metadata names, when the check catalogue is available."""
-    try:
-        from workbench.scan.loader import get_check
-    except ImportError:
-        return None
-    try:
-        return getattr(get_check(check_id), "fix", None)
-    except Exception:  # an unknown check, or a catalogue that does not load: no metadata link
-        return None
-
-
 def for_check(check_id: str) -> list[Fix]:
-    """The fixes that resolve findings of ``check_id``: declared by the fix or named by the check."""
-    found = [f for f in all_fixes() if check_id in f.check_ids]
-    named = _check_metadata_fix(check_id)
-    if named in fix_ids() and all(f.id != named for f in found):
-        found.insert(0, get(named))
-    return found
+    """The fixes that resolve findings of ``check_id``: those its ``check.toml`` names, in that order."""
+    from workbench.scan.loader import CheckError, get_check
+
+    try:
+        names = get_check(check_id).fixes
+    except CheckError:  # an unknown check has no fix
+        return []
+    return [get(name) for name in names]

@@ -26,14 +26,14 @@ def host_item(
     )
 
 
-def retention_input(config_key: str) -> FixInput:
-    return FixInput(
-        "retention_hours",
-        "only snapshots older than this many hours are deleted",
-        "int",
-        72,
-        config_key=config_key,
-    )
+#: The same retention SNP-08 applies to hypervisor snapshots (its ``hypervisor_max_age_hours``).
+RETENTION_INPUT = FixInput(
+    "retention_hours",
+    "only snapshots older than this many hours are deleted",
+    "int",
+    72,
+    policy="hypervisor_snapshot_retention_hours",
+)
 
 
 def within_retention(created_at: str | None, hours: int) -> bool:
@@ -50,7 +50,6 @@ class DeleteOldSnapshotFix(Fix):
 
     safety: ClassVar[str] = IRREVERSIBLE
     resource_kind: ClassVar[str] = "snapshot"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-08",)
     verb: ClassVar[str] = "delete"
     noun: ClassVar[str] = "snapshots"
 

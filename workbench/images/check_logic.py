@@ -5,7 +5,7 @@ the entry, the entry before it in the chain and what the audit log recorded for 
 row for an approval also lists the VMs launched from its image); the functions here run the same per-entry
 verification as ``vmwb images verify`` (:func:`workbench.images.verify.check_entry`), once per entry, and keep
 what fails. The trust root (``[images] trusted_keys``, ``trust_local_key``, ``key_name``) and the trusted
-publishers (``[images] trusted_publishers``) come from the ``config`` the scan engine hands over (the session's:
+publishers (``[policy] trusted_publishers``) come from the ``config`` the scan engine hands over (the session's:
 ``vmwb`` passes its ``--config``, the TUI its own; None reads as an empty config). The finding's evidence keeps
 the verdict, never the payload or signature.
 
@@ -176,11 +176,11 @@ def untrusted_publishers(
     rows: list[Any], params: dict[str, Any], config: Config | None = None
 ) -> list[Any]:
     """IMG-14: keep instances whose base image comes from a publisher not in ``trusted_publishers`` (the
-    check's parameter, plus ``config``'s ``[images] trusted_publishers``)."""
+    check's parameter, the platforms' official ones, plus ``config``'s ``[policy] trusted_publishers``, as in
+    the images view)."""
     trusted = {str(p).lower() for p in params.get("trusted_publishers", [])}
-    extra = keys.images_section(config).get("trusted_publishers", [])
-    if isinstance(extra, list):  # [images] trusted_publishers counts too, as in the images view
-        trusted.update(str(p).lower() for p in extra)
+    if config is not None:
+        trusted.update(p.lower() for p in config.policy.trusted_publishers)
     failing = []
     for row in rows:
         ev = _evidence(row)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.cache.backend import Reader
 from workbench.images import verify
-from workbench.images.keys import TrustRoot, images_section
+from workbench.images.keys import TrustRoot
 
 if TYPE_CHECKING:
     from workbench.config import Config
@@ -19,22 +19,20 @@ if TYPE_CHECKING:
 
 def trusted_publishers(config: Config | None) -> set[str]:
     """Every publisher the checks trust, so the view and the findings agree: IMG-14's ``trusted_publishers``
-    (GCP image projects, Azure publishers), IMG-03's ``approved_owners`` (AWS accounts), each with its
-    ``[checks.<ID>]`` override, plus ``[images] trusted_publishers``. Compared case-insensitively."""
-    from workbench.scan.loader import CheckError, get_check
+    (GCP image projects, Azure publishers) and IMG-03's ``approved_owners`` (AWS accounts) as the scan resolves
+    them (``[policy]``, then ``[checks.<ID>]``), plus ``[policy] trusted_publishers``. Case-insensitive."""
+    from workbench.config import Config
+    from workbench.scan.loader import CheckError, config_overrides, get_check
 
-    names: set[str] = set()
+    config = config or Config()
+    overrides = config_overrides(config)
+    names: set[str] = set(config.policy.trusted_publishers)
     for check_id, param in (("IMG-14", "trusted_publishers"), ("IMG-03", "approved_owners")):
         try:
-            check = get_check(check_id)
-            overrides = config.check_params(check_id) if config is not None else {}
-            values = check.resolve_params(overrides).get(param, [])
+            values = get_check(check_id).resolve_params(overrides.get(check_id))
         except CheckError:
             continue
-        names.update(str(v) for v in values)
-    extra = images_section(config).get("trusted_publishers", [])
-    if isinstance(extra, list):
-        names.update(str(v) for v in extra)
+        names.update(str(v) for v in values.get(param, []))
     return {n.lower() for n in names}
 
 

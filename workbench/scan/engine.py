@@ -5,10 +5,11 @@ Public API:
 - :func:`run_scan` ``(cache, *, check_ids=None, area=None, framework=None, provider=None, params=None,
   now=None, config=None) -> ScanResult``: evaluates the chosen checks, applies the mutes, upserts findings (new,
   still open, resolved, muted, reopened) and writes one ``scans`` row plus ``finding_events``. ``params`` maps a
-  check id to parameter overrides (default: ``config``'s ``[checks.<ID>]``); ``now`` (ISO 8601) fixes the
+  check id to parameter overrides (default: ``config``'s ``[policy]`` and ``[checks.<ID>]``, see
+  :func:`~workbench.scan.loader.config_overrides`); ``now`` (ISO 8601) fixes the
   clock for tests and for the time arithmetic of the queries; ``config`` is the session's
   :class:`~workbench.config.Config`, handed to the Python check logic that reads settings of its own (the image
-  checks' ``[images]`` trust root and trusted publishers). None stands for an empty ``Config()``: the engine
+  checks' ``[images]`` trust root and ``[policy]`` trusted publishers). None stands for an empty ``Config()``: the engine
   never reads a config file itself.
 - :func:`evaluate` ``(cache, check, *, params=None, now=None, config=None) -> list[FindingRow]``: the rows
   that fail one check, with no write at all.
@@ -29,13 +30,13 @@ import operator
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench.cache.store import Cache
 from workbench.clock import utcnow
-from workbench.scan.loader import Check, CheckError, config_overrides, load_catalogue
+from workbench.scan.loader import COSTS, Check, CheckError, config_overrides, load_catalogue
 
 if TYPE_CHECKING:
     from workbench.config import Config
@@ -204,8 +205,7 @@ def evaluate_many(
     done: dict[str, tuple[list[FindingRow] | None, str | None]] = {}
     try:
         with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
-            # Longest first, so no long check starts last while the other thread idles.
-            for cid, rows, error in pool.map(one, sorted(checks, key=_cost_rank)):
+            for cid, rows, error in run_in_order(pool, checks, one):
                 done[cid] = (rows, error)
     finally:
         for db in opened:
@@ -221,21 +221,42 @@ def evaluate_many(
     return results, errors
 
 
+def run_in_order(
+    pool: concurrent.futures.Executor,
+    checks: list[Check],
+    one: Callable[[Check], tuple[str, list[FindingRow] | None, str | None]],
+) -> Iterator[tuple[str, list[FindingRow] | None, str | None]]:
+    """Run ``one`` over ``checks`` as their metadata asks: a check starts only when every check of this run it
+    names in ``after`` has finished; among those ready, the costliest (``cost``) starts first, so no long
+    check starts last while the other thread idles. Yields results as they finish."""
+    chosen = {c.id for c in checks}
+    waiting = {c.id: {a for a in c.after if a in chosen} for c in checks}
+    by_id = {c.id: c for c in checks}
+    order = {c.id: i for i, c in enumerate(sorted(checks, key=_cost_rank))}
+    running: dict[concurrent.futures.Future[Any], str] = {}
+
+    def start_ready() -> None:
+        ready = sorted((cid for cid, deps in waiting.items() if not deps), key=order.__getitem__)
+        for cid in ready:
+            del waiting[cid]
+            running[pool.submit(one, by_id[cid])] = cid
+
+    start_ready()
+    while running:
+        finished, _ = concurrent.futures.wait(
+            running, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        for future in finished:
+            cid = running.pop(future)
+            for deps in waiting.values():
+                deps.discard(cid)
+            yield future.result()
+        start_ready()
+
+
 def _cost_rank(check: Check) -> int:
-    """A rough order of cost: Python post-filters, then queries over the VMs, then the rest.
-
-    A check that re-verifies signatures another check verifies (``reuses``) runs last, when they are
-    remembered (``workbench.images.keys``).
-    """
-    if check.id in _RUN_LAST:
-        return 3
-    if check.logic:
-        return 0
-    return 1 if "instances AS" in check.query else 2
-
-
-# IMG-12 checks every registry entry's signature; IMG-11 checks those of the approvals in force.
-_RUN_LAST = frozenset({"IMG-12"})
+    """Costliest first (``cost`` in check.toml)."""
+    return -COSTS.index(check.cost)
 
 
 def _matches_framework(check: Check, framework: str) -> bool:

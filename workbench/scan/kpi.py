@@ -14,7 +14,8 @@ Public API: :func:`compute_kpis` ``(db, now=None, params=None) -> dict`` with
 
 Each KPI has ``value`` (a percentage, None when nothing is measured), ``count``, ``total`` and ``definition``.
 The allowlist and the retention come from the SNP-03 and SNP-08 parameters (``params`` maps check id to
-overrides, as for :func:`workbench.scan.engine.run_scan`), so the KPI and the checks agree.
+overrides, as for :func:`workbench.scan.engine.run_scan`: ``loader.config_overrides`` fills them from ``[policy]``
+``org_accounts`` and ``snapshot_retention_days``), so the KPI, the checks and the fixes agree.
 """
 
 from __future__ import annotations

@@ -10,13 +10,21 @@ Public API:
 - :func:`load_catalogue` ``() -> list[Check]``: every check, validated, sorted by id. Cached per process.
 - :func:`get_check` ``(check_id) -> Check``.
 - :class:`Check`: ``id, title, severity, area, providers, resource_kind, params`` (name -> :class:`Param`),
-  ``frameworks`` (name -> :class:`FrameworkRef`), ``equivalents`` (tool -> ids), ``fix`` (fix id or None),
-  ``rationale, remediation, query`` and :meth:`Check.defaults` (parameter defaults as a plain dict).
-- :func:`validate_check` ``(data, query, where) -> Check``: the strict validator (raises :class:`CheckError`
-  naming the file and key).
+  ``frameworks`` (name -> :class:`FrameworkRef`), ``equivalents`` (tool -> ids), ``fixes`` (fix ids),
+  ``cost``, ``after``, ``rationale, remediation, query`` and :meth:`Check.defaults`.
+- :func:`validate_check` ``(data, query, where, fix_ids=None) -> Check``: the strict validator (raises
+  :class:`CheckError` naming the file and key).
+- :func:`config_overrides` ``(config)``: every check's parameter values from the config: ``[policy]`` for the
+  parameters bound to it, then ``[checks.<ID>]``. The scan, the KPIs, the images view and the screens all read
+  parameters through it, so they cannot disagree.
+- :func:`check_config` ``(config)``: refuses an unknown ``[checks.<ID>]``, parameter or type (the CLI runs it).
+- :func:`checks_fixed_by` ``(fix_id)``: the checks naming a fix (the one direction the link is declared in).
 
 ``check.toml`` keys: ``id, title, providers, resource_kind, severity, area, rationale, remediation`` (required);
-``fix, logic`` (optional); ``[params.<name>] default, description``; ``[frameworks.<name>] ids, version,
+``fix`` (a fix id or a list of them, each validated against the fix registry), ``logic``, ``cost`` (``low``,
+``medium``, ``high``: a guess of the run time; the engine starts costly checks first), ``after`` (check ids
+this one must run after in a scan that has them) (optional); ``[params.<name>] default, description, policy``
+(``policy`` names the ``[policy]`` key the parameter takes its value from); ``[frameworks.<name>] ids, version,
 proposed``; ``[equivalents] prowler, custodian, scoutsuite`` (lists of ids).
 """
 
@@ -31,7 +39,7 @@ from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
 from workbench.cache.posture import SEVERITIES
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError, did_you_mean
 from workbench.model import PROVIDERS
 
 if TYPE_CHECKING:
@@ -95,7 +103,9 @@ _REQUIRED = (
     "rationale",
     "remediation",
 )
-_OPTIONAL = ("fix", "logic", "params", "frameworks", "equivalents")
+_OPTIONAL = ("fix", "logic", "cost", "after", "params", "frameworks", "equivalents")
+#: ``cost`` values, cheapest first; the engine starts the costliest first so none starts last.
+COSTS = ("low", "medium", "high")
 
 
 class CheckError(WorkbenchError):
@@ -113,6 +123,8 @@ class Param:
     name: str
     default: Any
     description: str
+    #: The ``[policy]`` key this parameter takes its value from when the policy sets it.
+    policy: str | None = None
 
     @property
     def type_name(self) -> str:
@@ -159,24 +171,44 @@ class Check:
     rationale: str
     remediation: str
     query: str
-    fix: str | None = None
+    #: The fixes that resolve this check's findings, first the one offered first.
+    fixes: tuple[str, ...] = ()
     logic: bool = False
+    cost: str = "low"
+    after: tuple[str, ...] = ()
     params: dict[str, Param] = field(default_factory=dict)
     frameworks: dict[str, FrameworkRef] = field(default_factory=dict)
     equivalents: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @property
+    def fix(self) -> str | None:
+        """The fix offered first (exports show one)."""
+        return self.fixes[0] if self.fixes else None
+
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.params.items()}
 
-    def resolve_params(self, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    def resolve_params(
+        self, overrides: dict[str, Any] | None, *, where: str | None = None
+    ) -> dict[str, Any]:
         """Defaults with validated overrides; an unknown name is an error (a typo must not pass silently)."""
+        where = where or f"check {self.id}"
         values = self.defaults()
         for name, value in (overrides or {}).items():
             if name not in self.params:
-                known = ", ".join(sorted(self.params)) or "none"
-                raise CheckError(f"check {self.id}: unknown parameter {name!r} (known: {known})")
-            values[name] = self.params[name].coerce(value, f"check {self.id}")
+                hint = did_you_mean(name, self.params) if self.params else " (it has none)"
+                raise CheckError(f"{where}: unknown parameter {name!r}{hint}")
+            values[name] = self.params[name].coerce(value, where)
         return values
+
+    def policy_values(self, policy: Any) -> dict[str, Any]:
+        """The values ``policy`` (a ``PolicySection``) sets for the parameters bound to it."""
+        out = {}
+        for name, param in self.params.items():
+            value = getattr(policy, param.policy) if param.policy else None
+            if value is not None:
+                out[name] = value
+        return out
 
     def framework_controls(self) -> list[tuple[str, str]]:
         """(framework key, control id) pairs."""
@@ -195,6 +227,9 @@ class Check:
             "rationale": self.rationale,
             "remediation": self.remediation,
             "fix": self.fix,
+            "fixes": list(self.fixes),
+            "cost": self.cost,
+            "after": list(self.after),
             "params": {
                 n: {"default": p.default, "type": p.type_name, "description": p.description}
                 for n, p in self.params.items()
@@ -234,10 +269,15 @@ def _params(raw: Any, where: str) -> dict[str, Param]:
             raise CheckError(f"{where}: {key}: parameter names are lower_snake_case")
         if (
             not isinstance(spec, dict)
-            or set(spec) - {"default", "description"}
+            or set(spec) - {"default", "description", "policy"}
             or "default" not in spec
         ):
             raise CheckError(f"{where}: {key} must be a table with default and description")
+        policy = spec.get("policy")
+        if policy is not None and policy not in _policy_keys():
+            raise CheckError(
+                f"{where}: {key}.policy: no [policy] key {policy!r}{did_you_mean(str(policy), _policy_keys())}"
+            )
         default = spec["default"]
         if not isinstance(default, bool | int | float | str | list) or (
             isinstance(default, list) and not _same_items([], default)
@@ -245,8 +285,15 @@ def _params(raw: Any, where: str) -> dict[str, Param]:
             raise CheckError(
                 f"{where}: {key}.default must be a bool, number, string, or a list of strings or integers"
             )
-        out[name] = Param(name, default, _str(spec, "description", f"{where}: {key}"))
+        out[name] = Param(name, default, _str(spec, "description", f"{where}: {key}"), policy)
     return out
+
+
+@functools.cache
+def _policy_keys() -> frozenset[str]:
+    from workbench.config_schema import PolicySection
+
+    return frozenset(PolicySection.model_fields)
 
 
 def _frameworks(raw: Any, where: str) -> dict[str, FrameworkRef]:
@@ -287,11 +334,17 @@ def _equivalents(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
     return {tool: _str_list(ids, where, f"equivalents.{tool}") for tool, ids in raw.items()}
 
 
-def validate_check(data: dict[str, Any], query: str, where: str) -> Check:
-    """Validate one check's parsed ``check.toml`` and its SQL text."""
+def validate_check(
+    data: dict[str, Any], query: str, where: str, fix_ids: frozenset[str] | None = None
+) -> Check:
+    """Validate one check's parsed ``check.toml`` and its SQL text; ``fix_ids``: the fix registry's ids
+    (every fix the check names must be one of them)."""
     unknown = set(data) - set(_REQUIRED) - set(_OPTIONAL)
     if unknown:
-        raise CheckError(f"{where}: unknown key {min(unknown)!r}")
+        word = min(unknown)
+        raise CheckError(
+            f"{where}: unknown key {word!r}{did_you_mean(word, _REQUIRED + _OPTIONAL)}"
+        )
     cid = _str(data, "id", where)
     if not ID_RE.match(cid):
         raise CheckError(f"{where}: id {cid!r} must look like AREA-NN (e.g. SNP-01)")
@@ -308,12 +361,16 @@ def validate_check(data: dict[str, Any], query: str, where: str) -> Check:
     kind = _str(data, "resource_kind", where)
     if kind not in RESOURCE_KINDS:
         raise CheckError(f"{where}: resource_kind must be one of {', '.join(RESOURCE_KINDS)}")
-    fix = data.get("fix")
-    if fix is not None and (not isinstance(fix, str) or not fix):
-        raise CheckError(f"{where}: fix must be a fix id string")
+    fixes = _fixes(data.get("fix"), where, fix_ids)
     logic = data.get("logic", False)
     if not isinstance(logic, bool):
         raise CheckError(f"{where}: logic must be true or false")
+    cost = data.get("cost", "low")
+    if cost not in COSTS:
+        raise CheckError(f"{where}: cost must be one of {', '.join(COSTS)}, not {cost!r}")
+    after = _str_list(data["after"], where, "after") if "after" in data else ()
+    if cid in after:
+        raise CheckError(f"{where}: after names the check itself")
     if not query.strip():
         raise CheckError(f"{where}: query.sql is empty")
     return Check(
@@ -326,12 +383,30 @@ def validate_check(data: dict[str, Any], query: str, where: str) -> Check:
         rationale=_str(data, "rationale", where),
         remediation=_str(data, "remediation", where),
         query=query,
-        fix=fix,
+        fixes=fixes,
         logic=logic,
+        cost=cost,
+        after=after,
         params=_params(data.get("params", {}), where),
         frameworks=_frameworks(data.get("frameworks", {}), where),
         equivalents=_equivalents(data.get("equivalents", {}), where),
     )
+
+
+def _fixes(raw: Any, where: str, fix_ids: frozenset[str] | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        raise CheckError(f"{where}: fix must be a fix id or a list of fix ids")
+    if len(set(names)) != len(names):
+        raise CheckError(f"{where}: fix names a fix twice")
+    for name in names:
+        if fix_ids is not None and name not in fix_ids:
+            raise CheckError(
+                f"{where}: fix {name!r} is not a registered fix{did_you_mean(name, fix_ids)}"
+            )
+    return tuple(names)
 
 
 def check_folders(root: Traversable | None = None) -> list[tuple[str, Traversable]]:
@@ -347,7 +422,9 @@ def check_folders(root: Traversable | None = None) -> list[tuple[str, Traversabl
     return found
 
 
-def load_folder(area_name: str, folder: Traversable) -> Check:
+def load_folder(
+    area_name: str, folder: Traversable, fix_ids: frozenset[str] | None = None
+) -> Check:
     where = f"checks/{area_name}/{folder.name}/check.toml"
     try:
         data = tomllib.loads(folder.joinpath("check.toml").read_text(encoding="utf-8"))
@@ -356,7 +433,7 @@ def load_folder(area_name: str, folder: Traversable) -> Check:
     sql = folder.joinpath("query.sql")
     if not sql.is_file():
         raise CheckError(f"{where}: query.sql is missing")
-    check = validate_check(data, sql.read_text(encoding="utf-8"), where)
+    check = validate_check(data, sql.read_text(encoding="utf-8"), where, fix_ids)
     if check.id != folder.name:
         raise CheckError(f"{where}: id {check.id!r} does not match its folder {folder.name!r}")
     if check.area != area_name:
@@ -366,12 +443,40 @@ def load_folder(area_name: str, folder: Traversable) -> Check:
 
 @functools.cache
 def _load() -> tuple[Check, ...]:
-    checks = [load_folder(area, folder) for area, folder in check_folders()]
-    seen: set[str] = set()
+    from workbench.fixes.lookup import fix_ids
+
+    known_fixes = fix_ids()
+    checks = [load_folder(area, folder, known_fixes) for area, folder in check_folders()]
+    return validate_catalogue(checks)
+
+
+def validate_catalogue(checks: list[Check]) -> tuple[Check, ...]:
+    """The whole-catalogue rules: unique ids, ``after`` naming known checks, no cycle of ``after``."""
+    by_id: dict[str, Check] = {}
     for check in checks:
-        if check.id in seen:
+        if check.id in by_id:
             raise CheckError(f"duplicate check id {check.id}")
-        seen.add(check.id)
+        by_id[check.id] = check
+    for check in checks:
+        for other in check.after:
+            if other not in by_id:
+                raise CheckError(
+                    f"check {check.id}: after names no check {other!r}{did_you_mean(other, by_id)}"
+                )
+    state: dict[str, int] = {}  # 1: being visited, 2: done
+
+    def visit(cid: str, path: tuple[str, ...]) -> None:
+        if state.get(cid) == 2:
+            return
+        if state.get(cid) == 1:
+            raise CheckError(f"check {cid}: after forms a cycle ({' -> '.join((*path, cid))})")
+        state[cid] = 1
+        for other in by_id[cid].after:
+            visit(other, (*path, cid))
+        state[cid] = 2
+
+    for cid in by_id:
+        visit(cid, ())
     return tuple(sorted(checks, key=lambda c: c.id))
 
 
@@ -381,9 +486,36 @@ def load_catalogue() -> list[Check]:
 
 
 def config_overrides(config: Config) -> dict[str, dict[str, Any]]:
-    """The config's parameter overrides (``[checks.<ID>]``) of every check that has some."""
-    found = {check.id: config.check_params(check.id) for check in _load()}
+    """Every check's parameter values the config sets: ``[policy]`` for the parameters bound to it, then
+    ``[checks.<ID>]`` (only checks with some appear)."""
+    policy = config.policy
+    found = {
+        check.id: check.policy_values(policy) | config.check_params(check.id) for check in _load()
+    }
     return {check_id: values for check_id, values in found.items() if values}
+
+
+def check_config(config: Config) -> None:
+    """Refuse a ``[checks.<ID>]`` table of the config for an unknown check, an unknown parameter or a wrong
+    type, in one line naming the file and the table (the rest of the file was validated when it was read)."""
+    where = str(config.path) if config.path else "config"
+    catalogue = {check.id: check for check in _load()}
+    for check_id, values in config.sections.get("checks", {}).items():
+        table = f"[checks.{check_id}]"
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: {table} must be a table of parameters")
+        check = catalogue.get(check_id)
+        if check is None:
+            raise ConfigError(f"{where}: unknown check {table}{did_you_mean(check_id, catalogue)}")
+        try:
+            check.resolve_params(values, where=table)
+        except CheckError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+
+def checks_fixed_by(fix_id: str) -> tuple[str, ...]:
+    """The checks that name ``fix_id`` in their metadata, by id."""
+    return tuple(check.id for check in _load() if fix_id in check.fixes)
 
 
 def get_check(check_id: str) -> Check:

@@ -39,7 +39,6 @@ class _RegionSetting(AwsFix):
 class SnapshotBlockPublicAccess(_RegionSetting):
     id: ClassVar[str] = "aws.snapshot.block_public_access"
     title: ClassVar[str] = "Enable snapshot block public access for a region"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-02",)
     setting_key: ClassVar[str] = "snapshot_block_public_access"
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:GetSnapshotBlockPublicAccessState",
@@ -113,7 +112,6 @@ class SnapshotBlockPublicAccess(_RegionSetting):
 class ImageBlockPublicAccess(_RegionSetting):
     id: ClassVar[str] = "aws.image.block_public_access"
     title: ClassVar[str] = "Enable image (AMI) block public access for a region"
-    check_ids: ClassVar[tuple[str, ...]] = ("IMG-02",)
     setting_key: ClassVar[str] = "image_block_public_access"
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:GetImageBlockPublicAccessState",
@@ -159,7 +157,6 @@ class ImageBlockPublicAccess(_RegionSetting):
 class ImdsDefaults(_RegionSetting):
     id: ClassVar[str] = "aws.account.imds_defaults"
     title: ClassVar[str] = "Require IMDSv2 in the account's instance metadata defaults"
-    check_ids: ClassVar[tuple[str, ...]] = ("CFG-02",)
     setting_key: ClassVar[str] = "imds_defaults"
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:GetInstanceMetadataDefaults",
@@ -210,7 +207,6 @@ class ImdsDefaults(_RegionSetting):
 class EbsEncryptionByDefault(_RegionSetting):
     id: ClassVar[str] = "aws.ebs.encryption_by_default"
     title: ClassVar[str] = "Enable EBS encryption by default in a region"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-05",)
     # Additive: undo turns the default off, but volumes created meanwhile stay encrypted.
     safety: ClassVar[str] = ADDITIVE
     setting_key: ClassVar[str] = "ebs_encryption_by_default"

@@ -80,14 +80,12 @@ class _ImageSharing(SharingFix):
 class MakeImagePrivate(_ImageSharing, RevokePublicSharing):
     id: ClassVar[str] = "aws.image.make_private"
     title: ClassVar[str] = "Make an AMI private"
-    check_ids: ClassVar[tuple[str, ...]] = ("IMG-01",)
     public_description: ClassVar[str] = "remove the public (all) launch permission"
 
 
 class RevokeForeignLaunch(_ImageSharing, RevokeForeignSharing):
     id: ClassVar[str] = "aws.image.revoke_foreign_launch"
     title: ClassVar[str] = "Remove AMI launch permissions of accounts outside the allowlist"
-    check_ids: ClassVar[tuple[str, ...]] = ("IMG-07",)
     foreign_description: ClassVar[str] = (
         "remove launch permission of {count} account(s) outside the allowlist"
     )

@@ -104,7 +104,6 @@ class _Lifecycle(AwsFix):
 class MarkExpiry(_Lifecycle):
     id: ClassVar[str] = "aws.instance.mark_expiry"
     title: ClassVar[str] = "Tag a stale instance with an owner and an expiry date"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-01", "SPR-02")
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeInstances",
@@ -152,7 +151,6 @@ class MarkExpiry(_Lifecycle):
 class StopExpired(_Lifecycle):
     id: ClassVar[str] = "aws.instance.stop_expired"
     title: ClassVar[str] = "Stop an instance past its expiry date"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-08",)
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeInstances",
@@ -193,7 +191,6 @@ class StopExpired(_Lifecycle):
 class TerminateExpired(_Lifecycle):
     id: ClassVar[str] = "aws.instance.terminate_expired"
     title: ClassVar[str] = "Terminate an expired instance after its grace period (snapshots first)"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-09",)
     safety: ClassVar[str] = IRREVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
         "ec2:DescribeInstances",

@@ -45,7 +45,6 @@ def instance_basics(raw: dict[str, Any] | None) -> dict[str, Any]:
 class RequireImdsV2(AwsFix):
     id: ClassVar[str] = "aws.instance.require_imdsv2"
     title: ClassVar[str] = "Require IMDSv2 on an instance"
-    check_ids: ClassVar[tuple[str, ...]] = ("CFG-01",)
     resource_kind: ClassVar[str] = "instance"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (
@@ -121,7 +120,6 @@ class RequireImdsV2(AwsFix):
 class TagOwner(AwsFix):
     id: ClassVar[str] = "aws.instance.tag_owner"
     title: ClassVar[str] = "Tag owner and environment on an instance missing them"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-04",)
     resource_kind: ClassVar[str] = "instance"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (

@@ -69,7 +69,6 @@ def _rule_text(rule: dict[str, Any]) -> str:
 class RevokeWorldAdminIngress(AwsFix):
     id: ClassVar[str] = "aws.sg.revoke_world_admin_ingress"
     title: ClassVar[str] = "Revoke world-open ingress to admin ports, or narrow it to a CIDR"
-    check_ids: ClassVar[tuple[str, ...]] = ("NET-01",)
     resource_kind: ClassVar[str] = "firewall_group"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (

@@ -99,7 +99,7 @@ class RevokeForeignSharing(SharingFix):
             "accounts that keep access (comma-separated ids)",
             kind="accounts",
             default=(),
-            config_key="allowed_accounts",
+            policy="org_accounts",  # what SNP-03 and IMG-07 allow, so verify and the next scan agree
         ),
     )
     verb: ClassVar[str] = "unshare"

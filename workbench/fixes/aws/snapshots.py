@@ -74,7 +74,6 @@ class _SnapshotSharing(SharingFix):
 class RevokePublicSnapshot(_SnapshotSharing, RevokePublicSharing):
     id: ClassVar[str] = "aws.snapshot.revoke_public"
     title: ClassVar[str] = "Revoke public snapshot sharing"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-01",)
     public_description: ClassVar[str] = "remove public (all) create-volume permission"
 
     def blast_radius(
@@ -87,7 +86,6 @@ class RevokePublicSnapshot(_SnapshotSharing, RevokePublicSharing):
 class RevokeForeignSnapshotShares(_SnapshotSharing, RevokeForeignSharing):
     id: ClassVar[str] = "aws.snapshot.revoke_foreign_shares"
     title: ClassVar[str] = "Revoke snapshot sharing with accounts outside the allowlist"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-03",)
     foreign_description: ClassVar[str] = (
         "remove create-volume permission of {count} account(s) outside the allowlist"
     )

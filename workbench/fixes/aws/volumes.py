@@ -11,7 +11,6 @@ from workbench.fixes.base import IRREVERSIBLE, FixContext, PlanItem, Target
 class DeleteOrphanVolume(AwsFix):
     id: ClassVar[str] = "aws.volume.delete_orphan"
     title: ClassVar[str] = "Delete an unattached volume (snapshot first)"
-    check_ids: ClassVar[tuple[str, ...]] = ("SPR-03",)
     resource_kind: ClassVar[str] = "volume"
     safety: ClassVar[str] = IRREVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (

@@ -50,7 +50,6 @@ class _DiskLike(AzureFix):
 
 class _DenyNetworkAccess(_DiskLike):
     title: ClassVar[str] = "Stop exports from any network (DenyAll, public network access Disabled)"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-06",)
     safety: ClassVar[str] = REVERSIBLE
     notes: ClassVar[tuple[str, ...]] = (
         "Undo restores the exact previous networkAccessPolicy and publicNetworkAccess.",
@@ -109,7 +108,6 @@ class _DenyNetworkAccess(_DiskLike):
 
 class _RevokeSas(_DiskLike):
     title: ClassVar[str] = "Revoke the active SAS export (endGetAccess)"
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-11",)
     # The URL cannot be brought back (a new export mints another one) and a copy already taken cannot be
     # recalled: this is not undoable, whatever the state flag says.
     safety: ClassVar[str] = IRREVERSIBLE

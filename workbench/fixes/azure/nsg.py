@@ -59,7 +59,6 @@ def _group_id(rule_or_group_id: str) -> str:
 class RestrictNsgAdminRules(AzureFix):
     id: ClassVar[str] = "azure.nsg.restrict_world_admin_rules"
     title: ClassVar[str] = "Restrict world-open SSH/RDP NSG rules to a CIDR, or make them Deny"
-    check_ids: ClassVar[tuple[str, ...]] = ("NET-01",)
     resource_kind: ClassVar[str] = "firewall_group"
     also_targets: ClassVar[tuple[str, ...]] = ("firewall_rule",)
     safety: ClassVar[str] = REVERSIBLE

@@ -40,7 +40,6 @@ def _world_open(rule: dict[str, Any]) -> bool:
 class RestrictWorldAdminIngress(GcpFix):
     id: ClassVar[str] = "gcp.firewall.restrict_world_admin_ingress"
     title: ClassVar[str] = "Disable world-open firewall rules to SSH/RDP, or narrow them to a CIDR"
-    check_ids: ClassVar[tuple[str, ...]] = ("NET-01",)
     resource_kind: ClassVar[str] = "firewall_group"
     safety: ClassVar[str] = REVERSIBLE
     permissions: ClassVar[tuple[str, ...]] = (

@@ -26,7 +26,6 @@ def _bindings(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 class _RemovePublicAccess(GcpFix):
     safety: ClassVar[str] = REVERSIBLE
-    check_ids: ClassVar[tuple[str, ...]] = ("SNP-07",)
     notes: ClassVar[tuple[str, ...]] = (
         (
             "Removing the binding stops new copies; anything already copied stays exposed: "

@@ -84,7 +84,6 @@ class _MetadataFlag(_InstanceFix):
 class BlockProjectSshKeys(_MetadataFlag):
     id: ClassVar[str] = "gcp.instance.block_project_ssh_keys"
     title: ClassVar[str] = "Block project-wide SSH keys on a VM"
-    check_ids: ClassVar[tuple[str, ...]] = ("IAM-03",)
     key: ClassVar[str] = "block-project-ssh-keys"
     value: ClassVar[str] = "true"
     notes: ClassVar[tuple[str, ...]] = (
@@ -101,7 +100,6 @@ class BlockProjectSshKeys(_MetadataFlag):
 class DisableSerialPort(_MetadataFlag):
     id: ClassVar[str] = "gcp.instance.disable_serial_port"
     title: ClassVar[str] = "Disable the interactive serial console on a VM"
-    check_ids: ClassVar[tuple[str, ...]] = ("CFG-06",)
     key: ClassVar[str] = "serial-port-enable"
     # An explicit "false" on the VM, not a removed key: without it the VM inherits the project's value.
     value: ClassVar[str] = "false"
@@ -113,7 +111,6 @@ class DisableSerialPort(_MetadataFlag):
 class EnableShieldedVm(_InstanceFix):
     id: ClassVar[str] = "gcp.instance.enable_shielded_vm"
     title: ClassVar[str] = "Enable Secure Boot, vTPM and integrity monitoring (stop, update, start)"
-    check_ids: ClassVar[tuple[str, ...]] = ("BOOT-01",)
     permissions: ClassVar[tuple[str, ...]] = (
         "compute.instances.get",
         "compute.instances.stop",

@@ -21,7 +21,7 @@ from workbench.fixes.base import (
     PlanItem,
     Target,
 )
-from workbench.fixes.onprem import DeleteOldSnapshotFix, host_item, retention_input
+from workbench.fixes.onprem import RETENTION_INPUT, DeleteOldSnapshotFix, host_item
 from workbench.providers.libvirt import domain_xml
 from workbench.providers.libvirt.connection import import_libvirt
 
@@ -43,7 +43,7 @@ class DeleteOldSnapshot(DeleteOldSnapshotFix):
     title: ClassVar[str] = "Delete a libvirt domain snapshot older than the retention"
     provider: ClassVar[str] = "libvirt"
     permissions: ClassVar[tuple[str, ...]] = ("libvirt read-write connection (domain:snapshot)",)
-    inputs: ClassVar[tuple[FixInput, ...]] = (retention_input("libvirt_snapshot_retention_hours"),)
+    inputs: ClassVar[tuple[FixInput, ...]] = (RETENTION_INPUT,)
     notes: ClassVar[tuple[str, ...]] = (
         (
             "The snapshot's disk and memory state are gone for good; child snapshots are re-parented onto "
@@ -129,7 +129,6 @@ class GraphicsListenLocalhost(Fix):
     provider: ClassVar[str] = "libvirt"
     safety: ClassVar[str] = REVERSIBLE
     resource_kind: ClassVar[str] = "instance"
-    check_ids: ClassVar[tuple[str, ...]] = ("ONP-08",)
     permissions: ClassVar[tuple[str, ...]] = (
         "libvirt read-write connection (domain:write, defineXML)",
     )

@@ -19,7 +19,7 @@ from workbench.fixes.base import (
     PlanItem,
     Target,
 )
-from workbench.fixes.onprem import DeleteOldSnapshotFix, host_item, retention_input
+from workbench.fixes.onprem import RETENTION_INPUT, DeleteOldSnapshotFix, host_item
 from workbench.providers.vsphere.collect import legacy_devices
 from workbench.providers.vsphere.connection import import_pyvmomi, retrieve
 
@@ -66,7 +66,6 @@ class SetIsolation(Fix):
     provider: ClassVar[str] = "vsphere"
     safety: ClassVar[str] = REVERSIBLE
     resource_kind: ClassVar[str] = "instance"
-    check_ids: ClassVar[tuple[str, ...]] = ("ONP-01",)
     permissions: ClassVar[tuple[str, ...]] = ("VirtualMachine.Config.AdvancedConfig",)
     notes: ClassVar[tuple[str, ...]] = (
         "The settings take effect at the VM's next cold boot (power off and on), not at a guest reboot.",
@@ -197,7 +196,6 @@ class RemoveLegacyDevices(Fix):
     provider: ClassVar[str] = "vsphere"
     safety: ClassVar[str] = REVERSIBLE
     resource_kind: ClassVar[str] = "instance"
-    check_ids: ClassVar[tuple[str, ...]] = ("ONP-02",)
     permissions: ClassVar[tuple[str, ...]] = (
         "VirtualMachine.Config.RemoveDisk",
         "VirtualMachine.Config.AddRemoveDevice",
@@ -297,7 +295,7 @@ class DeleteOldSnapshot(DeleteOldSnapshotFix):
     title: ClassVar[str] = "Delete a VM snapshot older than the retention (default 72 hours)"
     provider: ClassVar[str] = "vsphere"
     permissions: ClassVar[tuple[str, ...]] = ("VirtualMachine.State.RemoveSnapshot",)
-    inputs: ClassVar[tuple[FixInput, ...]] = (retention_input("vsphere_snapshot_retention_hours"),)
+    inputs: ClassVar[tuple[FixInput, ...]] = (RETENTION_INPUT,)
     notes: ClassVar[tuple[str, ...]] = (
         "The snapshot's delta disk is consolidated into its parent; its point in time is gone for good.",
         "Consolidating a large, old delta generates heavy datastore I/O: prefer a quiet hour.",

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.errors import ProviderError
+from workbench.providers.azure.schema import AzureSection
 from workbench.providers.azure.util import check_answer
 
 PUBLIC_ARM = "https://management.azure.com"
@@ -34,20 +35,8 @@ _AUTHORITIES = {
     "management.chinacloudapi.cn": "login.chinacloudapi.cn",
     "management.usgovcloudapi.net": "login.microsoftonline.us",
 }
-_KEYS = {
-    "subscriptions",
-    "tenant_id",
-    "client_id",
-    "endpoint",
-    "authority",
-    "ca_bundle",
-    "fake_credential",
-    "retry_total",
-    "read_timeout",
-    "connection_timeout",
-    "tasks",
-    "fix_client_id",  # a separate service principal for fixes (workbench.fixes.azure.common)
-}
+# The keys of the section: its schema (workbench.providers.azure.schema) is the one list.
+_KEYS = frozenset(AzureSection.model_fields)
 
 
 def secret_name(tenant_id: str, client_id: str) -> str:
