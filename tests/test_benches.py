@@ -20,10 +20,12 @@ def test_ingest_bench_writes_every_resource_and_reports_its_phases() -> None:
 
 
 @pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="the emulator's CPU is read in /proc"
+    not sys.platform.startswith("linux"), reason="the replay server's CPU is read in /proc"
 )
-def test_concurrency_bench_syncs_every_scope_and_accounts_for_cpu() -> None:
+def test_concurrency_bench_replays_every_call_and_measures_cpu_per_call() -> None:
     figures = bench_concurrency(size=1, latency=0.0)
     assert (figures["scopes"], figures["failed_tasks"]) == (3, 0)  # 1 region x 3 accounts
-    assert figures["client_cpu_seconds"] > 0 and figures["emulator_cpu_seconds"] > 0
-    assert figures["cpu_floor_seconds"] >= figures["emulator_cpu_seconds"]
+    # Every call of every sync was answered from the recording, and counted.
+    assert figures["calls"] > 30 and figures["calls_not_recorded"] == 0
+    assert figures["client_cpu_ms_per_call"] > 0 and figures["bare_boto3_cpu_ms_per_call"] > 0
+    assert figures["endpoint_cpu_seconds"] is not None
