@@ -71,6 +71,13 @@ VIEWS: dict[str, View] = {
             help="Open findings",
         ),
         View(
+            "mutes",
+            "Mutes",
+            "workbench.screens.mutes:MutesScreen",
+            aliases=("mute", "exceptions"),
+            help="Exceptions that need a decision: expired, expiring, stale, no ticket",
+        ),
+        View(
             "checks",
             "Checks",
             "workbench.screens.checks:ChecksScreen",

@@ -93,7 +93,7 @@ async def test_mute_with_reason_and_expiry_then_unmute(posture_db: Path) -> None
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, MuteDialog)
-        await pilot.press("enter", "enter")  # no reason: refused in the dialog
+        await pilot.press("enter", "enter", "enter", "enter")  # no reason: refused in the dialog
         assert isinstance(app.screen, MuteDialog)
         assert "needs a reason" in rendered(app.screen.query_one("#mute-error", Static))
         app.screen.query_one("#mute-reason", Input).value = "accepted risk, ticket SEC-42"

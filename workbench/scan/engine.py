@@ -296,6 +296,7 @@ def run_scan(
     """Evaluate the chosen checks and store their findings. See the module docstring."""
     if params is None and config is not None:
         params = config_overrides(config)
+    from workbench import audit as audit_log
     from workbench.scan import findings, mutes
 
     now = now or utcnow()
@@ -317,7 +318,7 @@ def run_scan(
         results = {
             cid: [r for r in rows if r.provider == provider] for cid, rows in results.items()
         }
-    active = mutes.active_mutes(cache.db, now)
+    active = mutes.MuteSet.load(cache.db, now)
     with cache.transaction():
         cur = cache.db.execute(
             "INSERT INTO scans (started_at, selection) VALUES (?, ?)", (now, json.dumps(selection))
@@ -330,6 +331,8 @@ def run_scan(
             "UPDATE scans SET finished_at=?, counts=? WHERE scan_id=?",
             (finished, json.dumps(counts), scan_id),
         )
+    if counts.get("unmuted"):  # the scan audited the mutes that lapsed
+        audit_log.anchor(cache)
     return ScanResult(
         scan_id, now, finished, [c.id for c in checks], counts, errors, time.perf_counter() - t0
     )
