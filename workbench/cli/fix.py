@@ -249,11 +249,11 @@ def cmd_verify(ctx: Any, args: argparse.Namespace) -> int:
 
 def cmd_undo(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.errors import PermissionDenied
+    from workbench.fixes.undo_preview import preview_text, preview_undo
 
     engine = _engine(ctx)
-    entry = engine.journal.get(args.entry_id)
-    if entry is not None:
-        print(safe(f"entry {entry.entry_id}: {entry.item.call_text()} on {entry.target.label}"))
+    for line in preview_text(preview_undo(ctx.cache(), [args.entry_id])):
+        print(safe(line))
     if not args.yes:
         if not sys.stdin.isatty():
             raise PermissionDenied("not confirmed: pass --yes")
