@@ -42,8 +42,8 @@ class WorkbenchScreen(Screen[Any]):
         return iter(())
 
     def reader(self) -> sqlite3.Connection:
-        """A read-only connection for the UI thread; close it (``with``) after use."""
-        return self.app.services.reader()  # type: ignore[attr-defined,no-any-return]
+        """The app's shared read-only connection for the UI thread (``with`` ends a read; never close it)."""
+        return self.app.services.ui_reader()  # type: ignore[attr-defined,no-any-return]
 
     def refresh_data(self) -> None:
         """Re-read what the screen shows (called after a sync)."""

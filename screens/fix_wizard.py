@@ -16,7 +16,6 @@ that check, or of every check that has a fix).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -640,7 +639,7 @@ class FixWizardScreen(WorkbenchScreen):
         from workbench.screens.undo_confirm import UndoConfirm
 
         plan_id = self.plan.plan_id
-        with contextlib.closing(self.app.services.reader()) as db:  # type: ignore[attr-defined]
+        with self.reader() as db:
             entries = [
                 e.entry_id
                 for e in jr.Journal(db).for_plan(plan_id)

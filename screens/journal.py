@@ -9,7 +9,6 @@ its fix is reversible and it took effect: the engine decides, and refuses under 
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any, ClassVar
 
@@ -224,7 +223,7 @@ class JournalScreen(WorkbenchScreen):
         from workbench.screens.undo_confirm import UndoConfirm
 
         entry_id = int(table.cursor_key)
-        with contextlib.closing(self.reader()) as db:
+        with self.reader() as db:
             previews = preview_undo(db, [entry_id])
 
         def answered(yes: bool | None) -> None:

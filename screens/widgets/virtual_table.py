@@ -239,6 +239,11 @@ class VirtualTable(ScrollView, can_focus=True):
         # No super() call: Textual already runs ScrollView.on_mount via the MRO.
         self.reload()
 
+    def on_unmount(self) -> None:
+        # A screen left behind (a jump replaced the stack) or a table swapped for another must not keep
+        # its connections open: 30 view switches once held 56 files.
+        self.source.close()
+
     # -- public API --------------------------------------------------------------------------
 
     def reload(self) -> None:
