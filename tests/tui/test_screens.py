@@ -46,10 +46,15 @@ async def test_filter_as_you_type_and_command_arguments(cache_path: Path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
         await pilot.pause()
-        await pilot.press("slash", *"db-1")
+        await pilot.press("slash", *"db")  # two characters: a substring scan, not "every row"
         await app.workers.wait_for_complete()
         await pilot.pause()
         table = app.screen.query_one(VirtualTable)
+        short = table.row_count
+        assert short is not None and 0 < short < 9
+        await pilot.press(*"-1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         assert table.row_count == 1
         await pilot.press("escape")  # clears the filter
         await app.workers.wait_for_complete()
