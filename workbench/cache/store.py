@@ -68,7 +68,10 @@ class Cache:
         elif create:
             create_private(p)
         else:
-            raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
+            raise CacheError(
+                f"no cache at {p}: run `vmwb sync` first, or `vmwb demo --keep`, which leaves a "
+                "demo cache and says where (plain `vmwb demo` works in a temporary folder)"
+            )
         try:
             db = connect(p)
             cache = cls(p, db)
