@@ -22,7 +22,8 @@ def emit(text: str, output: str | None) -> None:
     if not output or output == "-":
         sys.stdout.write(text)
         return
+    from workbench.private_files import write_private_text
+
     path = Path(output).expanduser()
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_private_text(path, text)  # 0600 from the first byte, written whole
     print(f"wrote {path}", file=sys.stderr)
