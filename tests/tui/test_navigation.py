@@ -15,6 +15,7 @@ from workbench.screens.command_line import CommandLine
 from workbench.screens.detail import DetailScreen
 from workbench.screens.findings import FindingsScreen
 from workbench.screens.inventory import InventoryScreen
+from workbench.screens.widgets.virtual_table import VirtualTable
 
 SIZE = (120, 40)
 VIEWS = ("vm", "snap", "findings", "vol", "dash", "img", "checks", "grants", "journal", "mutes")
@@ -86,3 +87,32 @@ async def test_colon_is_text_in_the_query_editor(cache_path: Path) -> None:
         await pilot.press(*"SELECT ':'")
         await settle(pilot)
         assert editor.text == "SELECT ':'" and not isinstance(app.screen, CommandLine)
+
+
+async def test_j_and_k_move_the_table_cursor(cache_path: Path) -> None:
+    app = make_app(cache_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.run_command("vm")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        table.focus()
+        await pilot.press("j", "j")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+
+
+async def test_help_leads_with_the_apps_keys(cache_path: Path) -> None:
+    app = make_app(cache_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.run_command("vm")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen", app.screen
+        shot = app.export_screenshot()
+        assert "Filter" in shot
+        generic = [shot.find(w) for w in ("Scroll", "scroll", "Focus", "focus") if w in shot]
+        assert all(shot.index("Filter") < at for at in generic)  # the view's keys first

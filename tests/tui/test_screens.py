@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import OptionList, Static, TextArea
+from textual.widgets import Footer, OptionList, Static, TextArea
 from tui_estate import HOSTILE, make_app
 
 from workbench.screens.detail import DetailScreen
@@ -99,10 +99,12 @@ async def test_sort_and_open_detail_then_follow_relation(cache_path: Path) -> No
         }
         findings = str(detail.query_one("#findings", Static).render())
         assert "AWS-IMDS-01" in findings
+        pairs = [(n.relation, n.uid) for n in detail.neighbours]
+        assert len(pairs) == len(set(pairs))  # no related row twice
+        assert detail.query_one(Footer).display  # the detail screen has its footer
         related = detail.query_one("#related", OptionList)
-        related.focus()
-        related.highlighted = 0
-        await pilot.press("enter")
+        assert related.has_focus and related.highlighted == 0
+        await pilot.press("enter")  # follows at once: no ↓ needed first
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen) and app.screen.uid.endswith("volume:vol-0000")
         # The volume leads on to its snapshot.
