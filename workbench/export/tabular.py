@@ -127,12 +127,16 @@ TABLE_COLUMNS = (
 
 
 def render_table(rows: list[list[str]], widths: list[int]) -> str:
-    """Plain, aligned text; cells must already be safe."""
+    """Plain, aligned text; cells must already be safe (and cut where they should be).
+
+    ``widths`` are the least widths; a column as wide as its longest cell keeps every row aligned when a
+    value is longer than expected (a long check title, an account alias)."""
     from rich.cells import cell_len
 
+    actual = [max([w, *(cell_len(r[i]) for r in rows if i < len(r))]) for i, w in enumerate(widths)]
     lines = []
     for row in rows:
-        cells = [c + " " * max(0, w - cell_len(c)) for c, w in zip(row, widths, strict=True)]
+        cells = [c + " " * max(0, w - cell_len(c)) for c, w in zip(row, actual, strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
 

@@ -197,7 +197,7 @@ def use_credentials(core: botocore.session.Session, credentials: Credentials) ->
 
 
 def role_credentials(
-    source: Credentials,
+    source: Credentials | None,
     role_arn: str,
     assume_args: Mapping[str, Any],
     sts_client: Callable[..., Any],
@@ -205,6 +205,13 @@ def role_credentials(
     """``role_arn``'s credentials, assumed now (a refused role fails here) and renewed before they expire
     (botocore's fetcher, as for a role profile). ``sts_client(service, **credentials)`` makes the STS client
     that assumes it, from ``source``; ``assume_args`` are AssumeRole's other parameters."""
+    if source is None:  # botocore found no credentials at all: say so, not an AttributeError later
+        from workbench.errors import ProviderError
+
+        raise ProviderError(
+            f"no AWS credentials to assume {role_arn} from: set AWS_PROFILE or AWS_ACCESS_KEY_ID, "
+            "or name a profile in the [aws] section of the config"
+        )
     fetcher = AssumeRoleCredentialFetcher(
         sts_client, source, role_arn, extra_args=dict(assume_args)
     )
