@@ -1,7 +1,8 @@
 """The workbench app: holds the services, pushes screens, owns the app-wide keys.
 
-k9s is the model: ``:`` jumps to a view (``:snap account=2222``), ``/`` filters, ``?`` lists every key, Esc goes
-back, Ctrl+P finds any resource or view. Screens come from :mod:`workbench.screens.views`; this file only
+k9s is the model: ``:`` jumps to a view (``:snap account=2222``) and the jump replaces the screen stack, ``/``
+filters, ``?`` lists every key, Esc goes back one drill-down level, Ctrl+P finds any resource or view. Screens come from :mod:`workbench.screens.views`;
+this file only
 routes. Build it with :func:`create_app` (no side effects at import).
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -48,6 +50,9 @@ class WorkbenchApp(App[int]):
         self.read_only = services.read_only_forced
         theme = services.config.theme
         self.theme = theme if theme in self.available_themes else THEMES["dark"]
+        #: Keys typed after ``:`` while the prompt is still opening (a paste, ``:vm`` typed fast): they
+        #: belong to the prompt, not to the screen under it. None when nothing is opening.
+        self._typed_ahead: list[str] | None = None
 
     def on_mount(self) -> None:
         if self.services.demo_builder is not None:
@@ -108,16 +113,34 @@ class WorkbenchApp(App[int]):
                 f"unknown view {safe(word)!r}; ? lists them", severity="warning", markup=False
             )
             return
-        self.open_view(view.name, args.strip())
+        self.jump_to_view(view.name, args.strip())
 
-    def open_view(self, name: str, args: str = "") -> None:
-        view = views.all_views()[name]
+    def _build(self, name: str, args: str) -> Any:
         try:
-            screen = view.build(args)
+            return views.all_views()[name].build(args)
         except (LookupError, ValueError) as exc:
             self.notify(safe(str(exc)), severity="warning", markup=False)
+            return None
+
+    def open_view(self, name: str, args: str = "") -> None:
+        """A drill-down into a view (a dashboard panel, a check's findings): Esc comes back here."""
+        screen = self._build(name, args)
+        if screen is not None:
+            self.push_screen(screen)
+
+    def jump_to_view(self, name: str, args: str = "") -> None:
+        """A jump (``:`` or the palette) replaces the stack, as in k9s: the drill-downs of the view left
+        behind are closed with it (their connections too), and Esc goes back one drill-down level only."""
+        screen = self._build(name, args)
+        if screen is None:
             return
-        self.push_screen(screen)
+        # The bottom screen is Textual's blank default; everything above it is the old navigation.
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) == 2:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def open_resource(self, uid: str) -> None:
         from workbench.screens.detail import DetailScreen
@@ -137,7 +160,47 @@ class WorkbenchApp(App[int]):
     def action_command_line(self) -> None:
         from workbench.screens.command_line import CommandLine
 
-        self.push_screen(CommandLine(), self.run_command)
+        self._typed_ahead = []
+        self.push_screen(CommandLine(self._take_typed_ahead), self.run_command)
+
+    def _colon_opens_prompt(self) -> bool:
+        """``:`` is text in an input or an editor (the query editor), and a dialog keeps its keys."""
+        from textual.screen import ModalScreen
+        from textual.widgets import Input, TextArea
+
+        if isinstance(self.screen, ModalScreen):
+            return False
+        return not isinstance(self.focused, (Input, TextArea))
+
+    def _take_typed_ahead(self) -> str:
+        """What was typed while the prompt opened (``\r`` for Enter); from now on keys go to the prompt."""
+        typed, self._typed_ahead = self._typed_ahead or [], None
+        return "".join(typed)
+
+    async def on_event(self, event: events.Event) -> None:
+        if not isinstance(event, events.Key) or event.is_forwarded:
+            await super().on_event(event)
+            return
+        # Keys reach the app first and are forwarded to the screen asynchronously, so a binding run from
+        # the screen is too late for the keys already queued behind it: ``:`` is taken here, at once.
+        if self._typed_ahead is None:
+            if event.key == "colon" and self._colon_opens_prompt():
+                event.stop()
+                event.prevent_default()
+                self.action_command_line()
+                return
+            await super().on_event(event)
+            return
+        if event.key == "escape":
+            self._typed_ahead = None  # let Esc reach the prompt and close it
+            await super().on_event(event)
+            return
+        if event.key == "enter":
+            self._typed_ahead.append("\r")
+        elif event.is_printable and event.character:
+            self._typed_ahead.append(event.character)
+        event.stop()
+        event.prevent_default()
 
     def action_help(self) -> None:
         from workbench.screens.help import HelpScreen

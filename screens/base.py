@@ -6,9 +6,7 @@ When a sync finishes every open screen gets :meth:`refresh_data`, so nothing sho
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -43,15 +41,9 @@ class WorkbenchScreen(Screen[Any]):
     def compose_body(self) -> ComposeResult:
         return iter(())
 
-    @contextlib.contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
-        """``with self.reader() as db``: a read-only connection of this thread's, closed after the block
-        (a connection's own ``with`` only ends a transaction; it would stay open until collected)."""
-        db: sqlite3.Connection = self.app.services.reader()  # type: ignore[attr-defined]
-        try:
-            yield db
-        finally:
-            db.close()
+    def reader(self) -> sqlite3.Connection:
+        """The app's shared read-only connection for the UI thread (``with`` ends a read; never close it)."""
+        return self.app.services.ui_reader()  # type: ignore[attr-defined,no-any-return]
 
     def refresh_data(self) -> None:
         """Re-read what the screen shows (called after a sync)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -19,9 +20,10 @@ class CommandLine(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self) -> None:
+    def __init__(self, typed_ahead: Callable[[], str] | None = None) -> None:
         super().__init__()
         self.CSS = stylesheet("command_line")  # type: ignore[misc]
+        self.typed_ahead = typed_ahead
 
     def compose(self) -> ComposeResult:
         yield Label(
@@ -34,6 +36,18 @@ class CommandLine(ModalScreen[str | None]):
             suggester=SuggestFromList(views.names(), case_sensitive=False),
             id="command-input",
         )
+
+    def on_mount(self) -> None:
+        # Keys typed while this prompt opened were held by the app: they are the start of the line.
+        box = self.query_one("#command-input", Input)
+        box.focus()
+        typed = self.typed_ahead() if self.typed_ahead is not None else ""
+        line, enter, _ = typed.partition("\r")
+        if line:
+            box.value = line
+            box.cursor_position = len(line)
+        if enter:
+            self.dismiss(line)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

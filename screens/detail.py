@@ -100,7 +100,13 @@ class DetailScreen(WorkbenchScreen):
                     )
                 )
                 return
-            self.neighbours = browse.related(db, res)
+            # One row per (relation, resource): an edge recorded both ways, or by two joins, is one row.
+            seen: set[tuple[str, str]] = set()
+            self.neighbours = []
+            for n in browse.related(db, res):
+                if (n.relation, n.uid) not in seen:
+                    seen.add((n.relation, n.uid))
+                    self.neighbours.append(n)
             found = browse.findings(db, self.uid)
         row = res.row
         heading = Text.assemble(
@@ -140,6 +146,10 @@ class DetailScreen(WorkbenchScreen):
                 overflow="ellipsis",
             )
             related.add_option(Option(prompt, id=str(i), disabled=not n.present))
+        # Enter follows at once: the first resource that can be opened is highlighted, not nothing.
+        first = next((i for i, n in enumerate(self.neighbours) if n.present), None)
+        if first is not None:
+            related.highlighted = first
 
     def _show_findings(self, rows: list[Any]) -> None:
         target = self.query_one("#findings", Static)

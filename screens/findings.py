@@ -314,16 +314,36 @@ class FindingsScreen(WorkbenchScreen):
         with self.reader() as db:
             return posture.finding_refs(db, [int(k) for k in keys])
 
-    def _may_mute(self) -> bool:
-        if self.app.services.role == "viewer":  # type: ignore[attr-defined]
-            self.app.notify(
-                "the viewer role cannot add or remove mutes", severity="error", markup=False
-            )
+    def _may_mute(self, action: str) -> bool:
+        """The core's rule; a refusal is audited (in a worker: it writes) and said in one line."""
+        from workbench.errors import PermissionDenied
+        from workbench.scan.mutes import require_mute_rights
+
+        try:
+            require_mute_rights(self.app.services.role)  # type: ignore[attr-defined]
+        except PermissionDenied:
+            self._refused(action)
             return False
         return True
 
+    @work(thread=True, group="findings-write", exit_on_error=False)
+    def _refused(self, action: str) -> None:
+        from workbench.errors import PermissionDenied
+        from workbench.scan.mutes import authorize
+
+        role = self.app.services.role  # type: ignore[attr-defined]
+        try:
+            with write_cache(self.app) as cache:
+                authorize(cache, operator(self.app), role, action, "mute:new")
+        except PermissionDenied as exc:
+            self.app.call_from_thread(
+                self.app.notify, safe(str(exc)), severity="error", markup=False
+            )
+        except Exception as exc:
+            self.app.call_from_thread(self._failed, action, exc)
+
     def action_mute(self) -> None:
-        if not self._may_mute():
+        if not self._may_mute("mute"):
             return
         rows = [r for r in self._rows(self.chosen()) if r.status == "open"]
         if not rows:
@@ -337,24 +357,29 @@ class FindingsScreen(WorkbenchScreen):
 
         def done(answer: dict[str, str] | None) -> None:
             if answer:
-                self._mute(dict(by_check), answer["reason"], answer["expires_at"])
+                self._mute(dict(by_check), answer)
 
         self.app.push_screen(MuteDialog(summary, operator(self.app), now_iso(self.app)), done)
 
     @work(thread=True, exclusive=True, group="findings-write", exit_on_error=False)
-    def _mute(self, by_check: dict[str, list[str]], reason: str, expires_at: str) -> None:
+    def _mute(self, by_check: dict[str, list[str]], answer: dict[str, str]) -> None:
         from workbench.scan.engine import run_scan
         from workbench.scan.mutes import add_mute
 
         author, now = operator(self.app), now_iso(self.app)
+        role = self.app.services.role  # type: ignore[attr-defined]
+        expires_at = answer["expires_at"]
         try:
             with write_cache(self.app) as cache:
                 # One exact rule per check: that check on exactly these resources (patterns match in full).
                 ids = [
                     add_mute(
                         cache,
-                        reason=reason,
+                        reason=answer["reason"],
                         author=author,
+                        role=role,
+                        owner=answer.get("owner") or None,
+                        ticket=answer.get("ticket") or None,
                         expires_at=expires_at,
                         check=re.escape(check_id),
                         resource="(?:" + "|".join(re.escape(u) for u in uids) + ")",
@@ -376,7 +401,7 @@ class FindingsScreen(WorkbenchScreen):
         )
 
     def action_unmute(self) -> None:
-        if not self._may_mute():
+        if not self._may_mute("unmute"):
             return
         rows = [
             r for r in self._rows(self.chosen()) if r.status == "muted" and r.mute_id is not None
@@ -398,7 +423,12 @@ class FindingsScreen(WorkbenchScreen):
             with write_cache(self.app) as cache:
                 for mute_id in mute_ids:
                     remove_mute(
-                        cache, mute_id, author=operator(self.app), reason="unmuted in the TUI"
+                        cache,
+                        mute_id,
+                        author=operator(self.app),
+                        role=self.app.services.role,  # type: ignore[attr-defined]
+                        reason="unmuted in the TUI",
+                        now=now_iso(self.app),
                     )
                 run_scan(
                     cache,

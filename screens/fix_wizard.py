@@ -574,10 +574,29 @@ class FixWizardScreen(WorkbenchScreen):
     def action_undo(self) -> None:
         if not self._allowed()["undo"]:
             return
-        self.busy = True
-        self._refresh_state()
-        self._log_line(Text("\nundo: restoring the before-state…", style="bold"))
-        self._undo(self.plan.plan_id)
+        from workbench.fixes import journal as jr
+        from workbench.fixes.undo_preview import preview_undo
+        from workbench.screens.undo_confirm import UndoConfirm
+
+        plan_id = self.plan.plan_id
+        with self.reader() as db:
+            entries = [
+                e.entry_id
+                for e in jr.Journal(db).for_plan(plan_id)
+                if e.took_effect and e.status != jr.UNDONE
+            ]
+            previews = preview_undo(db, list(reversed(entries)))  # newest first, as undo_plan runs
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self._log_line(Text("undo: cancelled", style="dim"))
+                return
+            self.busy = True
+            self._refresh_state()
+            self._log_line(Text("\nundo: restoring the before-state…", style="bold"))
+            self._undo(plan_id)
+
+        self.app.push_screen(UndoConfirm(previews), answered)
 
     @work(thread=True, exclusive=True, group="fix-wizard", exit_on_error=False)
     def _undo(self, plan_id: str) -> None:

@@ -31,12 +31,20 @@ class HelpScreen(ModalScreen[None]):
         keys.add_column(style="bold")
         keys.add_column()
         seen = set()
-        for active in self.bindings.values():
+        # The workbench's own keys first (the screen's, its tables', the app's); Textual's generic ones
+        # (scrolling, focus) after them, dimmed: they are what an operator looks for last.
+        ours = [a for a in self.bindings.values() if _is_ours(a)]
+        generic = [a for a in self.bindings.values() if not _is_ours(a)]
+        for active in [*ours, *generic]:
             binding = active.binding
             if not binding.description or (binding.action, binding.description) in seen:
                 continue
             seen.add((binding.action, binding.description))
-            keys.add_row(Text(self.app.get_key_display(binding)), Text(binding.description))
+            style = "" if _is_ours(active) else "dim"
+            keys.add_row(
+                Text(self.app.get_key_display(binding), style=style),
+                Text(binding.description, style=style),
+            )
         views = Table.grid(padding=(0, 2))
         views.add_column(style="bold")
         views.add_column()
@@ -58,3 +66,15 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _is_ours(active: ActiveBinding) -> bool:
+    """A binding the workbench declares (its screens, widgets and app), not one a Textual base class brings
+    (a table inherits ScrollView's scroll keys: those are Textual's)."""
+    for cls in type(active.node).__mro__:
+        if not cls.__module__.startswith("workbench."):
+            continue
+        for b in cls.__dict__.get("BINDINGS", []):
+            if isinstance(b, Binding) and b.action == active.binding.action:
+                return True
+    return False

@@ -60,7 +60,14 @@ class InventorySource(SqlTableSource):
     def __init__(self, db_path: Any, kind: str, columns: Iterable[Column], stale: set[str]) -> None:
         table = schema.TABLES[kind]
         mark = Column(MARK_COLUMN, "!", 1)
-        super().__init__(db_path, table, [mark, *columns], key="row_id", fts_table=f"{table}_fts")
+        super().__init__(
+            db_path,
+            table,
+            [mark, *columns],
+            key="row_id",
+            fts_table=f"{table}_fts",
+            search_columns=("search",),  # what the FTS index covers: a short filter scans it
+        )
         self.kind = kind
         self.stale = stale
         fmt = formatters(kind)

@@ -218,7 +218,18 @@ class JournalScreen(WorkbenchScreen):
         table = self.query_one("#jr-table", VirtualTable)
         if self.query_one(TabbedContent).active != "journal-tab" or table.cursor_key is None:
             return
-        self._undo(int(table.cursor_key))
+        from workbench.fixes.undo_preview import preview_undo
+        from workbench.screens.undo_confirm import UndoConfirm
+
+        entry_id = int(table.cursor_key)
+        with self.reader() as db:
+            previews = preview_undo(db, [entry_id])
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._undo(entry_id)
+
+        self.app.push_screen(UndoConfirm(previews), answered)
 
     @work(thread=True, exclusive=True, group="journal-undo", exit_on_error=False)
     def _undo(self, entry_id: int) -> None:

@@ -1,8 +1,9 @@
-"""The mute dialog: a reason and an expiry for the chosen findings (a mute without either hides risk).
+"""The mute dialog: a reason, a ticket, an owner and an expiry for the chosen findings.
 
-Dismisses with ``{"reason": str, "expires_at": ISO time}`` or None. The expiry takes what ``vmwb mute add
---expires`` takes (``30d``, ``12h``, ``2w``, a date or a time) and is checked here, so a typo is answered in the
-dialog rather than after it closed. The author is not asked: it is the operator (config user, else the OS user).
+Dismisses with ``{"reason", "ticket", "owner", "expires_at": ISO time}`` or None. The expiry takes what ``vmwb
+mute add --expires`` takes (``30d``, ``12h``, ``2w``, a date or a time; parsed by the core) and is checked here,
+so a typo is answered in the dialog rather than after it closed. The author is not asked: it is the operator
+(config user, else the OS user); the owner defaults to the author.
 """
 
 from __future__ import annotations
@@ -38,10 +39,19 @@ class MuteDialog(ModalScreen[dict[str, str] | None]):
             yield Input(
                 placeholder="reason (required, shown with every muted finding)", id="mute-reason"
             )
+            yield Input(placeholder="ticket, e.g. SEC-42 (recommended)", id="mute-ticket")
+            yield Input(placeholder=f"owner (default {self.author})", id="mute-owner")
             yield Input(
                 value="30d", placeholder="expires: 30d, 12h, 2w or 2026-12-31", id="mute-expires"
             )
-            yield Static(Text(f"author: {safe(self.author)} · audited", style="dim"), markup=False)
+            yield Static(
+                Text(
+                    f"author: {safe(self.author)} · audited · ends at the expiry, or when a "
+                    "muted resource changes",
+                    style="dim",
+                ),
+                markup=False,
+            )
             yield Static("", id="mute-error", markup=False)
             with Horizontal(id="mute-buttons"):
                 yield Button("Mute", id="mute-ok", variant="warning")
@@ -51,8 +61,11 @@ class MuteDialog(ModalScreen[dict[str, str] | None]):
         self.query_one("#mute-reason", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "mute-reason":
-            self.query_one("#mute-expires", Input).focus()
+        following = {"mute-reason": "#mute-ticket", "mute-ticket": "#mute-owner"}
+        following["mute-owner"] = "#mute-expires"
+        nxt = following.get(event.input.id or "")
+        if nxt:
+            self.query_one(nxt, Input).focus()
         else:
             self._accept()
 
@@ -79,7 +92,14 @@ class MuteDialog(ModalScreen[dict[str, str] | None]):
         if when <= self.now:
             error.update(Text(f"the expiry {when} is already past", style="bold red"))
             return
-        self.dismiss({"reason": reason, "expires_at": when})
+        self.dismiss(
+            {
+                "reason": reason,
+                "ticket": self.query_one("#mute-ticket", Input).value.strip(),
+                "owner": self.query_one("#mute-owner", Input).value.strip(),
+                "expires_at": when,
+            }
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

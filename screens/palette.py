@@ -40,7 +40,7 @@ class ViewCommands(Provider):
                 yield Hit(score, Text(label), partial(self._open, view.name), help=view.help)
 
     def _open(self, name: str) -> None:
-        self.app.open_view(name)  # type: ignore[attr-defined]
+        self.app.jump_to_view(name)  # type: ignore[attr-defined]
 
 
 class ResourceSearch(Provider):

@@ -66,6 +66,12 @@ _BUILTIN: dict[str, View] = {
             help="Open findings",
         ),
         View(
+            "mutes",
+            "Mutes",
+            aliases=("mute", "exceptions"),
+            help="Exceptions that need a decision: expired, expiring, stale, no ticket",
+        ),
+        View(
             "checks",
             "Checks",
             aliases=("check",),

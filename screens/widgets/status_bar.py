@@ -40,7 +40,7 @@ class StatusBar(Static):
     def reload(self) -> None:
         """Re-read the scope summary from the cache."""
         try:
-            with self.app.services.reader() as db:  # type: ignore[attr-defined]
+            with self.app.services.ui_reader() as db:  # type: ignore[attr-defined]
                 self.summary = browse.scope_summary(db)
         except sqlite3.Error:
             self.summary = browse.ScopeSummary()

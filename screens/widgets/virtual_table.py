@@ -90,8 +90,8 @@ class VirtualTable(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "cursor_page_up", "Page up", show=False),
         Binding("pagedown", "cursor_page_down", "Page down", show=False),
         Binding("home,ctrl+home", "cursor_home", "First row", show=False),
@@ -238,6 +238,11 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         # No super() call: Textual already runs ScrollView.on_mount via the MRO.
         self.reload()
+
+    def on_unmount(self) -> None:
+        # A screen left behind (a jump replaced the stack) or a table swapped for another must not keep
+        # its connections open: 30 view switches once held 56 files.
+        self.source.close()
 
     # -- public API --------------------------------------------------------------------------
 

@@ -68,6 +68,10 @@ def test_cli_plan_dry_run_apply_undo(
     assert main(["--db", db, "fix", "apply", plan, "--yes"]) == 2  # live state moved: stale
     assert main(["--db", db, "fix", "journal"]) == 0
     assert "verified" in capsys.readouterr().out
+    assert main(["--db", db, "fix", "undo", "1"]) == 2  # previewed, then not confirmed
+    out = capsys.readouterr()
+    assert "OperationType='add'" in out.out and "not confirmed" in out.err
+    assert not _public(ec2, sid)
     assert main(["--db", db, "fix", "undo", "1", "--yes"]) == 0
     assert _public(ec2, sid)
     assert main(["--db", db, "audit", "verify"]) == 0

@@ -55,6 +55,7 @@ def seed(e: Estate) -> None:
         tag="env=lab",
         reason="lab",
         author="ana",
+        role="operator",
         expires_at="2027-01-01T00:00:00Z",
         now=NOW,
     )

@@ -109,6 +109,7 @@ def test_mute_by_tag_then_expiry_reopens(estate: Estate) -> None:
         tag="team=da.*",
         reason="restore drill, ticket SEC-1",
         author="ana",
+        role="operator",
         expires_at="2026-12-01T00:00:00Z",
         now=NOW,
     )
@@ -120,8 +121,9 @@ def test_mute_by_tag_then_expiry_reopens(estate: Estate) -> None:
     after = run_scan(estate.cache, check_ids=["SNP-01"], now=MUCH_LATER)
     assert after.counts["unmuted"] == 1
     assert statuses(estate) == {"snap-1": "open", "snap-2": "open"}
-    actions = [e.action for e in audit.entries(estate.cache)]
-    assert actions == ["mute"] and not audit.verify(estate.cache)
+    entries = list(audit.entries(estate.cache))
+    assert [e.action for e in entries] == ["mute", "mute-lapsed"] and not audit.verify(estate.cache)
+    assert '"why":"expired"' in (entries[1].details or "")
 
 
 def test_mute_patterns_match_in_full_and_remove_is_audited(estate: Estate) -> None:
@@ -133,6 +135,7 @@ def test_mute_patterns_match_in_full_and_remove_is_audited(estate: Estate) -> No
         region="eu-.*",
         reason="r",
         author="ana",
+        role="operator",
         expires_at=MUCH_LATER,
         now=NOW,
     )
@@ -141,12 +144,13 @@ def test_mute_patterns_match_in_full_and_remove_is_audited(estate: Estate) -> No
         resource="snap",
         reason="prefix only",
         author="ana",
+        role="operator",
         expires_at=MUCH_LATER,
         now=NOW,
     )
     run_scan(estate.cache, check_ids=["SNP-01"], now=NOW)
     assert statuses(estate) == {"snap-1": "muted", "snap-2": "muted", "snap-3": "open"}
-    mutes.remove_mute(estate.cache, mute_id, author="bo", reason="drill over")
+    mutes.remove_mute(estate.cache, mute_id, author="bo", role="responder", reason="drill over")
     run_scan(estate.cache, check_ids=["SNP-01"], now=LATER)
     assert set(statuses(estate).values()) == {"open"}
     assert [e.action for e in audit.entries(estate.cache)] == ["mute", "mute", "unmute"]
@@ -168,7 +172,7 @@ def test_mute_patterns_match_in_full_and_remove_is_audited(estate: Estate) -> No
 )
 def test_bad_mutes_are_refused(estate: Estate, kwargs: dict, message: str) -> None:
     with pytest.raises(mutes.MuteError, match=message):
-        mutes.add_mute(estate.cache, author="ana", now=NOW, **kwargs)
+        mutes.add_mute(estate.cache, author="ana", role="operator", now=NOW, **kwargs)
 
 
 def test_selection_by_area_framework_provider() -> None:

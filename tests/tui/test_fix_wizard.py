@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, RichLog
+from textual.widgets import Button, RichLog, Static
 from tui_estate import make_app, settle, settled_pilot
 
 from workbench.screens.findings import FindingsScreen
 from workbench.screens.fix_wizard import FixWizardScreen
+from workbench.screens.undo_confirm import UndoConfirm
 
 FIX_ACCOUNT = "123456789012"  # the demo's fix identity lives here; other accounts need fix_role_arn
 
@@ -127,7 +128,18 @@ async def test_full_wizard_run_on_the_public_snapshot(aws_demo: Any, demo_db: Pa
             assert db.execute("SELECT status FROM journal").fetchall() == [("verified",)]
         assert visible(app, "fw-undo")
 
+        await pilot.press("u")  # an undo is previewed and confirmed like an apply
+        await settle(pilot)
+        assert isinstance(app.screen, UndoConfirm)
+        preview = str(app.screen.query_one("#undo-preview Static", Static).render())
+        assert "ModifySnapshotAttribute" in preview and "OperationType='add'" in preview
+        assert not is_public(aws_demo, snapshot_id), "nothing ran before the confirmation"
+        await pilot.press("escape")  # cancel: nothing happens
+        await settle(pilot)
+        assert not is_public(aws_demo, snapshot_id) and "undo: cancelled" in log_text(app)
         await pilot.press("u")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert "undo: done" in log_text(app)
         assert is_public(aws_demo, snapshot_id), "undo restored the public permission"

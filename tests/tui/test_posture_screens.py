@@ -22,6 +22,7 @@ from workbench.screens.findings import FindingsScreen
 from workbench.screens.journal import JournalScreen
 from workbench.screens.mute_dialog import MuteDialog
 from workbench.screens.scans import ScansScreen
+from workbench.screens.undo_confirm import UndoConfirm
 
 
 def posture_pilot(
@@ -93,7 +94,7 @@ async def test_mute_with_reason_and_expiry_then_unmute(posture_db: Path) -> None
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, MuteDialog)
-        await pilot.press("enter", "enter")  # no reason: refused in the dialog
+        await pilot.press("enter", "enter", "enter", "enter")  # no reason: refused in the dialog
         assert isinstance(app.screen, MuteDialog)
         assert "needs a reason" in rendered(app.screen.query_one("#mute-error", Static))
         app.screen.query_one("#mute-reason", Input).value = "accepted risk, ticket SEC-42"
@@ -172,7 +173,19 @@ async def test_journal_and_audit(posture_db: Path) -> None:
         assert '"public": true' in rendered(screen.query_one("#jr-before", Static))
         assert '"public": false' in rendered(screen.query_one("#jr-after", Static))
         assert "audit chain intact" in rendered(screen.query_one("#au-verify", Static))
-        await pilot.press("u")  # read-only: the engine refuses, and audits the refusal
+        await pilot.press("u")  # previewed first, like an apply
+        await settle(pilot)
+        assert isinstance(app.screen, UndoConfirm)
+        preview = str(app.screen.query_one("#undo-preview Static", Static).render())
+        assert "Undo journal #1" in preview and "OperationType='add'" in preview
+        await pilot.press("escape")  # cancelled: nothing asked of the engine
+        await settle(pilot)
+        with sqlite3.connect(posture_db) as db:
+            assert (
+                db.execute("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()[0]
+                != "undo"
+            )
+        await pilot.press("u", "y")  # read-only: the engine refuses, and audits the refusal
         await settle(pilot)
         with sqlite3.connect(posture_db) as db:
             last = db.execute(

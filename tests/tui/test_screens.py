@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import OptionList, Static, TextArea
+from textual.widgets import Footer, OptionList, Static, TextArea
 from tui_estate import HOSTILE, make_app
 
 from workbench.screens.detail import DetailScreen
@@ -46,10 +46,15 @@ async def test_filter_as_you_type_and_command_arguments(cache_path: Path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         app.open_view("vm")  # the app opens on the dashboard; these tests browse instances
         await pilot.pause()
-        await pilot.press("slash", *"db-1")
+        await pilot.press("slash", *"db")  # two characters: a substring scan, not "every row"
         await app.workers.wait_for_complete()
         await pilot.pause()
         table = app.screen.query_one(VirtualTable)
+        short = table.row_count
+        assert short is not None and 0 < short < 9
+        await pilot.press(*"-1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         assert table.row_count == 1
         await pilot.press("escape")  # clears the filter
         await app.workers.wait_for_complete()
@@ -94,10 +99,12 @@ async def test_sort_and_open_detail_then_follow_relation(cache_path: Path) -> No
         }
         findings = str(detail.query_one("#findings", Static).render())
         assert "AWS-IMDS-01" in findings
+        pairs = [(n.relation, n.uid) for n in detail.neighbours]
+        assert len(pairs) == len(set(pairs))  # no related row twice
+        assert detail.query_one(Footer).display  # the detail screen has its footer
         related = detail.query_one("#related", OptionList)
-        related.focus()
-        related.highlighted = 0
-        await pilot.press("enter")
+        assert related.has_focus and related.highlighted == 0
+        await pilot.press("enter")  # follows at once: no ↓ needed first
         await pilot.pause()
         assert isinstance(app.screen, DetailScreen) and app.screen.uid.endswith("volume:vol-0000")
         # The volume leads on to its snapshot.

@@ -618,6 +618,19 @@ def _migration_sync_owners(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE sync_runs ADD COLUMN {column} {typ}")
 
 
+def _migration_mute_lifecycle(db: sqlite3.Connection) -> None:
+    """Mutes with a lifecycle: an owner (who answers for the exception, by default its author) and a ticket,
+    and the scope a mute was granted for: each finding it covered then, with a fingerprint of the check's
+    evidence. When a covered resource's evidence changes, the mute no longer covers it (the finding reopens)
+    and ``changed_at`` says when, so the stale exceptions can be listed."""
+    db.execute("ALTER TABLE mutes ADD COLUMN owner TEXT")
+    db.execute("ALTER TABLE mutes ADD COLUMN ticket TEXT")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS mute_scope (mute_id INTEGER NOT NULL, key TEXT NOT NULL, "
+        "fingerprint TEXT NOT NULL, changed_at TEXT, PRIMARY KEY (mute_id, key))"
+    )
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1,
@@ -632,6 +645,7 @@ MIGRATIONS: list[Migration] = [
     _migration_imports,
     _migration_posture,
     _migration_sync_owners,
+    _migration_mute_lifecycle,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -102,7 +102,10 @@ class Cache:
         p = Path(path).expanduser()
         if not p.exists():
             if not create:
-                raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
+                raise CacheError(
+                    f"no cache at {p}: run `vmwb sync` first, or `vmwb demo --keep`, which leaves a "
+                    "demo cache and says where (plain `vmwb demo` works in a temporary folder)"
+                )
             create_private(p)
         db: sqlite3.Connection | None = None
         try:

@@ -4,8 +4,10 @@ Only the visible page is ever read (docs: /work/shared/design/tui.md, "Query pat
 matter"):
 
 * Substring filtering goes through an FTS5 ``trigram`` index whose rowid equals the base row's
-  key, and only from ``min_filter_chars`` (3) characters: shorter text cannot use the trigram
-  index and a ``LIKE '%x%'`` scan costs about a second at 1M rows, so it means "no filter".
+  key from 3 characters (:data:`TRIGRAM_MIN`). Shorter text cannot use the trigram index, so it is
+  a ``LIKE '%x%'`` scan over ``search_columns`` (what the index covers): a short filter still
+  filters. The first page of a scan stops as soon as it is full; only the background count reads
+  every row (about a second at 1M rows).
 * With a filter and the default key order, the page is cut inside the FTS subquery
   (``key IN (SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid LIMIT ? OFFSET ?)``); the
   obvious JOIN sorts every match and is ~300x slower.
@@ -75,6 +77,9 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+TRIGRAM_MIN = 3  # the trigram index matches only text of at least three characters
+
+
 class SqlTableSource:
     """Rows of one SQLite table or view, filtered, sorted and paged in SQL.
 
@@ -93,7 +98,9 @@ class SqlTableSource:
         sort_sql: SQL to order by instead of a column's value, by column name (a severity sorts by
             its rank, not alphabetically); written by the caller, never from user input.
         descending: Sort direction.
-        min_filter_chars: Filter text shorter than this means "no filter".
+        min_filter_chars: Filter text shorter than this means "no filter" (default 1: any text filters).
+        search_columns: What a filter too short for the trigram index scans with ``LIKE`` (the
+            columns the FTS index covers, e.g. ``("search",)``); default: the displayed columns.
     """
 
     def __init__(
@@ -109,7 +116,8 @@ class SqlTableSource:
         sort: str | None = None,
         sort_sql: dict[str, str] | None = None,
         descending: bool = False,
-        min_filter_chars: int = 3,
+        min_filter_chars: int = 1,
+        search_columns: Sequence[str] | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.table = table
@@ -122,6 +130,7 @@ class SqlTableSource:
         self.fts_table = fts_table
         self.min_filter_chars = min_filter_chars
         self.sort_sql = dict(sort_sql or {})
+        self.search_columns = tuple(search_columns) if search_columns else None
         self._state = TableState(
             sort=self._check_sort(sort or key),
             descending=descending,
@@ -227,14 +236,16 @@ class SqlTableSource:
         clauses: list[str] = []
         params: list[Any] = []
         if state.filter:
-            if self.fts_table:
-                fts = _ident(self.fts_table)
+            if self._uses_fts(state):
+                fts = _ident(self.fts_table or "")
                 clauses.append(
                     f"{_ident(self.key)} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"
                 )
                 params.append(_fts_phrase(state.filter))
             else:
-                likes = [f"{_ident(c.name)} LIKE ? ESCAPE '\\'" for c in self.columns]
+                scanned = self.search_columns if self.fts_table and self.search_columns else None
+                names = scanned or tuple(c.name for c in self.columns)
+                likes = [f"{_ident(n)} LIKE ? ESCAPE '\\'" for n in names]
                 clauses.append("(" + " OR ".join(likes) + ")")
                 params.extend([_like_pattern(state.filter)] * len(likes))
         if state.where:
@@ -242,9 +253,12 @@ class SqlTableSource:
             params.extend(state.params)
         return clauses, params
 
+    def _uses_fts(self, state: TableState) -> bool:
+        return bool(state.filter and self.fts_table and len(state.filter) >= TRIGRAM_MIN)
+
     def _count_sql(self, state: TableState) -> tuple[str, list[Any]]:
-        if state.filter and self.fts_table and not state.where:
-            fts = _ident(self.fts_table)
+        if self._uses_fts(state) and not state.where:
+            fts = _ident(self.fts_table or "")
             return f"SELECT count(*) FROM {fts} WHERE {fts} MATCH ?", [_fts_phrase(state.filter)]
         clauses, params = self._conditions(state)
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
@@ -255,9 +269,9 @@ class SqlTableSource:
     ) -> tuple[str, list[Any]]:
         direction = "DESC" if descending else "ASC"
         key = _ident(self.key)
-        if state.filter and self.fts_table and not state.where and state.sort == self.key:
+        if self._uses_fts(state) and not state.where and state.sort == self.key:
             # Cut the page inside the FTS subquery: the matches are already in rowid order.
-            fts = _ident(self.fts_table)
+            fts = _ident(self.fts_table or "")
             sql = (
                 f"SELECT {self._select} FROM {_ident(self.table)} WHERE {key} IN "
                 f"(SELECT rowid FROM {fts} WHERE {fts} MATCH ? "

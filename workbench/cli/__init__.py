@@ -9,6 +9,7 @@ file. Modules import their heavy dependencies inside their handlers:
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the workbench on the cache.",
     )
     parser.add_argument("--version", action="version", version=f"vmwb {__version__}")
+    _global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in plugins.names("commands"):
+        plugins.load("commands", name)(sub)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command takes; before the command (``vmwb --db X fix plan``) or after it."""
     parser.add_argument(
         "--db", metavar="PATH", help="the cache file (default: $VMWB_DB or the user data folder)"
     )
@@ -40,15 +50,27 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("viewer", "responder", "operator"),
         help="what fixes you may run (default: from config, else operator)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in plugins.names("commands"):
-        plugins.load("commands", name)(sub)
-    return parser
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; global options given after the command are taken too."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        late_parser = argparse.ArgumentParser(prog="vmwb", add_help=False)
+        _global_options(late_parser)
+        late, rest = late_parser.parse_known_args(extra)
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        for name in ("db", "config", "role"):
+            if getattr(late, name) is not None:
+                setattr(args, name, getattr(late, name))
+        args.read_only = args.read_only or late.read_only
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(argv)
     ctx = CliContext.from_args(args)
     handler = getattr(args, "func", None)
     try:
@@ -73,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"vmwb: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # a bug: one line and a failing status, never a traceback
+    except Exception as exc:  # a bug: one line and a failing status (VMWB_DEBUG=1 re-raises)
+        if os.environ.get("VMWB_DEBUG"):
+            raise
         line, code = operator_line(exc)
         print(line, file=sys.stderr)
         return code

@@ -25,5 +25,5 @@ def emit(text: str, output: str | None) -> None:
     from workbench.private_files import write_private_text
 
     path = Path(output).expanduser()
-    write_private_text(path, text)  # even over an existing 0644 file: it is replaced, not rewritten
+    write_private_text(path, text)  # 0600 from the first byte, written whole
     print(f"wrote {path}", file=sys.stderr)

@@ -22,6 +22,7 @@ def register(subparsers: Any) -> None:
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.export.tabular import render_table
     from workbench.scan.compliance import summary
+    from workbench.textsafe import safe
 
     frameworks = summary(ctx.cache(create=False))
     if args.framework:
@@ -33,7 +34,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     rows += [
         [
             f["framework"],
-            ",".join(f["versions"]),
+            safe(", ".join(f["versions"]) or "-", 40),
             str(f["covered"]),
             str(f["passing"]),
             str(f["failing"]),

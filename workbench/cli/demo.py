@@ -1,6 +1,8 @@
 """``vmwb demo``: the workbench on a seeded estate served by local emulators, no cloud account needed.
 
-Without ``--db`` the cache goes to a private temporary folder removed on exit. ``--no-ui`` builds the cache
+Without ``--db`` the cache goes to a private temporary folder removed on exit (its path is said then);
+``--keep`` writes it beside the default cache instead (``demo.db`` in the user data folder) and leaves it there
+to explore with the CLI (``vmwb --db PATH inventory vms``). ``--no-ui`` builds the cache
 (emulators, sync, checks), prints what it built and exits; otherwise the app opens at once and shows the build's
 progress, and the emulators stay up while it runs so fixes can be applied to them.
 """
@@ -28,7 +30,19 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="where to write the demo cache (default: a temporary file)",
     )
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the demo cache in the user data folder (demo.db) to explore with the CLI",
+    )
     p.set_defaults(func=run)
+
+
+def kept_path() -> Path:
+    """Where ``--keep`` leaves the demo cache: beside the default cache, never over it."""
+    from workbench import config as config_mod
+
+    return config_mod.default_db_path().with_name("demo.db")
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -37,6 +51,9 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     tmp: Path | None = None
     if args.demo_db:
         db = Path(args.demo_db).expanduser()
+    elif args.keep:
+        db = kept_path()
+        db.parent.mkdir(parents=True, exist_ok=True)
     else:
         tmp = Path(tempfile.mkdtemp(prefix="vmwb-demo-"))
         db = tmp / "demo.db"
@@ -54,6 +71,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     finally:
         if tmp is not None and not args.no_ui:  # --no-ui keeps its cache for a later `vmwb --db`
             shutil.rmtree(tmp, ignore_errors=True)
+            print(
+                f"the demo cache was in {db} and is removed; `vmwb demo --keep` leaves one to explore",
+                file=sys.stderr,
+            )
+        elif not args.no_ui:
+            print(
+                f"demo cache kept: {db} (explore it: vmwb --db {db} inventory vms)", file=sys.stderr
+            )
 
 
 def remove_demo_cache(db: Path) -> None:

@@ -118,13 +118,15 @@ def _print(lines: list[str]) -> None:
 
 
 def cmd_list(ctx: Any, args: argparse.Namespace) -> int:
+    from workbench.export.tabular import render_table
     from workbench.fixes import lookup
 
     fixes = lookup.for_check(args.check) if args.check else lookup.all_fixes()
+    rows = [["FIX", "SAFETY", "CHECKS", "TITLE"]]
     for fix in fixes:
-        print(f"{fix.id:36} {fix.safety:12} {','.join(fix.check_ids):14} {fix.title}")
-        for spec in fix.inputs:
-            print(f"{'':38}input {spec.name}: {spec.description}")
+        rows.append([fix.id, fix.safety, ",".join(fix.check_ids), fix.title])
+        rows += [["", "", "", f"  input {s.name}: {s.description}"] for s in fix.inputs]
+    print(render_table(rows, [36, 12, 14, 0]), end="")
     return 0
 
 
@@ -249,11 +251,11 @@ def cmd_verify(ctx: Any, args: argparse.Namespace) -> int:
 
 def cmd_undo(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.errors import PermissionDenied
+    from workbench.fixes.undo_preview import preview_text, preview_undo
 
     engine = _engine(ctx)
-    entry = engine.journal.get(args.entry_id)
-    if entry is not None:
-        print(safe(f"entry {entry.entry_id}: {entry.item.call_text()} on {entry.target.label}"))
+    for line in preview_text(preview_undo(ctx.cache(), [args.entry_id])):
+        print(safe(line))
     if not args.yes:
         if not sys.stdin.isatty():
             raise PermissionDenied("not confirmed: pass --yes")
@@ -298,14 +300,27 @@ def cmd_due(ctx: Any, args: argparse.Namespace) -> int:
         "stop_due": "aws.instance.stop_expired",
         "terminate_due": "aws.instance.terminate_expired",
     }
-    for row in due_instances(ctx.cache(), inputs):
-        todo = next_fix.get(row["stage"], "")
+    from workbench.export.tabular import render_table
+
+    due = list(due_instances(ctx.cache(), inputs))
+    if not due:
         print(
-            safe(
-                f"{row['id']:20} {row['region']:14} {row['state']:9} {row['stage']:14} "
-                f"{row['detail']}  {todo}"
-            )
+            "nothing due: no instance has reached a sprawl lifecycle stage (tag → stop → terminate)"
         )
+        return 0
+    rows = [["INSTANCE", "REGION", "STATE", "STAGE", "DETAIL", "NEXT FIX"]]
+    rows += [
+        [
+            safe(r["id"], 40),
+            safe(r["region"]),
+            safe(r["state"]),
+            safe(r["stage"]),
+            safe(r["detail"], 60),
+            next_fix.get(r["stage"], ""),
+        ]
+        for r in due
+    ]
+    print(render_table(rows, [20, 14, 9, 14, 30, 0]), end="")
     return 0
 
 

@@ -206,10 +206,41 @@ def render_table(rows: list[dict[str, Any]], columns: list[str], max_width: int 
     )
 
 
+# The names the app's ``:`` command line knows (``:vm``, ``:snap`` …), so what works there works here.
+APP_NAMES = {
+    "vm": "instances",
+    "vms": "instances",
+    "instance": "instances",
+    "i": "instances",
+    "vol": "volumes",
+    "volume": "volumes",
+    "disk": "volumes",
+    "disks": "volumes",
+    "snap": "snapshots",
+    "snaps": "snapshots",
+    "snapshot": "snapshots",
+    "img": "images",
+    "image": "images",
+    "ami": "images",
+    "fw": "firewall-rules",
+    "rules": "firewall-rules",
+    "sg": "firewall-rules",
+    "fwg": "firewall-groups",
+    "nsg": "firewall-groups",
+    "grant": "grants",
+    "shares": "grants",
+    "net": "networks",
+    "network": "networks",
+    "vpc": "networks",
+    "host": "hosts",
+}
+
+
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.errors import WorkbenchError
 
     names = kinds()
+    args.kind = APP_NAMES.get(args.kind.lower(), args.kind.lower())
     if args.kind != SCOPES and args.kind not in names:
         raise WorkbenchError(f"unknown kind {args.kind!r} (one of: {SCOPES}, {', '.join(names)})")
     db = ctx.cache(create=False).db

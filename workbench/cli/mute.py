@@ -1,7 +1,9 @@
-"""``vmwb mute list|add|remove``: durable mute rules (regular expressions) with a reason, an author and an expiry.
+"""``vmwb mute list|add|remove|report``: exceptions with an owner, a reason, a ticket and an expiry.
 
-A muted finding stays visible with status ``muted``; when the rule expires or is removed, its findings reopen on
-the next scan. Adding and removing are written to the audit log.
+A muted finding stays visible with status ``muted``; when the rule expires, is removed, or a muted resource
+changes in a way its check cares about, its findings reopen on the next scan. ``report`` lists the exceptions
+that need a decision (expired, expiring, stale, without ticket). Adding and removing are audited, refusals too;
+the rules are in workbench.scan.mutes, shared with the app.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 from typing import TYPE_CHECKING, Any
-
-from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.cli.context import CliContext
@@ -32,6 +32,8 @@ def register(subparsers: Any) -> None:
     add.add_argument("--resource", help="resource id (or uid) pattern")
     add.add_argument("--tag", help="pattern matched against each key=value tag, e.g. 'env=sandbox'")
     add.add_argument("--reason", required=True, help="why (shown with every muted finding)")
+    add.add_argument("--ticket", help="the ticket that records the decision, e.g. SEC-42")
+    add.add_argument("--owner", help="who answers for the exception (default: you)")
     add.add_argument(
         "--expires",
         required=True,
@@ -43,51 +45,86 @@ def register(subparsers: Any) -> None:
     rm.add_argument("mute_id", type=int)
     rm.add_argument("--reason", default="", help="why it is removed")
     rm.set_defaults(func=run_remove)
-
-
-def _may_mute(ctx: CliContext) -> None:
-    if ctx.role == "viewer":
-        raise WorkbenchError("the viewer role cannot add or remove mutes")
+    rep = sub.add_parser(
+        "report", help="the exceptions that need a decision: expired, expiring, stale, no ticket"
+    )
+    rep.add_argument(
+        "--within", type=int, default=7, metavar="DAYS", help="expiring within DAYS (default 7)"
+    )
+    rep.add_argument("--all", action="store_true", help="every active mute, not only those")
+    rep.add_argument("--format", choices=("table", "json"), default="table")
+    rep.add_argument("--now", help=argparse.SUPPRESS)
+    rep.set_defaults(func=run_report)
 
 
 def run_list(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.export.tabular import render_table
-    from workbench.scan.mutes import list_mutes
+    from workbench.scan.mutes import list_mutes, patterns_text
     from workbench.textsafe import safe
 
     rules = list_mutes(ctx.cache().db, include_inactive=args.all)
     if args.format == "json":
         print(json.dumps(rules, indent=2))
         return 0
-    rows = [["ID", "ACTIVE", "EXPIRES", "AUTHOR", "PATTERNS", "REASON"]]
+    rows = [["ID", "ACTIVE", "EXPIRES", "OWNER", "TICKET", "PATTERNS", "REASON"]]
     for r in rules:
-        pats = " ".join(
-            f"{f}={r[f + '_pattern']}"
-            for f in ("check", "account", "region", "resource", "tag")
-            if r[f + "_pattern"]
-        )
         rows.append(
             [
                 str(r["mute_id"]),
                 "yes" if r["active"] else "no",
                 r["expires_at"] or "",
-                safe(r["author"], 12),
-                safe(pats, 50),
+                safe(r["owner"] or r["author"], 16),
+                safe(r["ticket"] or "-", 16),
+                safe(patterns_text(r), 50),
                 safe(r["reason"], 60),
             ]
         )
-    print(render_table(rows, [4, 6, 20, 12, 50, 0]), end="")
+    print(render_table(rows, [4, 6, 20, 12, 8, 30, 0]), end="")
+    return 0
+
+
+def run_report(ctx: CliContext, args: argparse.Namespace) -> int:
+    from workbench.export.tabular import render_table
+    from workbench.scan.mutes import patterns_text, report
+    from workbench.textsafe import safe
+
+    data = report(ctx.cache().db, args.now, within_days=args.within)
+    if not args.all:
+        data["mutes"] = [r for r in data["mutes"] if r["states"]]
+    if args.format == "json":
+        print(json.dumps(data, indent=2))
+        return 0
+    if not data["mutes"]:
+        print(f"no mute needs a decision (none expired, expiring within {args.within}d or stale)")
+        return 0
+    rows = [["ID", "STATE", "EXPIRES", "OWNER", "TICKET", "COVERS", "PATTERNS", "REASON"]]
+    for r in data["mutes"]:
+        rows.append(
+            [
+                str(r["mute_id"]),
+                ", ".join(r["states"]) or "ok",
+                r["expires_at"] or "",
+                safe(r["owner"] or r["author"], 16),
+                safe(r["ticket"] or "-", 16),
+                str(r["covers"]),
+                safe(patterns_text(r), 40),
+                safe(r["reason"], 50),
+            ]
+        )
+    print(render_table(rows, [4, 10, 20, 8, 8, 6, 20, 0]), end="")
     return 0
 
 
 def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.mutes import add_mute, parse_expiry
 
-    _may_mute(ctx)
     mute_id = add_mute(
         ctx.cache(),
         reason=args.reason,
         author=ctx.user,
+        role=ctx.role,
+        owner=args.owner,
+        ticket=args.ticket,
         expires_at=parse_expiry(args.expires, args.now),
         check=args.check,
         account=args.account,
@@ -103,7 +140,6 @@ def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
 def run_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.mutes import remove_mute
 
-    _may_mute(ctx)
-    remove_mute(ctx.cache(), args.mute_id, author=ctx.user, reason=args.reason)
+    remove_mute(ctx.cache(), args.mute_id, author=ctx.user, role=ctx.role, reason=args.reason)
     print(f"mute {args.mute_id} removed; its findings reopen on the next scan")
     return 0

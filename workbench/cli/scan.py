@@ -79,6 +79,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.provider:
         records = [r for r in records if r["provider"] == args.provider]
     emit(render(args.format, records, cache.db), args.output)
+    if args.format != "table":
+        print(
+            "hint: `vmwb findings export` writes the findings without running or recording a scan",
+            file=sys.stderr,
+        )
     c = result.counts
     print(
         f"scan {result.scan_id}: {len(result.checks)} checks in {result.seconds:.2f} s; "

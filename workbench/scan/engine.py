@@ -306,6 +306,7 @@ def run_scan(
     """Evaluate the chosen checks and store their findings. See the module docstring."""
     if params is None and config is not None:
         params = config_overrides(config)
+    from workbench import audit as audit_log
     from workbench.scan import findings, kpi, mutes, posture
 
     now = now or utcnow()
@@ -327,7 +328,7 @@ def run_scan(
         results = {
             cid: [r for r in rows if r.provider == provider] for cid, rows in results.items()
         }
-    active = mutes.active_mutes(cache.db, now)
+    active = mutes.MuteSet.load(cache.db, now)
     # Read before the write lock is taken; stored with the scan, so the dashboard reads them as they are.
     try:
         kpis: dict[str, Any] | None = kpi.compute_kpis(cache.db, now, params)
@@ -340,7 +341,7 @@ def run_scan(
             "INSERT INTO scans (started_at, selection) VALUES (?, ?)", (now, json.dumps(selection))
         )
         scan_id = int(cur.lastrowid or 0)
-        counts = findings.store(cache.db, scan_id, checks, results, active, now, provider=provider)
+        counts = findings.store(cache, scan_id, checks, results, active, now, provider=provider)
         if kpis is not None:
             posture.record_kpis(cache.db, scan_id, kpis)
         counts["errors"] = len(errors)
@@ -349,6 +350,8 @@ def run_scan(
             "UPDATE scans SET finished_at=?, counts=? WHERE scan_id=?",
             (finished, json.dumps(counts), scan_id),
         )
+    if counts.get("unmuted"):  # the scan audited the mutes that lapsed
+        audit_log.anchor(cache)
     return ScanResult(
         scan_id, now, finished, [c.id for c in checks], counts, errors, time.perf_counter() - t0
     )

@@ -17,8 +17,9 @@ from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from workbench.cache.posture import severity_rank_sql
+from workbench.cache.store import Cache
 from workbench.scan.engine import FindingRow
-from workbench.scan.mutes import Mute, find_mute, tags_by_uid
+from workbench.scan.mutes import MuteSet, audit_lapsed, tags_by_uid
 
 _UPSERT = """
 INSERT INTO findings (key, check_id, resource_uid, resource_kind, resource_id, resource_name, provider,
@@ -59,11 +60,11 @@ def _event(prev: tuple[str, str | None] | None, status: str, reason: str) -> str
 
 
 def store(
-    db: sqlite3.Connection,
+    cache: Cache,
     scan_id: int,
     checks: Sequence[Judged],
     results: dict[str, list[FindingRow]],
-    mutes: list[Mute],
+    mutes: MuteSet,
     now: str,
     *,
     provider: str | None = None,
@@ -77,10 +78,12 @@ def store(
     judged (``vmwb`` or an importer); imported rule ids carry their source as a prefix, so a vmwb scan never
     resolves an imported finding nor the other way round.
     """
+    db = cache.db
     by_id = {c.id: c for c in checks}
     ran = [cid for cid in results if cid in by_id]
     prev: dict[str, tuple[str, str | None]] = {}
-    sql = "SELECT key, status, reason FROM findings WHERE check_id IN (SELECT value FROM json_each(?))"
+    prev_mute: dict[str, int] = {}
+    sql = "SELECT key, status, reason, mute_id FROM findings WHERE check_id IN (SELECT value FROM json_each(?))"
     args: list[Any] = [json.dumps(ran)]
     if provider:
         sql += " AND provider=?"
@@ -88,12 +91,13 @@ def store(
     if accounts is not None:
         sql += " AND account IN (SELECT value FROM json_each(?))"
         args.append(json.dumps(sorted(accounts)))
-    for key, status, reason in db.execute(sql, args):
+    for key, status, reason, mute_id in db.execute(sql, args):
         prev[key] = (status, reason)
+        if status == "muted" and mute_id is not None:
+            prev_mute[key] = int(mute_id)
 
     all_rows = [r for cid in ran for r in results[cid]]
-    need_tags = any("tag" in m.patterns for m in mutes)
-    tags = tags_by_uid(db, all_rows) if need_tags else {}
+    tags = tags_by_uid(db, all_rows) if mutes.needs_tags else {}
     counts: Counter[str] = Counter()
     upserts: list[tuple[Any, ...]] = []
     events: list[tuple[int, str, str, str, str | None]] = []
@@ -104,7 +108,7 @@ def store(
         if key in seen:  # a query may return a resource twice (several bad rules); keep the first
             continue
         seen.add(key)
-        mute = find_mute(mutes, row, tags.get(row.resource_uid)) if mutes else None
+        mute = mutes.cover(row, key, tags.get(row.resource_uid)) if mutes.mutes else None
         status = "muted" if mute else "open"
         counts[status] += 1
         if status == "open":
@@ -113,6 +117,8 @@ def store(
         if change:
             counts[change] += 1
             detail = json.dumps({"mute_id": mute.mute_id}) if mute else None
+            if change == "unmuted" and key in prev_mute:
+                detail = json.dumps({"mute_id": prev_mute[key]})
             events.append((scan_id, key, change, now, detail))
         evidence = row.evidence
         if evidence is not None and not isinstance(evidence, str):  # set by Python logic as data
@@ -153,9 +159,48 @@ def store(
     db.executemany(
         "INSERT INTO finding_events (scan_id, key, change, at, detail) VALUES (?,?,?,?,?)", events
     )
+    mutes.flush(db)
+    audit_lapsed(cache, _lapsed(db, mutes, prev_mute, seen, upserts, now), now)
     for name in ("open", "muted", "new", "resolved", "reopened", "changed"):
         counts.setdefault(name, 0)
     return dict(counts)
+
+
+def _lapsed(
+    db: sqlite3.Connection,
+    mutes: MuteSet,
+    prev_mute: dict[str, int],
+    seen: set[str],
+    upserts: list[tuple[Any, ...]],
+    now: str,
+) -> dict[int, dict[str, Any]]:
+    """The rules whose findings this scan reopened by themselves: expired, or the resource changed. (A
+    removed rule was audited when it was removed.)"""
+    still_muted = {u[0] for u in upserts if u[11] == "muted"}
+    reopened: dict[int, list[str]] = {}
+    for key, mute_id in prev_mute.items():
+        if key in seen and key not in still_muted:
+            reopened.setdefault(mute_id, []).append(key)
+    if not reopened:
+        return {}
+    expiry = {
+        int(mid): (exp, bool(active))
+        for mid, exp, active in db.execute(
+            "SELECT mute_id, expires_at, active FROM mutes WHERE mute_id IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(list(reopened)),),
+        )
+    }
+    out: dict[int, dict[str, Any]] = {}
+    for mute_id, keys in reopened.items():
+        exp, active = expiry.get(mute_id, (None, False))
+        if not active:
+            continue
+        why = "expired" if exp is not None and exp <= now else "resource changed"
+        if why == "resource changed" and mute_id not in mutes.changed:
+            continue
+        out[mute_id] = {"why": why, "expires_at": exp, "reopened": sorted(keys)}
+    return out
 
 
 def list_findings(

@@ -254,7 +254,7 @@ def land(
         rule_id
     ) in rows:  # rules that ran but reported nothing still resolve what they reported before
         rules.setdefault(rule_id, Rule(rule_id, "informational", "imported"))
-    active = mutes.active_mutes(db, now)
+    active = mutes.MuteSet.load(db, now)
     selection = {
         "source": source,
         "file": path.name,
@@ -269,7 +269,7 @@ def land(
         )
         scan_id = int(cur.lastrowid or 0)
         counts = findings_mod.store(
-            db,
+            cache,
             scan_id,
             list(rules.values()),
             rows,
