@@ -92,6 +92,7 @@ async def test_counts_follow_a_mute(posture_db: Path, tmp_path: Path) -> None:
             cache,
             reason="accepted risk",
             author="alice",
+            role="operator",
             expires_at="2026-02-14T12:00:00Z",
             check="SNP-01",
             now=NOW,

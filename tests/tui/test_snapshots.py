@@ -15,6 +15,12 @@ async def settle(pilot: Pilot) -> None:
     for widget in pilot.app.screen.query("Input, TextArea"):
         assert isinstance(widget, Input | TextArea)
         widget.cursor_blink = False  # a blinking cursor makes every screenshot differ
+        if isinstance(widget, TextArea):
+            # Textual's line cache keys a line by the blink phase only while blinking: a line drawn in
+            # the off phase was reused once blinking stopped, so the focused editor showed no cursor
+            # whenever the test ran past the first half-second blink (textual 8.2.8). Redraw it.
+            widget._line_cache.clear()
+            widget.refresh()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
