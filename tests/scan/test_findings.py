@@ -70,6 +70,7 @@ def test_the_adjacent_scan_diff_reads_what_the_whole_history_says(estate: Estate
         resource="snap-2",
         reason="r",
         author="ana",
+        role="operator",
         expires_at="2026-12-15T00:00:00Z",  # past by the third scan: snap-2 unmuted then
         now=NOW,
     )
