@@ -36,6 +36,7 @@ APP_NAME = "vmwb"
 ROLES = ("viewer", "responder", "operator")
 SECTIONS = {
     "general",
+    "audit",
     "aws",
     "gcp",
     "azure",

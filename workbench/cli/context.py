@@ -29,6 +29,10 @@ class CliContext:
     def config(self) -> config_mod.Config:
         if self._config is None:
             self._config = config_mod.load(self.config_path)
+            from workbench import audit
+
+            # Where the audit chain's key lives when the machine has no keyring (see workbench/audit.py).
+            audit.use_key_file(self._config.provider("audit").get("key_file"))
         return self._config
 
     @property
@@ -45,6 +49,7 @@ class CliContext:
 
     def cache(self, *, create: bool = True) -> Cache:
         if self._cache is None:
+            _ = self.config  # loads [audit] key_file before anything can append to the audit log
             self._cache = Cache.open(self.db_path, create=create)
         return self._cache
 
