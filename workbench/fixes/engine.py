@@ -116,8 +116,13 @@ class FixEngine:
     @contextlib.contextmanager
     def _recorded(self) -> Iterator[None]:
         """One transaction for the journal, claims and audit entries inside; the head file after the commit."""
-        with audit.transaction(self.cache.db):
-            yield
+        import sqlite3
+
+        try:
+            with audit.transaction(self.cache.db):
+                yield
+        except sqlite3.Error as exc:  # a read-only or broken cache: the record cannot be written
+            raise audit.AuditUnavailable(f"the audit log cannot be written: {exc}") from exc
         audit.anchor(self.cache)
 
     # ------------------------------------------------------------------ plan
@@ -264,17 +269,16 @@ class FixEngine:
             raise
         uids = [pt.target.resource_uid for pt in plan.acting_targets]
         try:
-            with (
-                self._recorded()
-            ):  # the plan is consumed only with its audit entry; nothing else yet
-                claims.take(
-                    self.cache.db, self.owner, plan.plan_id, uids, consume=True, by=self.user
-                )
+            # The plan is consumed only with its audit entry, before anything else happens.
+            with self._recorded():
                 self._audit(
                     "apply",
                     plan.plan_id,
                     {"fix_id": fix.id, "targets": uids, "calls": len(plan.items)},
                     "started",
+                )
+                claims.take(
+                    self.cache.db, self.owner, plan.plan_id, uids, consume=True, by=self.user
                 )
         except (claims.PlanRefused, claims.Claimed) as exc:
             self._audit("apply", plan.plan_id, {"fix_id": fix.id}, f"refused: {exc}")
@@ -451,6 +455,7 @@ class FixEngine:
         plan_id = f"undo-{entry.plan_id}-{entry_id}"
         try:
             with self._recorded():  # claimed and audited before any live call, like apply
+                self._audit("undo", where, {"fix_id": fix.id, "plan_id": entry.plan_id}, "started")
                 claims.take(
                     self.cache.db,
                     self.owner,
@@ -459,7 +464,6 @@ class FixEngine:
                     consume=False,
                     by=self.user,
                 )
-                self._audit("undo", where, {"fix_id": fix.id, "plan_id": entry.plan_id}, "started")
         except claims.Claimed as exc:
             self._audit("undo", where, {"fix_id": fix.id}, f"refused: {exc}")
             raise

@@ -129,7 +129,6 @@ def _settings(cache: Cache, fix: Fix, regions: set[str]) -> list[Target]:
     ]
 
 
-
 def finding_closed(cache: Cache, fix: Fix, target: Target) -> bool:
     """Whether ``target``'s finding is known to the cache but no longer open (resolved or muted since).
 
