@@ -35,6 +35,11 @@ def register(subparsers: Any) -> None:
     s.set_defaults(func=cmd_export)
 
 
+def _cache(ctx: Any) -> Any:
+    _ = ctx.config  # [audit] key_file, before the chain key is needed
+    return ctx.cache(create=False)
+
+
 def _checkpoints(paths: list[str]) -> tuple[list[Any], list[str]]:
     from workbench import audit
 
@@ -58,7 +63,7 @@ def _checkpoints(paths: list[str]) -> tuple[list[Any], list[str]]:
 def cmd_verify(ctx: Any, args: argparse.Namespace) -> int:
     from workbench import audit
 
-    cache = ctx.cache(create=False)
+    cache = _cache(ctx)
     points, bad = _checkpoints(args.head)
     report = audit.check(cache, points, where=", ".join(args.head) or "the checkpoint")
     problems = bad + report.problems
@@ -77,7 +82,7 @@ def cmd_verify(ctx: Any, args: argparse.Namespace) -> int:
 def cmd_export_head(ctx: Any, args: argparse.Namespace) -> int:
     from workbench import audit
 
-    line = audit.checkpoint_json(audit.checkpoint(ctx.cache(create=False)))
+    line = audit.checkpoint_json(audit.checkpoint(_cache(ctx)))
     if not args.output:
         print(line)
         return 0
@@ -93,7 +98,7 @@ def cmd_export_head(ctx: Any, args: argparse.Namespace) -> int:
 def cmd_export(ctx: Any, args: argparse.Namespace) -> int:
     from workbench import audit
 
-    cache = ctx.cache(create=False)
+    cache = _cache(ctx)
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as fh:
             n = audit.export(cache, fh, args.format)

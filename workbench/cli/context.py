@@ -32,6 +32,7 @@ class CliContext:
             from workbench import audit
 
             # Where the audit chain's key lives when the machine has no keyring (see workbench/audit.py).
+            # Every command that writes or checks the audit log reads the config (role, user) first.
             audit.use_key_file(self._config.provider("audit").get("key_file"))
         return self._config
 
@@ -49,7 +50,6 @@ class CliContext:
 
     def cache(self, *, create: bool = True) -> Cache:
         if self._cache is None:
-            _ = self.config  # loads [audit] key_file before anything can append to the audit log
             self._cache = Cache.open(self.db_path, create=create)
         return self._cache
 
