@@ -37,6 +37,7 @@ APP_NAME = "vmwb"
 ROLES = ("viewer", "responder", "operator")
 SECTIONS = {
     "general",
+    "audit",
     "aws",
     "gcp",
     "azure",

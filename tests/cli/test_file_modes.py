@@ -12,7 +12,7 @@ import pytest
 from workbench.cache.store import Cache
 from workbench.cli import main
 from workbench.config import Config
-from workbench.fixes import registry
+from workbench.fixes import lookup
 from workbench.fixes.engine import FixEngine
 
 
@@ -70,7 +70,7 @@ def test_plan_save(db: str, tmp_path: Path) -> None:
     out = _world_readable(tmp_path / "plan.json")
     with Cache.open(db) as cache:
         engine = FixEngine(cache, Config(), role="operator", read_only=False, user="t")
-        plan = engine.plan(registry.all_fixes()[0].id, [])
+        plan = engine.plan(lookup.all_fixes()[0].id, [])
         plan.save(out)
     assert _mode(out) == 0o600
 

@@ -11,7 +11,7 @@ import pytest
 from workbench.cli import main
 from workbench.cli.context import CliContext, least_role
 from workbench.errors import PermissionDenied
-from workbench.fixes import registry
+from workbench.fixes import lookup
 from workbench.fixes.engine import FixEngine
 
 
@@ -125,7 +125,7 @@ def test_the_audit_records_the_effective_role(tmp_path: Path, user_config: Path)
     try:
         engine = FixEngine.from_cli(ctx)
         assert engine.role == "viewer"
-        fix = registry.all_fixes()[0]
+        fix = lookup.all_fixes()[0]
         with pytest.raises(PermissionDenied, match="role viewer"):
             engine.plan(fix.id, [])
         last = (

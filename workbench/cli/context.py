@@ -42,6 +42,11 @@ class CliContext:
     def config(self) -> config_mod.Config:
         if self._config is None:
             self._config = config_mod.load(self.config_path)
+            from workbench import audit
+
+            # Where the audit chain's key lives when the machine has no keyring (see workbench/audit.py).
+            # Every command that writes or checks the audit log reads the config (role, user) first.
+            audit.use_key_file(self._config.provider("audit").get("key_file"))
         return self._config
 
     def _privilege_configs(self) -> list[config_mod.Config]:

@@ -245,7 +245,7 @@ class Fix(abc.ABC):
                     )
                 out[spec.name] = None
                 continue
-            out[spec.name] = coerce_input(self.id, spec, value)
+            out[spec.name] = coerce_input(self.id, spec, value, settings)
         return out
 
     def normalize_target(self, target: Target) -> Target:
@@ -283,8 +283,25 @@ class Fix(abc.ABC):
         raise NotUndoable(f"{self.id} is {self.safety}: it cannot be undone")
 
 
-def coerce_input(fix_id: str, spec: FixInput, value: Any) -> Any:
-    """Validate one input value; raise FixError naming the fix and input."""
+#: The widest CIDR a fix may narrow access to, unless ``[fixes] narrow_min_prefix_v4`` / ``_v6`` say narrower
+#: (policy; ``config-policy`` may move these keys to a ``[policy]`` section). A /1 is never accepted.
+NARROW_MIN_PREFIX = {4: 16, 6: 48}
+_NARROW_FLOOR = 2
+
+
+def narrow_min_prefix(settings: Mapping[str, Any] | None, version: int) -> int:
+    key = f"narrow_min_prefix_v{version}"
+    value = (settings or {}).get(key, NARROW_MIN_PREFIX[version])
+    width = 32 if version == 4 else 128
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= width:
+        raise FixError(f"[fixes] {key} must be a prefix length from 0 to {width}, not {value!r}")
+    return max(value, _NARROW_FLOOR)
+
+
+def coerce_input(
+    fix_id: str, spec: FixInput, value: Any, settings: Mapping[str, Any] | None = None
+) -> Any:
+    """Validate one input value; raise FixError naming the fix and input. ``settings``: ``[fixes]``."""
     import ipaddress
     import re
 
@@ -304,6 +321,12 @@ def coerce_input(fix_id: str, spec: FixInput, value: Any) -> Any:
             raise FixError(f"{where}: {value!r} is not a CIDR") from None
         if net.prefixlen == 0:
             raise FixError(f"{where}: {value!r} is the whole internet; give a narrower CIDR")
+        least = narrow_min_prefix(settings, net.version)
+        if net.prefixlen < least:
+            raise FixError(
+                f"{where}: {value!r} is wider than the policy allows (/{least} or narrower for "
+                f"IPv{net.version}; [fixes] narrow_min_prefix_v{net.version})"
+            )
         return str(net)
     if spec.kind == "accounts":
         items = value.split(",") if isinstance(value, str) else list(value)
