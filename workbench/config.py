@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 APP_NAME = "vmwb"
 ROLES = ("viewer", "responder", "operator")
 #: The sections that are not a provider's; every other section must name a registered provider.
-OWN_SECTIONS = ("general", "policy", "fixes", "images", "sync", "checks")
+OWN_SECTIONS = ("general", "policy", "fixes", "images", "sync", "checks", "audit")
 
 #: Keys the ``[policy]`` section replaced: (section, table or "", key) -> policy key. Still read, with a note.
 LEGACY_POLICY_KEYS: dict[tuple[str, str, str], str] = {

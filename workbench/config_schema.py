@@ -76,6 +76,12 @@ class ImagesSection(Section):
     key_name: str | None = Field(default=None, min_length=1)
 
 
+class AuditSection(Section):
+    """The audit log: ``key_file`` holds the key of its HMAC chain where the machine has no keyring."""
+
+    key_file: str | None = Field(default=None, min_length=1)
+
+
 class SyncSection(Section):
     """Reserved: no sync setting is read from the file yet (flags only)."""
 
@@ -86,6 +92,7 @@ CORE_SECTIONS: dict[str, type[Section]] = {
     "fixes": FixesSection,
     "images": ImagesSection,
     "sync": SyncSection,
+    "audit": AuditSection,
 }
 
 

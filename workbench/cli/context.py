@@ -57,6 +57,11 @@ class CliContext:
             # Deprecated keys still work: say once where they belong now.
             for note in self._config.notes:
                 print(f"vmwb: note: {note}", file=sys.stderr)
+            from workbench import audit
+
+            # Where the audit chain's key lives when the machine has no keyring (see workbench/audit.py).
+            # Every command that writes or checks the audit log reads the config (role, user) first.
+            audit.use_key_file(self._config.provider("audit").get("key_file"))
         return self._config
 
     def _privilege_configs(self) -> list[config_mod.Config]:

@@ -200,6 +200,7 @@ def add_mute(
             "expires_at": expires_at,
         }
         audit(cache, author, "mute", f"mute:{mute_id}", details)
+    _anchor(cache)
     return mute_id
 
 
@@ -211,6 +212,7 @@ def remove_mute(cache: Cache, mute_id: int, *, author: str, reason: str = "") ->
     with cache.transaction():
         cache.db.execute("UPDATE mutes SET active=0 WHERE mute_id=?", (mute_id,))
         audit(cache, author, "unmute", f"mute:{mute_id}", {"reason": reason} if reason else {})
+    _anchor(cache)
 
 
 def audit(cache: Cache, actor: str, action: str, target: str, details: dict[str, Any]) -> None:
@@ -218,3 +220,10 @@ def audit(cache: Cache, actor: str, action: str, target: str, details: dict[str,
     from workbench import audit as audit_log
 
     audit_log.append(cache, actor, None, action, target, details)
+
+
+def _anchor(cache: Cache) -> None:
+    """The committed entry goes to the audit head file (appended inside a transaction, it could not)."""
+    from workbench import audit as audit_log
+
+    audit_log.anchor(cache)
