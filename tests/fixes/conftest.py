@@ -86,7 +86,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     key_file.chmod(0o600)
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[fixes]\nallowed_accounts = []\n\n[audit]\nkey_file = "{key_file}"\n', encoding="utf-8"
+        f'[policy]\norg_accounts = []\n\n[audit]\nkey_file = "{key_file}"\n', encoding="utf-8"
     )
     monkeypatch.setenv("VMWB_CONFIG", str(config))
     (tmp_path / "data").mkdir()

@@ -103,9 +103,7 @@ def register(subparsers: Any) -> None:
 def _engine(ctx: Any) -> Any:
     from workbench.fixes.engine import FixEngine
 
-    engine = FixEngine(
-        ctx.cache(), ctx.config, role=ctx.role, read_only=ctx.read_only, user=ctx.user
-    )
+    engine = FixEngine.from_cli(ctx)
     for entry in engine.reconcile():
         print(
             f"reconciled journal entry {entry.entry_id} ({entry.fix_id}): {entry.error}",

@@ -92,6 +92,12 @@ class FixEngine:
         self.journal = jr.Journal(cache)
         self.owner = Owner.current()
 
+    @classmethod
+    def from_cli(cls, cli: Any, **kwargs: Any) -> FixEngine:
+        return cls(
+            cli.cache(), cli.config, role=cli.role, read_only=cli.read_only, user=cli.user, **kwargs
+        )
+
     # ------------------------------------------------------------------ permissions
     def refusal(self, fix: Fix, *, changes: bool = True) -> str | None:
         """Why this operator may not run ``fix`` (None when allowed). ``changes``: dry-run/apply/undo."""
