@@ -56,8 +56,12 @@ def build_demo(
     progress: Progress | None = None,
     parts: Sequence[DemoPart] | None = None,
     scan: bool = True,
+    keys: Path | None = None,
 ) -> DemoEstate:
-    """Start, seed, configure, sync and scan; returns the running estate (close it when done)."""
+    """Start, seed, configure, sync and scan; returns the running estate (close it when done).
+
+    ``keys``: a folder for the demo's own throw-away keyring and audit key (:mod:`workbench.demo.keys`);
+    None leaves the process's keyring as it is."""
     from workbench.cache.store import Cache
     from workbench.providers.configured import from_config
     from workbench.sync import SyncEngine
@@ -107,6 +111,10 @@ def build_demo(
         estate.timings["emulators up"] = time.monotonic() - started
         if not estate.parts:
             raise RuntimeError("no demo platform could be started: " + "; ".join(estate.notes))
+        if keys is not None:
+            from workbench.demo import keys as demo_keys
+
+            sections["audit"] = {"key_file": str(demo_keys.install(keys))}
         estate.config = Config(role="operator", sections=sections)
         _write_config(estate)
         warmer.join()  # the collectors import the same modules: let them find them loaded, not half-loaded
