@@ -34,6 +34,8 @@ class GeneralSection(Section):
     user: str | None = None
     #: Store secret-looking tag values verbatim instead of redacted (kind + keyed fingerprint).
     keep_raw_secrets: bool = False
+    #: A folder (0700, outside the cache folder) that holds vmwb's keys where there is no OS keyring.
+    key_folder: str | None = Field(default=None, min_length=1)
 
 
 class PolicySection(Section):

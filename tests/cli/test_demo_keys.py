@@ -17,7 +17,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from workbench import audit
+from workbench import secrets
 from workbench.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def headless(request, memory_keyring, monkeypatch: pytest.MonkeyPatch) -> Iterat
     try:
         yield
     finally:
-        audit.use_key_file(None)  # the demo set it for this process
+        secrets.use_folder(None)  # the demo set it for this process
 
 
 def test_demo_fixes_are_audited_without_a_keyring(
@@ -52,8 +52,7 @@ def test_demo_fixes_are_audited_without_a_keyring(
     with build_demo(db, parts=[AWS], keys=keys) as estate:
         assert estate.config.path is not None
         config = str(estate.config.path)
-        key_file = keys / "audit-chain.key"
-        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        assert f'key_folder = "{keys}"' in estate.config.path.read_text()
         assert oct(keys.stat().st_mode & 0o777) == "0o700"
         plan = str(tmp_path / "plan.json")
         argv = ["--db", str(db), "--config", config]
@@ -73,7 +72,35 @@ def test_demo_fixes_are_audited_without_a_keyring(
             timeout=120,
         )
         assert child.returncode == 0, child.stderr
+        # and signs an evidence bundle with the demo's own signing key
+        bundle = tmp_path / "evidence.tar"
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench",
+                *argv,
+                "evidence",
+                "export",
+                "--since",
+                "2000-01-01",
+                "--out",
+                str(bundle),
+            ],
+            check=False,
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert child.returncode == 0 and bundle.exists(), child.stderr
     with sqlite3.connect(db) as conn:
         results = [r for (r,) in conn.execute("SELECT result FROM audit_log ORDER BY seq")]
     assert "intent" in results and "applied" in results, results
     assert memory_keyring.store == {}  # the user's keyring was never touched
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in keys.iterdir()} == {
+        "vmwb--audit-chain": "0o600",
+        "vmwb--secret-fingerprint": "0o600",
+        "vmwb--image-signing_default": "0o600",
+    }
