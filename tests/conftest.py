@@ -78,9 +78,14 @@ def _session_keyring() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def memory_keyring(_session_keyring: None) -> Iterator[MemoryKeyring]:
+    from workbench import audit, secrets
+
     backend = MemoryKeyring()
     with _installed(backend):
         yield backend
+    # A test that read a config with [general] key_folder or [audit] key_file set them for the process.
+    secrets.use_folder(None)
+    audit.use_key_file(None)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import math
 
 import pytest
@@ -31,7 +32,9 @@ def test_values_json_cannot_hold_are_refused(value: object) -> None:
         canonical.dumps({"v": value})
 
 
-def test_the_audit_chain_hashes_the_canonical_form() -> None:
+def test_the_audit_chain_signs_the_canonical_form() -> None:
+    """Deliberately changed for issue 13: the chain is an HMAC-SHA256 under a key the cache never holds;
+    the unkeyed SHA-256 of older logs is still pinned, because verify must recognise a legacy segment."""
     body = {
         "seq": 1,
         "at": "2026-12-01T00:00:00Z",
@@ -43,5 +46,8 @@ def test_the_audit_chain_hashes_the_canonical_form() -> None:
         "result": "ok",
         "prev_hash": audit.GENESIS,
     }
-    expected = hashlib.sha256(canonical.encode(body)).hexdigest()
-    assert audit.entry_hash(**body) == expected
+    key = bytes(range(32))
+    expected = hmac.new(key, canonical.encode(body), hashlib.sha256).hexdigest()
+    assert audit.entry_hash(**body, key=key) == expected
+    assert expected == "f91550eea849f3d7d60fcb30f4289b711fe8817bdd148a7cf287ae27a27db145"
+    assert audit.legacy_hash(**body) == hashlib.sha256(canonical.encode(body)).hexdigest()

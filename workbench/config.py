@@ -25,6 +25,7 @@ Example (also in the README)::
     read_only = false
     theme = "textual-dark"
     keep_raw_secrets = false   # true: keep secret-looking tag values as they are (default: redacted)
+    # key_folder = "~/.local/state/vmwb/keys"   # no OS keyring (headless): vmwb's keys in this 0700 folder
 
     [aws]
     profiles = ["prod-audit"]  # boto3 profiles; default: the normal credential chain
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 APP_NAME = "vmwb"
 ROLES = ("viewer", "responder", "operator")
 #: The sections that are not a provider's; every other section must name a registered provider.
-OWN_SECTIONS = ("general", "policy", "fixes", "images", "sync", "checks")
+OWN_SECTIONS = ("general", "policy", "fixes", "images", "sync", "checks", "audit")
 
 #: Keys the ``[policy]`` section replaced: (section, table or "", key) -> policy key. Still read, with a note.
 LEGACY_POLICY_KEYS: dict[tuple[str, str, str], str] = {
@@ -106,6 +107,8 @@ class Config:
     user: str | None = None
     #: ``[general] keep_raw_secrets``: keep secret-looking tag values verbatim instead of redacted.
     keep_raw_secrets: bool = False
+    #: ``[general] key_folder``: vmwb's keyring as a folder of files, for machines without an OS keyring.
+    key_folder: str | None = None
     #: Every section but ``[general]``, as validated (legacy policy keys already moved into ``[policy]``).
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: One line per deprecated key read, for the CLI and the app to show once.
@@ -174,6 +177,7 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Config:
         theme=general.get("theme", "textual-dark"),
         user=general.get("user"),
         keep_raw_secrets=general.get("keep_raw_secrets", False),
+        key_folder=general.get("key_folder"),
         sections={k: v for k, v in data.items() if k != "general"},
         notes=tuple(notes),
     )

@@ -34,6 +34,8 @@ class GeneralSection(Section):
     user: str | None = None
     #: Store secret-looking tag values verbatim instead of redacted (kind + keyed fingerprint).
     keep_raw_secrets: bool = False
+    #: A folder (0700, outside the cache folder) that holds vmwb's keys where there is no OS keyring.
+    key_folder: str | None = Field(default=None, min_length=1)
 
 
 class PolicySection(Section):
@@ -76,6 +78,12 @@ class ImagesSection(Section):
     key_name: str | None = Field(default=None, min_length=1)
 
 
+class AuditSection(Section):
+    """The audit log: ``key_file`` holds the key of its HMAC chain where the machine has no keyring."""
+
+    key_file: str | None = Field(default=None, min_length=1)
+
+
 class SyncSection(Section):
     """Reserved: no sync setting is read from the file yet (flags only)."""
 
@@ -86,6 +94,7 @@ CORE_SECTIONS: dict[str, type[Section]] = {
     "fixes": FixesSection,
     "images": ImagesSection,
     "sync": SyncSection,
+    "audit": AuditSection,
 }
 
 

@@ -4,10 +4,13 @@ Secrets (a vCenter password, an Azure client secret) never go into the cache or 
 plain files that get copied, backed up and attached to tickets. ``keyring`` picks the platform's store (Secret
 Service, macOS Keychain, Windows Credential Locker); on a headless box there is often none, and keyring's own
 error for that is cryptic, so every failure here becomes one :class:`SecretStoreError` line that says what to do.
+There, ``[general] key_folder`` names a folder of the operator's own that serves as the keyring instead.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
@@ -15,16 +18,39 @@ from workbench.errors import WorkbenchError
 SERVICE = "vmwb"
 
 _NO_BACKEND_HINT = (
-    "no working keyring backend: start a Secret Service (gnome-keyring, KWallet) or install and "
-    "select another backend (PYTHON_KEYRING_BACKEND); vmwb never writes secrets to disk itself"
+    "no working keyring backend: start a Secret Service (gnome-keyring, KWallet), select another "
+    "backend (PYTHON_KEYRING_BACKEND), or set [general] key_folder to a folder of your own (0700, "
+    "outside the cache folder) for vmwb's keys"
 )
+
+#: ``[general] key_folder``: a folder of 0600 files used instead of the OS keyring (workbench/key_folder.py).
+_folder: Path | None = None
 
 
 class SecretStoreError(WorkbenchError):
     """The keyring is missing or refused the operation."""
 
 
+def use_folder(path: str | os.PathLike[str] | None) -> None:
+    """Keep vmwb's secrets in this folder instead of the OS keyring (``[general] key_folder``); None: the
+    keyring. The folder is created (0700) when it does not exist."""
+    global _folder
+    if path is None:
+        _folder = None
+        return
+    from workbench.key_folder import make_folder
+
+    try:
+        _folder = make_folder(Path(path).expanduser())
+    except OSError as exc:
+        raise SecretStoreError(f"the key folder {path} cannot be made: {exc.strerror}") from None
+
+
 def _keyring() -> Any:
+    if _folder is not None:
+        from workbench.key_folder import FolderKeyring
+
+        return FolderKeyring(_folder)
     # Imported on use: keyring probes backends at import, which is slow and may touch D-Bus.
     import keyring
     from keyring.backends import fail

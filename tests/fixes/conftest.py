@@ -1,7 +1,10 @@
-"""Fixtures for the fix engine: a moto-backed EC2, a fresh cache, an engine, findings rows."""
+"""Fixtures for the fix engine: a moto-backed EC2, a fresh cache, an engine, findings rows; for the tests with
+child `vmwb` processes, ``cli_env`` (config, key file, cache path) and ``moto_server`` (one estate for all)."""
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,7 @@ from typing import Any
 import pytest
 from fix_estate import REGION, TODAY
 
+from workbench import audit
 from workbench.cache.store import Cache
 from workbench.config import Config
 from workbench.fixes.engine import FixEngine
@@ -70,3 +74,39 @@ def make_engine(cache: Cache) -> Callable[..., FixEngine]:
 @pytest.fixture
 def engine(make_engine: Callable[..., FixEngine]) -> FixEngine:
     return make_engine()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A config and a cache shared by this process and child `vmwb` processes. The children have no
+    keyring, so the audit chain's key is a 0600 file outside the cache folder ([audit] key_file)."""
+    key_file = tmp_path / "keys" / "audit.key"
+    key_file.parent.mkdir()
+    key_file.write_bytes(base64.b64encode(os.urandom(32)))
+    key_file.chmod(0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[policy]\norg_accounts = []\n\n[audit]\nkey_file = "{key_file}"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("VMWB_CONFIG", str(config))
+    (tmp_path / "data").mkdir()
+    audit.use_key_file(key_file)
+    yield str(tmp_path / "data" / "cache.db")
+    audit.use_key_file(None)
+
+
+@pytest.fixture
+def moto_server(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto server, so a child process and this one see the same estate."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    yield url
+    server.stop()

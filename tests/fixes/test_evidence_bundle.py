@@ -21,7 +21,7 @@ from workbench.cli import main
 def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ec2: Any) -> tuple[str, str]:
     """A cache where a public snapshot was fixed (plan, apply, verify): findings, journal and audit."""
     config = tmp_path / "config.toml"
-    config.write_text("[fixes]\nallowed_accounts = []\n", encoding="utf-8")
+    config.write_text("[policy]\norg_accounts = []\n", encoding="utf-8")
     monkeypatch.setenv("VMWB_CONFIG", str(config))
     db, plan = str(tmp_path / "cache.db"), str(tmp_path / "plan.json")
     sid = snapshot_id(ec2)

@@ -15,6 +15,7 @@ from workbench.config import parse
 from workbench.errors import PermissionDenied
 from workbench.fixes import lookup, targets
 from workbench.fixes.base import FixError, StalePlan
+from workbench.fixes.claims import PlanRefused
 from workbench.fixes.engine import FixEngine
 from workbench.fixes.plan import Plan, PlanFileError, preview_lines
 
@@ -132,11 +133,11 @@ def test_edited_plan_file_is_refused(engine: FixEngine, ec2: Any) -> None:
     data["items"][0]["params"]["GroupNames"] = ["everyone"]
     with pytest.raises(PlanFileError, match="edited"):
         Plan.from_json(json.dumps(data))
-    # Even with a recomputed checksum, calls that differ from what the fix computes are refused.
+    # Even with a recomputed checksum: the cache recorded the plan it made, and this is not it.
     forged = Plan.from_json(plan.to_json())
     forged.items[0].params["UserIds"] = ["999988887777"]
     forged = Plan.from_json(forged.to_json())
-    with pytest.raises(StalePlan, match="altered"):
+    with pytest.raises(PlanRefused, match="differs from the plan this cache made"):
         engine.apply(forged)
 
 

@@ -16,13 +16,23 @@ Builder = Callable[[Path], Path]
 @pytest.fixture(scope="session")
 def fresh_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Builder, Path], Path]:
     """``fresh_copy(builder, tmp_path)``: a private copy of the cache ``builder`` writes, built once a session."""
-    templates: dict[Builder, Path] = {}
+    from workbench import audit, secrets
+
+    templates: dict[Builder, tuple[Path, str | None]] = {}
 
     def copy(builder: Builder, tmp_path: Path) -> Path:
         if builder not in templates:
-            templates[builder] = builder(tmp_path_factory.mktemp(builder.__name__) / "cache.db")
+            built = builder(tmp_path_factory.mktemp(builder.__name__) / "cache.db")
+            templates[builder] = (built, secrets.get_secret(audit.KEY_NAME))
+        source, key = templates[builder]
         target = tmp_path / "cache.db"
-        target.write_bytes(templates[builder].read_bytes())
+        target.write_bytes(source.read_bytes())
+        # The audit chain was signed with the builder's key and anchored in its head file: both go along.
+        head = source.with_name(source.name + ".audit-head")
+        if head.exists():
+            target.with_name(target.name + ".audit-head").write_bytes(head.read_bytes())
+        if key is not None:
+            secrets.set_secret(audit.KEY_NAME, key)
         return target
 
     return copy

@@ -6,13 +6,14 @@ Nothing reads the wall clock, so the snapshot tests render the same every run.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
 
 from tui_estate import NOW, build_cache, make_app
 
-from workbench import audit
+from workbench import audit, secrets
 from workbench.cache.store import Cache
 from workbench.fixes.base import PlanItem, Target
 from workbench.fixes.journal import APPLIED, VERIFIED, Journal
@@ -22,7 +23,12 @@ BEFORE = "2026-01-14T12:00:00Z"
 SNAP_UID = "aws:111122223333:eu-west-1:snapshot:snap-0000"
 
 
+#: The audit chain's key for this estate: fixed, so the signed hashes the journal view shows render the same.
+AUDIT_KEY = bytes(range(32))
+
+
 def build_posture_cache(path: Path) -> Path:
+    secrets.set_secret(audit.KEY_NAME, base64.b64encode(AUDIT_KEY).decode("ascii"))
     build_cache(path)
     with Cache.open(path) as cache:
         with cache.transaction() as db:

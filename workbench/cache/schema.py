@@ -618,6 +618,36 @@ def _migration_sync_owners(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE sync_runs ADD COLUMN {column} {typ}")
 
 
+def _migration_fix_claims(db: sqlite3.Connection) -> None:
+    """Trust (issue 13): the cache's id and facts (``meta``); plans this cache made, each applied at most
+    once (``fix_plans``); a claim per resource a fix is changing (``fix_claims``); and the owner of every
+    journal entry (pid, process start time, host, heartbeat) so reconciliation touches only entries whose
+    process is gone. An older unkeyed audit log is recorded as a legacy segment (see workbench/audit.py)."""
+    import uuid
+
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('cache_id', ?)", (uuid.uuid4().hex,)
+    )
+    legacy = db.execute("SELECT MAX(seq) FROM audit_log").fetchone()[0]
+    if legacy:
+        db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('audit_legacy_end', ?)", (str(legacy),)
+        )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS fix_plans ("
+        " plan_id TEXT PRIMARY KEY, checksum TEXT NOT NULL, fix_id TEXT NOT NULL,"
+        " created_at TEXT NOT NULL, created_by TEXT, consumed_at TEXT, consumed_by TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS fix_claims ("
+        " resource_uid TEXT PRIMARY KEY, plan_id TEXT NOT NULL, owner_pid INTEGER NOT NULL,"
+        " owner_start TEXT, owner_host TEXT NOT NULL, claimed_at TEXT NOT NULL, heartbeat TEXT NOT NULL)"
+    )
+    for column in ("owner_pid INTEGER", "owner_start TEXT", "owner_host TEXT", "heartbeat TEXT"):
+        db.execute(f"ALTER TABLE journal ADD COLUMN {column}")
+
+
 def _migration_mute_lifecycle(db: sqlite3.Connection) -> None:
     """Mutes with a lifecycle: an owner (who answers for the exception, by default its author) and a ticket,
     and the scope a mute was granted for: each finding it covered then, with a fingerprint of the check's
@@ -645,6 +675,7 @@ MIGRATIONS: list[Migration] = [
     _migration_imports,
     _migration_posture,
     _migration_sync_owners,
+    _migration_fix_claims,
     _migration_mute_lifecycle,
 ]
 

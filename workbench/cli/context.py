@@ -17,6 +17,7 @@ from pathlib import Path
 
 from workbench import config as config_mod
 from workbench.cache.store import Cache
+from workbench.errors import ConfigError
 
 
 def least_role(*roles: str | None) -> str:
@@ -53,11 +54,33 @@ class CliContext:
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            self._config = checked(config_mod.load(self.config_path))
+            config = checked(config_mod.load(self.config_path))
             # Deprecated keys still work: say once where they belong now.
-            for note in self._config.notes:
+            for note in config.notes:
                 print(f"vmwb: note: {note}", file=sys.stderr)
+            from workbench import audit
+
+            # Where vmwb's keys live when the machine has no keyring (see workbench/secrets.py and audit.py).
+            # Every command that writes or checks the audit log reads the config (role, user) first.
+            self._use_key_folder(config)
+            audit.use_key_file(config.provider("audit").get("key_file"))
+            self._config = config
         return self._config
+
+    def _use_key_folder(self, config: config_mod.Config) -> None:
+        """``[general] key_folder`` as this process's keyring, never the cache's own folder."""
+        from workbench import secrets
+
+        if config.key_folder is None:
+            secrets.use_folder(None)
+            return
+        folder = Path(config.key_folder).expanduser()
+        if folder.resolve() == self.db_path.expanduser().resolve().parent:
+            raise ConfigError(
+                f"[general] key_folder {folder} is the cache's folder: keep the keys elsewhere, "
+                "or whoever copies the cache copies them"
+            )
+        secrets.use_folder(folder)
 
     def _privilege_configs(self) -> list[config_mod.Config]:
         """The config in use, and the default config file too when another file was named: either may

@@ -10,6 +10,7 @@ progress, and the emulators stay up while it runs so fixes can be applied to the
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 import tempfile
@@ -61,13 +62,17 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         remove_demo_cache(db)  # a demo always starts from its own fresh estate
     try:
         if args.no_ui:
-            return _headless(db, build_demo)
+            return _headless(db, functools.partial(build_demo, keys=_keys_folder(db)))
         from workbench.cli.ui import open_app
 
         ctx.db_path = db
         ctx.read_only_flag = bool(args.read_only)
         ctx.role_flag = args.role or "operator"
-        return open_app(ctx, args, demo=lambda progress: build_demo(db, progress=progress))
+        return open_app(
+            ctx,
+            args,
+            demo=lambda progress: build_demo(db, progress=progress, keys=_keys_folder(db)),
+        )
     finally:
         if tmp is not None and not args.no_ui:  # --no-ui keeps its cache for a later `vmwb --db`
             shutil.rmtree(tmp, ignore_errors=True)
@@ -79,6 +84,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             print(
                 f"demo cache kept: {db} (explore it: vmwb --db {db} inventory vms)", file=sys.stderr
             )
+
+
+def _keys_folder(db: Path) -> Path:
+    """The demo's throw-away keys, beside its cache (never in the cache's own folder: see audit.py)."""
+    return db.parent / f"{db.stem}-keys"
 
 
 def remove_demo_cache(db: Path) -> None:

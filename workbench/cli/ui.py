@@ -14,8 +14,15 @@ from workbench.cli.context import CliContext
 def open_app(ctx: CliContext, args: argparse.Namespace, *, demo: Any = None, **run: Any) -> int:
     """Run the TUI until the operator quits; returns the exit code (``run``: Textual's ``App.run``
     options, for a headless run)."""
-    ctx.cache(create=True)  # create or migrate now, so the UI's read-only connections find a schema
-    ctx.close()  # the app opens its own connections (readers per thread, a writer for sync)
+    # Create or migrate now, so the UI's read-only connections find a schema; a demo's cache is marked as
+    # one from its first byte, so the next `vmwb demo --db` may replace it.
+    if demo is not None:
+        from workbench.cache.store import Cache
+
+        Cache.open(ctx.db_path, demo=True).close()
+    else:
+        ctx.cache(create=True)
+        ctx.close()  # the app opens its own connections (readers per thread, a writer for sync)
     from workbench.screens.app import create_app
 
     app = create_app(ctx.db_path, ctx.config, read_only=ctx.read_only, role=ctx.role, demo=demo)

@@ -56,8 +56,13 @@ def build_demo(
     progress: Progress | None = None,
     parts: Sequence[DemoPart] | None = None,
     scan: bool = True,
+    keys: Path | None = None,
 ) -> DemoEstate:
-    """Start, seed, configure, sync and scan; returns the running estate (close it when done)."""
+    """Start, seed, configure, sync and scan; returns the running estate (close it when done).
+
+    ``keys``: a folder for the demo's own throw-away keys (``[general] key_folder`` of the demo config, and
+    this process's keyring), so the user's keyring is never written and a headless machine needs none;
+    None leaves the process's keyring as it is."""
     from workbench.cache.store import Cache
     from workbench.providers.configured import from_config
     from workbench.sync import SyncEngine
@@ -107,7 +112,13 @@ def build_demo(
         estate.timings["emulators up"] = time.monotonic() - started
         if not estate.parts:
             raise RuntimeError("no demo platform could be started: " + "; ".join(estate.notes))
-        estate.config = Config(role="operator", sections=sections)
+        if keys is not None:
+            from workbench import secrets
+
+            secrets.use_folder(keys)
+        estate.config = Config(
+            role="operator", key_folder=str(keys) if keys else None, sections=sections
+        )
         _write_config(estate)
         warmer.join()  # the collectors import the same modules: let them find them loaded, not half-loaded
         estate.timings["emulators up + imports"] = time.monotonic() - started
@@ -155,7 +166,10 @@ def _write_config(estate: DemoEstate) -> None:
     from workbench.private_files import write_private_text
 
     path = estate.db_path.with_suffix(".toml")
-    data = {"general": {"role": estate.config.role}, **estate.config.sections}
+    general: dict[str, Any] = {"role": estate.config.role}
+    if estate.config.key_folder:
+        general["key_folder"] = estate.config.key_folder
+    data = {"general": general, **estate.config.sections}
     write_private_text(path, tomli_w.dumps(data))
     estate.config.path = path
 

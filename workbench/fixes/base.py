@@ -29,6 +29,7 @@ from workbench.errors import WorkbenchError
 if TYPE_CHECKING:
     from workbench.cache.store import Cache
     from workbench.config import Config
+    from workbench.config_schema import PolicySection
     from workbench.fixes.journal import JournalEntry
 
 REVERSIBLE = "reversible"
@@ -259,7 +260,7 @@ class Fix(abc.ABC):
                     )
                 out[spec.name] = None
                 continue
-            out[spec.name] = coerce_input(self.id, spec, value)
+            out[spec.name] = coerce_input(self.id, spec, value, ctx.config.policy)
         return out
 
     def normalize_target(self, target: Target) -> Target:
@@ -297,8 +298,25 @@ class Fix(abc.ABC):
         raise NotUndoable(f"{self.id} is {self.safety}: it cannot be undone")
 
 
-def coerce_input(fix_id: str, spec: FixInput, value: Any) -> Any:
-    """Validate one input value; raise FixError naming the fix and input."""
+#: A narrowing CIDR is never wider than this, whatever ``[policy] narrow_min_prefix_v4`` / ``_v6`` say: a /1
+#: is half the internet.
+_NARROW_FLOOR = 2
+
+
+def narrow_min_prefix(policy: PolicySection | None, version: int) -> int:
+    """The shortest prefix a fix may narrow access to, for IPv4 or IPv6 (``[policy]``, defaults /16 and /48)."""
+    if policy is None:
+        from workbench.config_schema import PolicySection
+
+        policy = PolicySection()
+    value = policy.narrow_min_prefix_v4 if version == 4 else policy.narrow_min_prefix_v6
+    return max(value, _NARROW_FLOOR)
+
+
+def coerce_input(
+    fix_id: str, spec: FixInput, value: Any, policy: PolicySection | None = None
+) -> Any:
+    """Validate one input value; raise FixError naming the fix and input. ``policy``: ``[policy]``."""
     import ipaddress
     import re
 
@@ -318,6 +336,12 @@ def coerce_input(fix_id: str, spec: FixInput, value: Any) -> Any:
             raise FixError(f"{where}: {value!r} is not a CIDR") from None
         if net.prefixlen == 0:
             raise FixError(f"{where}: {value!r} is the whole internet; give a narrower CIDR")
+        least = narrow_min_prefix(policy, net.version)
+        if net.prefixlen < least:
+            raise FixError(
+                f"{where}: {value!r} is wider than the policy allows (/{least} or narrower for "
+                f"IPv{net.version}; [policy] narrow_min_prefix_v{net.version})"
+            )
         return str(net)
     if spec.kind == "accounts":
         items = value.split(",") if isinstance(value, str) else list(value)

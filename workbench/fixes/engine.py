@@ -9,6 +9,15 @@ Everything that changes an estate goes through here, so the rules hold for the C
   other calls, then runs the items in order, journaling before and after each, continuing past failures
   (an item whose prerequisite failed is skipped). Irreversible plans need the typed confirmation.
 - Undo restores the journal's before-state, and only while the resource is still as the fix left it.
+- Audit, then journal, then the call: every live call is audited as intent (with its journal entry, in one
+  transaction) before it is made and as its result after. A fix whose audit entry cannot be written (no key,
+  table gone, read-only cache) refuses before any live call.
+- Exactly once (``workbench.fixes.claims``): a plan is bound to the cache that made it and applied at most
+  once; apply and undo claim their targets inside ``BEGIN IMMEDIATE``; the journal records the owner process
+  of every entry, and :meth:`FixEngine.reconcile` settles only entries whose owner is gone, from what the
+  platform shows now. Undo is journaled and claimed like apply and settles the same way after a crash.
+- Plans are re-validated at apply time: this cache made it, unchanged, not yet applied, its findings still
+  open, its CIDR inputs within today's policy, its calls what the fix computes from live state now.
 
 UI driving: ``engine.plan(...)`` → ``preview_lines(plan)`` → ``engine.dry_run(plan)`` →
 ``engine.apply(plan, confirm=..., on_item=callback)`` → ``engine.verify(plan)`` → ``engine.undo(entry_id)``.
@@ -16,21 +25,24 @@ UI driving: ``engine.plan(...)`` → ``preview_lines(plan)`` → ``engine.dry_ru
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from workbench import audit
+from workbench.cache import meta
 from workbench.cache.store import Cache
 from workbench.clock import utcnow
 from workbench.config import Config
-from workbench.errors import PermissionDenied
+from workbench.errors import CacheError, PermissionDenied
+from workbench.fixes import claims, lookup
 from workbench.fixes import journal as jr
-from workbench.fixes import lookup
+from workbench.fixes import targets as fix_targets
 from workbench.fixes.base import (
     IRREVERSIBLE,
     REVERSIBLE,
@@ -41,12 +53,15 @@ from workbench.fixes.base import (
     PlanItem,
     StalePlan,
     Target,
+    coerce_input,
     digest,
 )
 from workbench.fixes.plan import Plan, PlanTarget
 from workbench.fixes.results import ApplyResult, ItemResult, VerifyResult
+from workbench.process_owner import Owner
 
-#: Test hook: ``after_journal[:seconds]`` or ``after_call[:seconds]`` sleeps at that point of each item, so a
+#: Test hook: ``after_journal[:seconds]``, ``after_call[:seconds]`` or ``after_record[:seconds]`` sleeps at that
+#: point of each item (apply and undo alike), so a
 #: test can kill the process between the journal write and the call (or between the call and its record).
 PAUSE_ENV = "VMWB_TEST_FIX_PAUSE"
 
@@ -75,6 +90,7 @@ class FixEngine:
         self.user = user or self.config.user or getpass.getuser()
         self.ctx = FixContext(self.config, cache, clients, today)
         self.journal = jr.Journal(cache)
+        self.owner = Owner.current()
 
     @classmethod
     def from_cli(cls, cli: Any, **kwargs: Any) -> FixEngine:
@@ -103,6 +119,20 @@ class FixEngine:
 
     def _audit(self, action: str, target: str, details: dict[str, Any], result: str) -> None:
         audit.append(self.cache, self.user, self.role, action, target, details, result)
+
+    @contextlib.contextmanager
+    def _recorded(self) -> Iterator[None]:
+        """One transaction for the journal, claims and audit entries inside; the head file after the commit."""
+        import sqlite3
+
+        owned = not self.cache.in_transaction
+        try:
+            with self.cache.transaction():
+                yield
+        except (sqlite3.Error, CacheError) as exc:  # a read-only or broken cache: no record written
+            raise audit.AuditUnavailable(f"the audit log cannot be written: {exc}") from exc
+        if owned:
+            audit.anchor(self.cache)
 
     # ------------------------------------------------------------------ plan
     def plan(
@@ -138,18 +168,24 @@ class FixEngine:
             items=items,
             verb=fix.verb,
             noun=fix.noun,
+            cache_id=meta.cache_id(self.cache.db),
         ).seal()
-        self._audit(
-            "plan",
-            fix.id,
-            {
-                "plan_id": plan.plan_id,
-                "targets": [t.target.resource_uid for t in plan_targets],
-                "calls": len(items),
-                "inputs": resolved,
-            },
-            "ok",
-        )
+        with self._recorded():
+            claims.record_plan(
+                self.cache.db, plan.plan_id, plan.checksum, fix.id, plan.created_at, self.user
+            )
+            self._audit(
+                "plan",
+                fix.id,
+                {
+                    "plan_id": plan.plan_id,
+                    "checksum": plan.checksum,
+                    "targets": [t.target.resource_uid for t in plan_targets],
+                    "calls": len(items),
+                    "inputs": resolved,
+                },
+                "ok",
+            )
         return plan
 
     @staticmethod
@@ -185,6 +221,24 @@ class FixEngine:
             lives[uid] = live
         return lives
 
+    def _check_plan(self, fix: Fix, plan: Plan) -> None:
+        """Refuse a plan this cache did not make, altered, already applied, or no longer justified."""
+        db = self.cache.db
+        claims.check_plan(
+            db, meta.cache_id(db), plan.plan_id, plan.cache_id, plan.compute_checksum()
+        )
+        policy = self.ctx.config.policy
+        for spec in fix.inputs:  # today's policy, not the policy when the plan was made
+            value = plan.inputs.get(spec.name)
+            if spec.kind == "cidr" and value is not None:
+                coerce_input(fix.id, spec, value, policy)
+        for pt in plan.acting_targets:
+            if pt.target.check_id and fix_targets.finding_closed(self.cache, fix, pt.target):
+                raise claims.PlanRefused(
+                    f"{pt.target.resource_id}: its finding {pt.target.check_id} is no longer open: "
+                    "make a new plan"
+                )
+
     # ------------------------------------------------------------------ dry-run
     def dry_run(self, plan: Plan) -> list[ItemResult]:
         fix = lookup.get(plan.fix_id)
@@ -218,13 +272,41 @@ class FixEngine:
             self._audit("apply", plan.plan_id, {"fix_id": fix.id}, "refused: not confirmed")
             raise PermissionDenied(f"irreversible: {plan.confirmation_prompt()}")
         try:
+            self._check_plan(fix, plan)
+        except FixError as exc:
+            self._audit("apply", plan.plan_id, {"fix_id": fix.id}, f"refused: {exc}")
+            raise
+        uids = [pt.target.resource_uid for pt in plan.acting_targets]
+        try:
+            # The plan is consumed only with its audit entry, before anything else happens.
+            with self._recorded():
+                self._audit(
+                    "apply",
+                    plan.plan_id,
+                    {"fix_id": fix.id, "targets": uids, "calls": len(plan.items)},
+                    "started",
+                )
+                claims.take(
+                    self.cache.db, self.owner, plan.plan_id, uids, consume=True, by=self.user
+                )
+        except (claims.PlanRefused, claims.Claimed) as exc:
+            self._audit("apply", plan.plan_id, {"fix_id": fix.id}, f"refused: {exc}")
+            raise
+        try:
+            return self._apply_claimed(fix, plan, on_item)
+        finally:
+            with self._recorded():
+                claims.release(self.cache.db, self.owner, plan.plan_id)
+
+    def _apply_claimed(self, fix: Fix, plan: Plan, on_item: OnItem | None) -> ApplyResult:
+        try:
             self._check_fresh(fix, plan)
         except StalePlan as exc:
             self._audit("apply", plan.plan_id, {"fix_id": fix.id}, f"refused: {exc}")
             raise
         targets = {pt.target.resource_uid: pt.target for pt in plan.targets}
         result = ApplyResult(plan.plan_id)
-        result.items = self._run(fix, plan.plan_id, plan.items, targets, on_item)
+        result.items = self._run(fix, plan.plan_id, plan.items, targets, on_item, plan.inputs)
         result.verified = self.verify(plan, audit_it=False)
         self._audit(
             "apply",
@@ -246,6 +328,7 @@ class FixEngine:
         items: Sequence[PlanItem],
         targets: Mapping[str, Target],
         on_item: OnItem | None,
+        inputs: dict[str, Any] | None,
         undo_of: int | None = None,
     ) -> list[ItemResult]:
         results: list[ItemResult] = []
@@ -261,7 +344,7 @@ class FixEngine:
                     f"not run: step {', '.join(f'#{r + 1}' for r in failed)} did not succeed",
                 )
             else:
-                res = self._run_item(fix, plan_id, item, targets[item.target_uid], undo_of)
+                res = self._run_item(fix, plan_id, item, targets[item.target_uid], inputs, undo_of)
             status_by_index[item.index] = res.status
             results.append(res)
             if on_item is not None:
@@ -269,31 +352,55 @@ class FixEngine:
         return results
 
     def _run_item(
-        self, fix: Fix, plan_id: str, item: PlanItem, target: Target, undo_of: int | None
+        self,
+        fix: Fix,
+        plan_id: str,
+        item: PlanItem,
+        target: Target,
+        inputs: dict[str, Any] | None,
+        undo_of: int | None,
     ) -> ItemResult:
         call = item.call_text()
         try:
             before = fix.read_live(self.ctx, target)
         except Exception as exc:
             return ItemResult(item.index, item.target_uid, call, "failed", f"cannot read it: {exc}")
-        entry_id = self.journal.begin(
-            plan_id=plan_id,
-            fix_id=fix.id,
-            target=target,
-            item=item,
-            before=before,
-            actor=self.user,
-            role=self.role,
-            undo_of=undo_of,
-        )
+        action = "undo-call" if undo_of is not None else "apply-call"
+        details: dict[str, Any] = {"plan_id": plan_id, "fix_id": fix.id, "call": call}
+        if undo_of is not None:
+            details["undo_of"] = undo_of
+        with self._recorded():  # intent: journal entry and audit entry together, or neither
+            entry_id = self.journal.begin(
+                plan_id=plan_id,
+                fix_id=fix.id,
+                target=target,
+                item=item,
+                before=before,
+                actor=self.user,
+                role=self.role,
+                undo_of=undo_of,
+                inputs=inputs,
+                owner=self.owner,
+            )
+            details["journal_id"] = entry_id
+            self._audit(action, target.resource_uid, details, "intent")
+            claims.heartbeat(self.cache.db, self.owner, plan_id)
         _test_pause("after_journal")
         try:
             fix.apply_item(self.ctx, item)
         except Exception as exc:
-            self.journal.finish(entry_id, jr.FAILED, self._safe_live(fix, target), _describe(exc))
+            with self._recorded():
+                self.journal.finish(
+                    entry_id, jr.FAILED, self._safe_live(fix, target), _describe(exc)
+                )
+                self._audit(action, target.resource_uid, details, f"failed: {_describe(exc)}")
             return ItemResult(item.index, item.target_uid, call, "failed", _describe(exc), entry_id)
         _test_pause("after_call")
-        self.journal.finish(entry_id, jr.APPLIED, self._safe_live(fix, target))
+        after = self._safe_live(fix, target)
+        with self._recorded():
+            self.journal.finish(entry_id, jr.APPLIED, after)
+            self._audit(action, target.resource_uid, details, "applied")
+        _test_pause("after_record")
         return ItemResult(item.index, item.target_uid, call, "applied", item.description, entry_id)
 
     def _safe_live(self, fix: Fix, target: Target) -> Any:
@@ -340,6 +447,7 @@ class FixEngine:
             raise FixError(f"no journal entry {entry_id} (see `vmwb fix journal`)")
         fix = lookup.get(entry.fix_id)
         self._guard("undo", fix, f"journal:{entry_id}")
+        where = f"journal:{entry_id}"
         try:
             if not fix.undoable:
                 raise NotUndoable(f"{fix.id} is {fix.safety}: entry {entry_id} cannot be undone")
@@ -349,7 +457,41 @@ class FixEngine:
                 raise NotUndoable(f"entry {entry_id} was already undone")
             if not entry.took_effect:
                 raise NotUndoable(f"entry {entry_id} ({entry.status}) changed nothing to undo")
-            target = entry.target
+        except FixError as exc:
+            self._audit("undo", where, {"fix_id": fix.id}, f"refused: {exc}")
+            raise
+        target = entry.target
+        plan_id = f"undo-{entry.plan_id}-{entry_id}"
+        try:
+            with self._recorded():  # claimed and audited before any live call, like apply
+                self._audit("undo", where, {"fix_id": fix.id, "plan_id": entry.plan_id}, "started")
+                claims.take(
+                    self.cache.db,
+                    self.owner,
+                    plan_id,
+                    [target.resource_uid],
+                    consume=False,
+                    by=self.user,
+                )
+        except claims.Claimed as exc:
+            self._audit("undo", where, {"fix_id": fix.id}, f"refused: {exc}")
+            raise
+        try:
+            return self._undo_claimed(fix, entry, plan_id, force, on_item)
+        finally:
+            with self._recorded():
+                claims.release(self.cache.db, self.owner, plan_id)
+
+    def _undo_claimed(
+        self,
+        fix: Fix,
+        entry: jr.JournalEntry,
+        plan_id: str,
+        force: bool,
+        on_item: OnItem | None,
+    ) -> ApplyResult:
+        entry_id, target, where = entry.entry_id, entry.target, f"journal:{entry.entry_id}"
+        try:
             live = fix.read_live(self.ctx, target)
             if digest(live) != digest(entry.after) and not force:
                 raise StalePlan(
@@ -360,20 +502,17 @@ class FixEngine:
             if not calls:
                 raise NotUndoable(f"entry {entry_id}: nothing to restore")
         except FixError as exc:
-            self._audit("undo", f"journal:{entry_id}", {"fix_id": fix.id}, f"refused: {exc}")
+            self._audit("undo", where, {"fix_id": fix.id}, f"refused: {exc}")
             raise
         for n, item in enumerate(calls):
             item.index, item.live_digest = n, digest(live)
             item.requires = []
-        plan_id = f"undo-{entry.plan_id}-{entry_id}"
         result = ApplyResult(plan_id)
         result.items = self._run(
-            fix, plan_id, calls, {target.resource_uid: target}, on_item, undo_of=entry_id
+            fix, plan_id, calls, {target.resource_uid: target}, on_item, entry.inputs, entry_id
         )
         after = self._safe_live(fix, target)
         restored = all(i.status == "applied" for i in result.items)
-        if restored:
-            self.journal.set_status(entry_id, jr.UNDONE)
         same = digest(after) == digest(entry.before)
         result.verified = [
             VerifyResult(
@@ -383,17 +522,20 @@ class FixEngine:
                 "before-state restored" if same else "live state differs from the before-state",
             )
         ]
-        self._audit(
-            "undo",
-            f"journal:{entry_id}",
-            {
-                "fix_id": fix.id,
-                "plan_id": entry.plan_id,
-                "items": [[i.status, i.journal_id] for i in result.items],
-                "restored_exactly": same,
-            },
-            result.status,
-        )
+        with self._recorded():  # the original's status moves with the undo's audit record
+            if restored:
+                self.journal.set_status(entry_id, jr.UNDONE)
+            self._audit(
+                "undo",
+                where,
+                {
+                    "fix_id": fix.id,
+                    "plan_id": entry.plan_id,
+                    "items": [[i.status, i.journal_id] for i in result.items],
+                    "restored_exactly": same,
+                },
+                result.status,
+            )
         return result
 
     def undo_plan(self, plan_id: str, *, force: bool = False) -> list[ApplyResult]:
@@ -405,39 +547,112 @@ class FixEngine:
 
     # ------------------------------------------------------------------ reconcile
     def reconcile(self) -> list[jr.JournalEntry]:
-        """Settle entries left ``pending`` by a crash from live state; returns the settled entries.
+        """Settle what a crashed apply or undo left behind; returns the settled journal entries.
 
-        An entry whose resource is unchanged since its before-state did not take effect; one whose state
-        moved did (the call, or someone else: the after-state records what is there now, for undo).
+        Only entries and claims whose owner process is gone are touched: a change another process (or this
+        one) still has in flight is left alone. Each is settled from what the platform shows now (the fix's
+        read of live state and the check's own condition), recorded as the entry's after-state for undo.
+        An interrupted undo whose resource shows the original before-state marks the original undone.
         """
         settled = []
         for entry in self.journal.pending():
-            try:
-                fix = lookup.get(entry.fix_id)
-                live = fix.read_live(self.ctx, entry.target)
-            except Exception as exc:
+            if not entry.owner.gone():
+                continue
+            done = self._settle(entry)
+            if done is not None:
+                settled.append(done)
+        for uid, plan_id, owner in claims.stale(self.cache.db):
+            undo_of = _undo_of(plan_id)
+            if undo_of is not None:
+                self._settle_original(undo_of)
+            with self._recorded():
+                self.cache.db.execute(
+                    "DELETE FROM fix_claims WHERE resource_uid=? AND plan_id=?", (uid, plan_id)
+                )
                 self._audit(
                     "reconcile",
-                    f"journal:{entry.entry_id}",
-                    {"fix_id": entry.fix_id},
-                    f"failed: {_describe(exc)}",
+                    uid,
+                    {"plan_id": plan_id, "owner": owner.describe()},
+                    "claim released: its process is gone",
                 )
-                continue
-            changed = digest(live) != digest(entry.before)
-            note = (
-                "interrupted; live state changed: the call took effect"
-                if changed
-                else "interrupted; live state unchanged: the call did not take effect"
+        return settled
+
+    def _settle(self, entry: jr.JournalEntry) -> jr.JournalEntry | None:
+        where = f"journal:{entry.entry_id}"
+        try:
+            fix = lookup.get(entry.fix_id)
+            live = fix.read_live(self.ctx, entry.target)
+            passes = fix.is_fixed(live, entry.inputs) if entry.inputs is not None else None
+        except Exception as exc:
+            self._audit("reconcile", where, {"fix_id": entry.fix_id}, f"failed: {_describe(exc)}")
+            return None
+        original = self.journal.get(entry.undo_of) if entry.undo_of is not None else None
+        at_before = digest(live) == digest(entry.before)
+        gone = f"interrupted ({entry.owner.describe()} is gone)"
+        if original is not None:
+            restored = digest(live) == digest(original.before)
+            note = f"{gone}; the platform shows " + (
+                "the original before-state: the restore is in effect"
+                if restored
+                else "the state before the undo: the restore is not in effect"
+                if at_before
+                else "neither the original nor the fixed state: check it by hand"
             )
+        else:
+            restored = False
+            note = f"{gone}; the platform shows " + (
+                "the before-state: the change is not in effect"
+                if at_before
+                else "a state other than the before-state: the change is in effect"
+            )
+            if passes is not None:
+                note += "; the check passes" if passes else "; the check still fails"
+        with self._recorded():
             self.journal.finish(entry.entry_id, jr.RECONCILED, live, note)
+            if original is not None and restored:
+                self.journal.set_status(original.entry_id, jr.UNDONE)
             self._audit(
                 "reconcile",
-                f"journal:{entry.entry_id}",
-                {"fix_id": entry.fix_id, "took_effect": changed},
+                where,
+                {
+                    "fix_id": entry.fix_id,
+                    "took_effect": not at_before,
+                    "check_passes": passes,
+                    "undo_of": entry.undo_of,
+                    "owner": entry.owner.describe(),
+                },
                 "ok",
             )
-            settled.append(self.journal.get(entry.entry_id) or entry)
-        return settled
+        return self.journal.get(entry.entry_id) or entry
+
+    def _settle_original(self, entry_id: int) -> None:
+        """After an interrupted undo with nothing pending: the original is undone if the platform says so."""
+        original = self.journal.get(entry_id)
+        if original is None or original.status == jr.UNDONE:
+            return
+        try:
+            fix = lookup.get(original.fix_id)
+            live = fix.read_live(self.ctx, original.target)
+        except Exception as exc:
+            self._audit("reconcile", f"journal:{entry_id}", {}, f"failed: {_describe(exc)}")
+            return
+        if digest(live) == digest(original.before):
+            with self._recorded():
+                self.journal.set_status(entry_id, jr.UNDONE)
+                self._audit(
+                    "reconcile",
+                    f"journal:{entry_id}",
+                    {"fix_id": original.fix_id},
+                    "undo found in effect after a crash: marked undone",
+                )
+
+
+def _undo_of(plan_id: str) -> int | None:
+    """The journal entry an undo's claim was for (its plan id is ``undo-<plan>-<entry>``)."""
+    if not plan_id.startswith("undo-"):
+        return None
+    tail = plan_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
 
 
 def _describe(exc: BaseException) -> str:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench import canonical
 from workbench.cache.backend import Reader, Store
 from workbench.clock import utcnow
 from workbench.fixes.base import PlanItem, Target
+from workbench.process_owner import Owner
 
 PENDING, APPLIED, FAILED = "pending", "applied", "failed"
 VERIFIED, UNDONE, RECONCILED = "verified", "undone", "reconciled"
@@ -45,6 +46,13 @@ class JournalEntry:
     created_at: str
     updated_at: str | None
     undo_of: int | None
+    owner: Owner = field(default_factory=lambda: Owner(None, None, None))
+
+    @property
+    def inputs(self) -> dict[str, Any] | None:
+        """The plan's inputs (entries written before they were journaled: None)."""
+        value = self.call.get("inputs")
+        return dict(value) if isinstance(value, dict) else None
 
     @property
     def item(self) -> PlanItem:
@@ -86,6 +94,10 @@ def _row(row: sqlite3.Row | tuple[Any, ...]) -> JournalEntry:
         created_at,
         updated_at,
         undo_of,
+        owner_pid,
+        owner_start,
+        owner_host,
+        heartbeat,
     ) = tuple(row)
     return JournalEntry(
         int(entry_id),
@@ -104,12 +116,13 @@ def _row(row: sqlite3.Row | tuple[Any, ...]) -> JournalEntry:
         created_at,
         updated_at,
         undo_of,
+        Owner(owner_pid, owner_start, owner_host, heartbeat),
     )
 
 
 _COLUMNS = (
     "entry_id, plan_id, fix_id, check_id, resource_uid, step, api_call, before, after, status, "
-    "error, actor, role, created_at, updated_at, undo_of"
+    "error, actor, role, created_at, updated_at, undo_of, owner_pid, owner_start, owner_host, heartbeat"
 )
 
 
@@ -138,12 +151,19 @@ class Journal:
         actor: str,
         role: str,
         undo_of: int | None = None,
+        inputs: dict[str, Any] | None = None,
+        owner: Owner | None = None,
     ) -> int:
-        call = {"item": item.to_dict(), "target": target.to_dict()}
+        """Record the intent (status pending) with the owner process, inside the caller's transaction if any."""
+        call: dict[str, Any] = {"item": item.to_dict(), "target": target.to_dict()}
+        if inputs is not None:
+            call["inputs"] = inputs
+        who = owner or Owner(None, None, None)
         with self._transaction():
             cur = self.db.execute(
                 "INSERT INTO journal (plan_id, fix_id, check_id, resource_uid, step, api_call, before, "
-                "status, actor, role, created_at, undo_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "status, actor, role, created_at, undo_of, owner_pid, owner_start, owner_host, "
+                "heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     plan_id,
                     fix_id,
@@ -157,6 +177,10 @@ class Journal:
                     role,
                     utcnow(),
                     undo_of,
+                    who.pid,
+                    who.start,
+                    who.host,
+                    utcnow(),
                 ),
             )
         return int(cur.lastrowid or 0)

@@ -2,8 +2,10 @@
 
 A plan is what the operator approves, so it travels as a file (``vmwb fix plan --output plan.json`` then
 ``vmwb fix apply plan.json``). The file carries a SHA-256 checksum over its canonical JSON: an accidental or
-careless edit is refused at load. The checksum is not a signature (anyone can recompute it); the engine's second
-guard is to recompute the calls from live state at apply time and refuse any difference.
+careless edit is refused at load. The checksum is not a signature (anyone can recompute it), so the engine does
+not trust the file: the cache that made the plan records its id and checksum (``fix_plans``), and apply refuses a
+plan of another cache (``cache_id``), one whose content differs from what was recorded, one already applied,
+and one whose calls differ from what the fix computes from live state now (``workbench.fixes.claims``).
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class Plan:
     items: list[PlanItem]
     verb: str = "change"
     noun: str = "resources"
+    #: The cache the plan was made on (``meta.cache_id``): it applies there and nowhere else, once.
+    cache_id: str = ""
     checksum: str = ""
 
     # ------------------------------------------------------------------ derived
@@ -121,6 +125,7 @@ class Plan:
             "notes": self.notes,
             "verb": self.verb,
             "noun": self.noun,
+            "cache_id": self.cache_id,
             "targets": [t.to_dict() for t in self.targets],
             "items": [i.to_dict() for i in self.items],
         }
@@ -168,6 +173,7 @@ class Plan:
                 items=[PlanItem.from_dict(i) for i in data["items"]],
                 verb=str(data.get("verb", "change")),
                 noun=str(data.get("noun", "resources")),
+                cache_id=str(data.get("cache_id", "")),
                 checksum=str(data.get("checksum", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -185,3 +185,22 @@ def _settings(cache: Cache, fix: Fix, regions: set[str]) -> list[Target]:
         Target("", make_uid(fix.provider, a, r, "setting", key), "setting", key, fix.provider, a, r)
         for a, r in sorted(pairs)
     ]
+
+
+def finding_closed(cache: Cache, fix: Fix, target: Target) -> bool:
+    """Whether ``target``'s finding is known to the cache but no longer open (resolved or muted since).
+
+    Apply re-validates a plan against the findings with this. A target whose finding the cache never held
+    (named by hand) is judged by live state alone; a plan retargeted at it is refused by its recorded checksum.
+    """
+    rows = cache.db.execute(
+        "SELECT check_id, resource_uid, resource_kind, resource_id, resource_name, provider, account, "
+        "region, status FROM findings WHERE check_id=? AND provider=?",
+        (target.check_id, fix.provider),
+    ).fetchall()
+    states = {
+        str(r[8])
+        for r in rows
+        if fix.normalize_target(_from_row(tuple(r)[:8])).resource_uid == target.resource_uid
+    }
+    return bool(states) and "open" not in states
