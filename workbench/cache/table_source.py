@@ -140,6 +140,7 @@ class SqlTableSource:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        self._closed = False
         self._counting: set[sqlite3.Connection] = set()
         self._counts: dict[TableState, int] = {}
         select = [_ident(key), *(_ident(c.name) for c in self.columns)]
@@ -186,12 +187,16 @@ class SqlTableSource:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             uri = self.db_path.resolve().as_uri() + "?mode=ro"
-            # check_same_thread=False only so close() can close every thread's connection;
-            # each connection is still used by the thread that opened it.
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            self._local.conn = conn
             with self._lock:
+                # Closed is final: a count still running for a table that left the screen would
+                # otherwise open a connection after close() that nobody closes.
+                if self._closed:
+                    raise sqlite3.ProgrammingError("the table source is closed")
+                # check_same_thread=False only so close() can close every thread's connection;
+                # each connection is still used by the thread that opened it.
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
                 self._connections.append(conn)
+            self._local.conn = conn
         return conn
 
     def _drop_conn(self) -> None:
@@ -223,8 +228,9 @@ class SqlTableSource:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """Close every connection this source opened (from any thread)."""
+        """Close every connection this source opened (from any thread); it opens none after this."""
         with self._lock:
+            self._closed = True
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
