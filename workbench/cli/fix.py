@@ -317,7 +317,7 @@ def cmd_export(ctx: Any, args: argparse.Namespace) -> int:
     if args.format == "ansible":
         from workbench.export import playbook
 
-        out = playbook.render(plan)
+        out = playbook.render(plan, ctx.config.provider("aws"))
         text, missing, what = out.text, out.not_expressed, "no Ansible form"
     else:
         from workbench.export import terraform
