@@ -23,11 +23,33 @@ _TOKEN = re.compile(
   | (?P<ident>"(?:[^"]|"")*")
   | (?P<comment>--[^\n]*)
   | (?P<param>\?\d*|:[A-Za-z_]\w*)
+  | (?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
   | (?P<word>[A-Za-z_]\w*)
   | (?P<space>\s+)
   | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
+)
+
+# What may come right before an operand, so that a ``+`` there is unary.
+_BEFORE_OPERAND = frozenset(
+    {
+        "(",
+        ",",
+        "=",
+        "<",
+        ">",
+        "AND",
+        "OR",
+        "NOT",
+        "WHERE",
+        "ON",
+        "SELECT",
+        "WHEN",
+        "THEN",
+        "ELSE",
+        "BY",
+    }
 )
 
 # Functions PostgreSQL has under another name (same arguments, same meaning).
@@ -89,7 +111,8 @@ def _top_level_commas(tokens: list[tuple[str, str]], open_at: int, close_at: int
 
 
 def _rewrite_casts(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``CAST(x AS INTEGER)`` → ``trunc((x))::bigint`` and ``AS REAL`` → ``::double precision``."""
+    """``CAST(x AS INTEGER)`` and ``AS REAL`` → SQLite's conversions (a truncated number, 0 for text that
+    is no number), as ``vmwb_int`` / ``vmwb_real``."""
     out = list(tokens)
     i = 0
     while i < len(out):
@@ -110,9 +133,9 @@ def _rewrite_casts(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 target = "".join(t for _, t in out[as_at + 1 : close]).strip().upper()
                 inner = out[j + 1 : as_at]
                 if as_at > 0 and target in ("INTEGER", "INT"):
-                    repl = [("other", "trunc(("), *inner, ("other", "))::bigint")]
+                    repl = [("word", "vmwb_int"), ("other", "("), *inner, ("other", ")")]
                 elif as_at > 0 and target == "REAL":
-                    repl = [("other", "(("), *inner, ("other", ")::double precision)")]
+                    repl = [("word", "vmwb_real"), ("other", "("), *inner, ("other", ")")]
                 else:
                     i += 1
                     continue
@@ -122,14 +145,134 @@ def _rewrite_casts(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+def _args(tokens: list[tuple[str, str]], open_at: int, close_at: int) -> list[tuple[int, int]]:
+    """The (start, end) token spans of the top-level arguments between ``open_at`` and ``close_at``."""
+    spans, depth, start = [], 0, open_at + 1
+    for j in range(open_at + 1, close_at):
+        text = tokens[j][1]
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif text == "," and depth == 0:
+            spans.append((start, j))
+            start = j + 1
+    spans.append((start, close_at))
+    return spans
+
+
+def _rewrite_coalesce(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """SQLite's COALESCE mixes types; PostgreSQL's takes the type of its arguments. A number literal among
+    them is quoted (it takes the others' type); beside a text literal the others are read as text."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        kind, text = out[i]
+        j, word = _next_word(out, i) if kind == "word" else (-1, "")
+        if word != "(" or text.lower() not in ("coalesce", "ifnull"):
+            i += 1
+            continue
+        spans = _args(out, j, _matching(out, j))
+        bare = [[t for t in out[a:b] if t[0] not in ("space", "comment")] for a, b in spans]
+        has_text = any(len(b) == 1 and b[0][0] == "str" for b in bare)
+        for (a, b), only in zip(reversed(spans), reversed(bare), strict=True):
+            if len(only) == 1 and only[0][0] == "num":
+                out[a:b] = [("str", f"'{only[0][1]}'")]
+            elif has_text and not (len(only) == 1 and only[0][0] == "str"):
+                out[a:b] = [("other", "("), *out[a:b], ("other", ")::text")]
+        i += 1
+    return out
+
+
+@functools.cache
+def _primary_keys() -> dict[str, tuple[str, ...]]:
+    """Each table's primary key, from SQLite's schema (what ``INSERT OR REPLACE`` conflicts on)."""
+    import sqlite3
+
+    from workbench.cache import schema
+
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for migration in schema.MIGRATIONS:
+            migration(db)
+        keys: dict[str, tuple[str, ...]] = {}
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            cols = db.execute(f"PRAGMA table_info({table})").fetchall()
+            keys[table] = tuple(c[1] for c in sorted(cols, key=lambda c: c[5]) if c[5])
+        return keys
+    finally:
+        db.close()
+
+
+def _replace_clause(tokens: list[tuple[str, str]], replace_at: int) -> str:
+    """``INSERT OR REPLACE INTO t (cols) …`` → the ``ON CONFLICT (pk) DO UPDATE`` that has its effect."""
+    k, _into = _next_word(tokens, replace_at)
+    t, _table = _next_word(tokens, k)
+    table = tokens[t][1].lower()
+    p, paren = _next_word(tokens, t)
+    pk = _primary_keys().get(table, ())
+    if paren != "(" or not pk:
+        raise ValueError(f"INSERT OR REPLACE INTO {table}: needs a column list and a primary key")
+    cols = [tok[1] for tok in tokens[p + 1 : _matching(tokens, p)] if tok[0] == "word"]
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in pk)
+    action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+    return f" ON CONFLICT ({', '.join(pk)}) {action}"
+
+
+def _rewrite_json_values(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The values of ``json_object`` / ``json_array`` read as SQLite writes them: a comparison (a boolean
+    here) as 0 or 1, through ``vmwb_sqlv``. Literals and parameters are left alone (their type is the
+    argument's)."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        kind, text = out[i]
+        j, word = _next_word(out, i) if kind == "word" else (-1, "")
+        name = text.lower()
+        if word == "(" and name == "json_group_array":
+            # SQLite's JSON values are text: json_each and the comparisons read them as such
+            close = _matching(out, j)
+            out[close + 1 : close + 1] = [("other", "::text")]
+            i += 1
+            continue
+        if word != "(" or name not in ("json_object", "json_array"):
+            i += 1
+            continue
+        spans = _args(out, j, _matching(out, j))
+        for n, (a, b) in reversed(list(enumerate(spans))):
+            if name == "json_object" and n % 2 == 0:
+                continue  # a key
+            only = [t for t in out[a:b] if t[0] not in ("space", "comment")]
+            if not only or (
+                len(only) == 1
+                and (only[0][0] in ("str", "num", "param") or only[0][1].upper() == "NULL")
+            ):
+                continue
+            if only[0][1].lower() == "json_extract" and len(only) > 1 and only[1][1] == "(":
+                start = out.index(only[0], a)
+                if _matching(out, out.index(only[1], start)) == b - 1 or all(
+                    t[0] in ("space", "comment")
+                    for t in out[_matching(out, out.index(only[1], start)) + 1 : b]
+                ):
+                    # SQLite's json_extract hands an object or array on as JSON, not as its text
+                    out[start] = ("word", "vmwb_json_node")
+                    continue
+            out[a:b] = [("word", "vmwb_sqlv"), ("other", "("), *out[a:b], ("other", ")")]
+        i += 1
+    return out
+
+
 @functools.lru_cache(maxsize=4096)
 def translate(sql: str) -> Translated:
     """``sql`` (SQLite's dialect) in PostgreSQL's; cached, as the same statements run over and over."""
-    tokens = _rewrite_casts(_tokens(sql))
+    tokens = _rewrite_json_values(_rewrite_coalesce(_rewrite_casts(_tokens(sql))))
+    subqueries = 0
+    previous = ""
     out: list[str] = []
     style = "none"
     insert_table: str | None = None
     or_ignore = False
+    or_replace = ""
     first_word = ""
     i = 0
     while i < len(tokens):
@@ -146,6 +289,34 @@ def translate(sql: str) -> Translated:
             )
         elif kind == "other" and text == "%":
             out.append("%%")
+        elif kind == "other" and text == "+" and previous in _BEFORE_OPERAND:
+            pass  # SQLite's unary plus (it keeps an index out of a plan) means nothing here
+        elif kind == "other" and text == "(" and previous in ("FROM", "JOIN"):
+            close = _matching(tokens, i)
+            _k, after = _next_word(tokens, close)
+            if after in (
+                "",
+                ")",
+                "WHERE",
+                "GROUP",
+                "ORDER",
+                "LIMIT",
+                "JOIN",
+                "LEFT",
+                "INNER",
+                "CROSS",
+                ",",
+                ";",
+                "UNION",
+                "ON",
+            ):
+                subqueries += 1
+                tokens = [
+                    *tokens[: close + 1],
+                    ("other", f" AS vmwb_q{subqueries}"),
+                    *tokens[close + 1 :],
+                ]
+            out.append(text)
         elif kind == "str":
             out.append(text.replace("%", "%%"))
         elif kind == "comment":
@@ -156,8 +327,11 @@ def translate(sql: str) -> Translated:
             j, following = _next_word(tokens, i)
             if upper == "INSERT" and following == "OR":
                 k, action = _next_word(tokens, j)
-                if action == "IGNORE":
-                    or_ignore = True
+                if action in ("IGNORE", "REPLACE"):
+                    if action == "IGNORE":
+                        or_ignore = True
+                    else:
+                        or_replace = _replace_clause(tokens, k)
                     out.append("INSERT")
                     i = k + 1
                     continue
@@ -173,6 +347,8 @@ def translate(sql: str) -> Translated:
                     out.append("IS DISTINCT FROM")
                     i = j + 1
                     continue
+            elif upper == "GLOB":
+                out.append("~#")  # vmwb_glob: SQLite's case-sensitive wildcard match
             elif upper == "LIKE":
                 out.append("ILIKE")  # SQLite's LIKE ignores ASCII case
             elif following == "(" and text.lower() in _RENAMED:
@@ -185,10 +361,13 @@ def translate(sql: str) -> Translated:
                 out.append(text)
         else:
             out.append(text)
+        if kind not in ("space", "comment"):
+            previous = text.upper()
         i += 1
     pg = "".join(out).strip().rstrip(";")
     if or_ignore:
         pg += " ON CONFLICT DO NOTHING"
+    pg += or_replace
     return Translated(pg, style, insert_table if first_word == "INSERT" else None)
 
 
@@ -323,6 +502,75 @@ CREATE FUNCTION vmwb_concat1(acc text, v text) RETURNS text LANGUAGE sql IMMUTAB
 $$;
 CREATE AGGREGATE group_concat(text, text) (SFUNC = vmwb_concat, STYPE = text);
 CREATE AGGREGATE group_concat(text) (SFUNC = vmwb_concat1, STYPE = text);
+CREATE FUNCTION vmwb_concatj(acc text, v json, sep text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT vmwb_concat(acc, v::text, sep)
+$$;
+CREATE FUNCTION vmwb_concatj1(acc text, v json) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT vmwb_concat(acc, v::text, ',')
+$$;
+CREATE AGGREGATE group_concat(json, text) (SFUNC = vmwb_concatj, STYPE = text);
+CREATE AGGREGATE group_concat(json) (SFUNC = vmwb_concatj1, STYPE = text);
+-- CAST(x AS INTEGER) and AS REAL: SQLite truncates a number and reads the leading number of a text (0 if none).
+CREATE FUNCTION vmwb_int(v double precision) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT trunc(v)::bigint $$;
+CREATE FUNCTION vmwb_int(v text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN v IS NULL THEN NULL
+    ELSE COALESCE(trunc((substring(v FROM '^\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)'))::numeric)::bigint, 0) END
+$$;
+CREATE FUNCTION vmwb_real(v double precision) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$ SELECT v $$;
+CREATE FUNCTION vmwb_real(v text) RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN v IS NULL THEN NULL
+    ELSE COALESCE((substring(v FROM '^\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)'))::double precision, 0) END
+$$;
+CREATE FUNCTION date(t text, VARIADIC mods text[] DEFAULT '{}') RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT strftime('%Y-%m-%d', t, VARIADIC mods)
+$$;
+-- printf with one number: the formats the catalogue uses (%d, %0Nd, %.Nf).
+CREATE FUNCTION printf(fmt text, v double precision) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE m text[] := regexp_match(fmt, '%(0?)(\d*)(?:\.(\d+))?([df])');
+DECLARE body text;
+BEGIN
+  IF v IS NULL THEN RETURN replace(fmt, m[0], ''); END IF;
+  IF m IS NULL THEN RETURN fmt; END IF;
+  body := CASE m[4] WHEN 'd' THEN trunc(v)::bigint::text
+    ELSE round(v::numeric, COALESCE(NULLIF(m[3], '')::int, 6))::text END;
+  IF m[2] <> '' THEN body := lpad(body, m[2]::int, CASE m[1] WHEN '0' THEN '0' ELSE ' ' END); END IF;
+  RETURN regexp_replace(fmt, '%0?\d*(?:\.\d+)?[df]', body);
+END $$;
+-- SQLite's GLOB (case-sensitive *, ?, [...] with ^ for "not"), as the operator ~#.
+CREATE FUNCTION vmwb_glob(v text, pattern text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE re text := '^'; i int := 1; c text; in_set boolean := false;
+BEGIN
+  WHILE i <= length(pattern) LOOP
+    c := substr(pattern, i, 1);
+    IF in_set THEN
+      re := re || CASE WHEN c = '\' THEN '\\' ELSE c END;
+      IF c = ']' THEN in_set := false; END IF;
+    ELSIF c = '*' THEN re := re || '.*';
+    ELSIF c = '?' THEN re := re || '.';
+    ELSIF c = '[' THEN re := re || '['; in_set := true;
+    ELSE re := re || regexp_replace(c, '([.+*?^$(){}|\\\[\]])', '\\\1');
+    END IF;
+    i := i + 1;
+  END LOOP;
+  RETURN v ~ (re || '$');
+END $$;
+CREATE OPERATOR ~# (LEFTARG = text, RIGHTARG = text, FUNCTION = vmwb_glob);
+-- SQLite's comparisons are numbers (0, 1): summed, compared, mixed with integers in a CASE.
+CREATE FUNCTION vmwb_b2i(b boolean) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT b::int::bigint $$;
+CREATE FUNCTION vmwb_i2b(n bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n <> 0 $$;
+CREATE CAST (boolean AS bigint) WITH FUNCTION vmwb_b2i(boolean) AS IMPLICIT;
+CREATE CAST (bigint AS boolean) WITH FUNCTION vmwb_i2b(bigint) AS IMPLICIT;
+CREATE FUNCTION vmwb_json_node(j text, p text) RETURNS json LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE json_typeof(v) WHEN 'boolean' THEN to_json(CASE WHEN v::text = 'true' THEN 1 ELSE 0 END)
+    WHEN 'null' THEN NULL ELSE v END
+  FROM (SELECT j::json #> vmwb_json_path(p) AS v) AS x
+$$;
+CREATE FUNCTION vmwb_sqlv(v anyelement) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF v IS NULL THEN RETURN NULL; END IF;
+  IF pg_typeof(v) = 'boolean'::regtype THEN RETURN to_json(CASE WHEN v::text = 'true' THEN 1 ELSE 0 END); END IF;
+  RETURN to_json(v);
+END $$;
 -- SQLite compares a number with text (a JSON value, a text column) without complaint: a numeric text by
 -- value, any other text after every number. PostgreSQL has no such operators; these are they.
 CREATE FUNCTION vmwb_cmp(a text, b numeric) RETURNS int LANGUAGE sql IMMUTABLE AS $$
