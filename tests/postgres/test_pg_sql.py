@@ -36,6 +36,8 @@ EXPRESSIONS = [
     "strftime('%Y-%m-%d', '2026-03-01T10:00:00Z', '+36 hours')",
     "datetime('2026-03-01T10:00:00Z', '-1 day')",
     "date('2026-03-01T10:00:00Z')",
+    "date('2026-03-01T10:00:00Z', '+1 month')",
+    "json_quote('a\"b')",
     "julianday('not a time')",
     "CAST('12abc' AS INTEGER)",
     "CAST('abc' AS INTEGER)",

@@ -59,6 +59,7 @@ _RENAMED = {
     "json_array": "json_build_array",
     "json_group_array": "json_agg",
     "instr": "strpos",
+    "date": "vmwb_date",  # date('…') alone would be read as a cast to PostgreSQL's date type
 }
 
 
@@ -521,7 +522,8 @@ CREATE FUNCTION vmwb_real(v text) RETURNS double precision LANGUAGE sql IMMUTABL
   SELECT CASE WHEN v IS NULL THEN NULL
     ELSE COALESCE((substring(v FROM '^\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)'))::double precision, 0) END
 $$;
-CREATE FUNCTION date(t text, VARIADIC mods text[] DEFAULT '{}') RETURNS text LANGUAGE sql STABLE AS $$
+CREATE FUNCTION json_quote(v text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT to_json(v)::text $$;
+CREATE FUNCTION vmwb_date(t text, VARIADIC mods text[] DEFAULT '{}') RETURNS text LANGUAGE sql STABLE AS $$
   SELECT strftime('%Y-%m-%d', t, VARIADIC mods)
 $$;
 -- printf with one number: the formats the catalogue uses (%d, %0Nd, %.Nf).
