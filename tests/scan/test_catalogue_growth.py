@@ -1,0 +1,151 @@
+"""Checks added or corrected for issue 18, on every platform each names: a failing and a passing fixture.
+
+Fixtures are model records written through the real cache API (``scan_estate.Estate``), or records built by a
+collector's own functions from API-shaped documents where the collector's mapping is what was wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from scan_estate import NOW, Estate
+
+from workbench import model as m
+from workbench.scan.engine import evaluate
+from workbench.scan.loader import get_check
+
+Build = Callable[[Estate, bool], None]
+ACCOUNTS = {
+    "aws": "111111111111",
+    "gcp": "proj-a",
+    "azure": "sub-1",
+    "libvirt": "host-1",
+    "vsphere": "vc-1",
+}
+REGIONS = {
+    "aws": "eu-west-1",
+    "gcp": "global",
+    "azure": "global",
+    "libvirt": "local",
+    "vsphere": "dc-1",
+}
+
+
+@dataclass
+class Case:
+    provider: str
+    build: Build
+    resource_id: str
+    fail_params: dict[str, Any] = field(default_factory=dict)
+    pass_params: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # a substring the failing row's reason must hold
+
+
+def put(e: Estate, provider: str, *records: m.Record, task: str = "fixture") -> None:
+    e.put(
+        *records, provider=provider, account=ACCOUNTS[provider], region=REGIONS[provider], task=task
+    )
+
+
+def records(
+    provider: str, bad: list[m.Record], good: list[m.Record], common: list[m.Record] = ()
+) -> Build:  # type: ignore[assignment]
+    def build(e: Estate, is_bad: bool) -> None:
+        put(e, provider, *common, *(bad if is_bad else good))
+
+    return build
+
+
+def rule(provider: str, **fields: Any) -> m.FirewallRule:
+    base = {"id": "r1", "group_id": "g-1", "source": "0.0.0.0/0", "direction": "ingress"}
+    return m.FirewallRule(**(base | fields))
+
+
+def group() -> m.FirewallGroup:
+    return m.FirewallGroup(id="g-1", name="web")
+
+
+def rules_case(
+    provider: str, bad: dict[str, Any], good: dict[str, Any], reason: str | None = None
+) -> Case:
+    return Case(
+        provider,
+        records(provider, [rule(provider, **bad)], [rule(provider, **good)], [group()]),
+        "g-1",
+        reason=reason,
+    )
+
+
+CASES: dict[str, list[Case]] = {
+    # NET-02: all ports is a port range, not "no ports": ICMP passes NET-02 (NET-06 reports it), Azure '*' on 22
+    # is port 22 (NET-01's), while '*' on every port, tcp 0-65535 and '*' on 3306 fail.
+    "NET-02": [
+        rules_case(
+            "gcp",
+            {"protocol": "tcp", "port_from": 0, "port_to": 65535},
+            {"protocol": "icmp"},
+            "all ports",
+        ),
+        rules_case(
+            "azure",
+            {"protocol": "-1"},
+            {"protocol": "-1", "port_from": 22, "port_to": 22},
+            "all ports",
+        ),
+        rules_case(
+            "azure",
+            {"protocol": "-1", "port_from": 3306, "port_to": 3306},
+            {"protocol": "-1", "port_from": 443, "port_to": 443},
+            "port(s) 3306",
+        ),
+        rules_case(
+            "aws",
+            {"protocol": "-1"},
+            {"protocol": "icmp", "port_from": -1, "port_to": -1},
+            "all ports",
+        ),
+    ],
+    "NET-06": [
+        rules_case(
+            "gcp",
+            {"protocol": "icmp"},
+            {"protocol": "icmp", "source": "10.0.0.0/8"},
+            "icmp open to 0.0.0.0/0",
+        ),
+        rules_case(
+            "aws",
+            {"protocol": "icmp", "port_from": -1, "port_to": -1},
+            {"protocol": "tcp", "port_from": 443, "port_to": 443},
+        ),
+        rules_case("azure", {"protocol": "icmp"}, {"protocol": "icmp", "action": "deny"}),
+    ],
+}
+
+PARAMS = [(cid, n) for cid, cases in sorted(CASES.items()) for n in range(len(cases))]
+
+
+@pytest.mark.parametrize(
+    ("check_id", "n"), PARAMS, ids=[f"{c}-{CASES[c][n].provider}-{n}" for c, n in PARAMS]
+)
+def test_check_fails_then_passes(
+    check_id: str, n: int, make_estate: Callable[[str], Estate]
+) -> None:
+    case, check = CASES[check_id][n], get_check(check_id)
+    assert case.provider in check.providers
+    bad, good = make_estate("bad"), make_estate("good")
+    case.build(bad, True)
+    case.build(good, False)
+    rows = evaluate(bad.cache, check, params=case.fail_params, now=NOW)
+    assert [(r.provider, r.resource_id) for r in rows] == [(case.provider, case.resource_id)]
+    assert rows[0].reason and rows[0].resource_kind == check.resource_kind
+    if case.reason:
+        assert case.reason in rows[0].reason, rows[0].reason
+    assert evaluate(good.cache, check, params=case.pass_params, now=NOW) == []
+
+
+def test_every_platform_a_new_check_names_has_a_case() -> None:
+    for check_id, cases in CASES.items():
+        assert set(get_check(check_id).providers) <= {c.provider for c in cases}, check_id
