@@ -124,6 +124,78 @@ CASES: dict[str, list[Case]] = {
     ],
 }
 
+
+def vm(provider: str, **fields: Any) -> m.Instance:
+    return m.Instance(**({"id": "vm-1", "name": "vm-1", "state": "running"} | fields))
+
+
+def one_vm(
+    provider: str, bad: dict[str, Any], good: dict[str, Any], reason: str | None = None
+) -> Case:
+    return Case(
+        provider,
+        records(provider, [vm(provider, **bad)], [vm(provider, **good)]),
+        "vm-1",
+        reason=reason,
+    )
+
+
+CASES |= {
+    # ONP-01: an unset isolation key is its vSphere 8 default (TRUE): only an explicit FALSE fails.
+    "ONP-01": [
+        one_vm(
+            "vsphere",
+            {"extra": {"hardening": {"isolation.tools.dnd.disable": "FALSE"}}},
+            {"extra": {"hardening": {}}},
+            "isolation.tools.dnd.disable=FALSE",
+        )
+    ],
+    # ONP-08: a VNC console with no listen address still says what is wrong.
+    "ONP-08": [
+        one_vm(
+            "libvirt",
+            {
+                "extra": {
+                    "graphics": [
+                        {
+                            "type": "vnc",
+                            "listen": None,
+                            "listen_type": "address",
+                            "exposed": False,
+                            "has_password": False,
+                        }
+                    ]
+                }
+            },
+            {
+                "extra": {
+                    "graphics": [
+                        {
+                            "type": "vnc",
+                            "listen": None,
+                            "listen_type": "address",
+                            "exposed": False,
+                            "has_password": True,
+                        }
+                    ]
+                }
+            },
+            "vnc with no listen address without password",
+        ),
+        one_vm(
+            "vsphere",
+            {
+                "extra": {
+                    "graphics": [
+                        {"type": "vnc", "listen": "0.0.0.0", "exposed": True, "has_password": True}
+                    ]
+                }
+            },
+            {"extra": {"graphics": []}},
+        ),
+    ],
+}
+
 PARAMS = [(cid, n) for cid, cases in sorted(CASES.items()) for n in range(len(cases))]
 
 
