@@ -196,6 +196,14 @@ CASES |= {
     ],
 }
 
+CASES |= {
+    "CFG-04": [
+        one_vm("azure", {"public_ip": "20.1.2.3"}, {"public_ip": None}, "public IP 20.1.2.3"),
+        one_vm("aws", {"public_ip": "203.0.113.5"}, {"public_ip": None}),
+        one_vm("gcp", {"public_ip": "34.1.2.3"}, {"public_ip": None}),
+    ],
+}
+
 PARAMS = [(cid, n) for cid, cases in sorted(CASES.items()) for n in range(len(cases))]
 
 
@@ -221,3 +229,46 @@ def test_check_fails_then_passes(
 def test_every_platform_a_new_check_names_has_a_case() -> None:
     for check_id, cases in CASES.items():
         assert set(get_check(check_id).providers) <= {c.provider for c in cases}, check_id
+
+
+def gcp_vm(name: str, **fields: Any) -> dict[str, Any]:
+    api = "https://www.googleapis.com/compute/v1/projects/proj-a"
+    return {
+        "name": name,
+        "id": str(sum(map(ord, name))),
+        "zone": f"{api}/zones/us-central1-a",
+        "status": "RUNNING",
+        "networkInterfaces": [{"network": f"{api}/global/networks/prod", "networkIP": "10.0.0.2"}],
+    } | fields
+
+
+def test_gcp_instances_without_self_link_keep_their_own_rows(
+    make_estate: Callable[[str], Estate],
+) -> None:
+    from workbench.providers.gcp.collect_compute import instance_record
+
+    e = make_estate("gcp")
+    recs = [instance_record(gcp_vm(n), {}) for n in ("a", "b", "c")]
+    assert [r.id for r in recs] == ["us-central1-a/a", "us-central1-a/b", "us-central1-a/c"]
+    # The same id as when selfLink is there: a project answering both ways keeps one row per VM.
+    link = "https://www.googleapis.com/compute/v1/projects/proj-a/zones/us-central1-a/instances/a"
+    assert instance_record(gcp_vm("a", selfLink=link), {}).id == "us-central1-a/a"
+    put(e, "gcp", *recs, task="instances")
+    assert e.cache.db.execute("SELECT count(*) FROM instances").fetchone()[0] == 3
+
+
+def test_cfg04_counts_an_external_ipv6_address_on_gcp(make_estate: Callable[[str], Estate]) -> None:
+    from workbench.providers.gcp.collect_compute import instance_record
+
+    nic = {
+        "network": "n",
+        "ipv6AccessConfigs": [{"type": "DIRECT_IPV6", "externalIpv6": "2600:1900:4000::1"}],
+    }
+    internal_v6 = {"network": "n", "ipv6Address": "fd20::2", "ipv6AccessConfigs": []}
+    for name, nics, public in (("v6", [nic], True), ("internal", [internal_v6], False)):
+        e = make_estate(name)
+        put(e, "gcp", instance_record(gcp_vm(name, networkInterfaces=nics), {}), task="instances")
+        rows = evaluate(e.cache, get_check("CFG-04"), now=NOW)
+        assert [r.resource_id for r in rows] == ([f"us-central1-a/{name}"] if public else [])
+        if public:
+            assert "2600:1900:4000::1" in rows[0].reason

@@ -16,6 +16,7 @@ from workbench.providers.gcp.util import (
     items,
     last,
     meta_items,
+    resource_id,
     truthy,
     vanished,
     zonal_id,
@@ -48,7 +49,7 @@ def _disk_images(handle: Any, ctx: TaskContext) -> dict[str, str | None]:
     """Disk id → the image it was created from: an instance's attached disks do not carry it."""
     pager = _handle_call(handle, "DisksClient", "aggregated_list", project=handle.project)
     return {
-        zonal_id(d.get("selfLink")): image_ref(d.get("sourceImage"), handle.project)
+        resource_id(d): image_ref(d.get("sourceImage"), handle.project)
         for d in aggregated(pager, ctx, "disks")
     }
 
@@ -78,6 +79,13 @@ def instance_record(item: Json, disk_images: dict[str, str | None]) -> Instance:
     meta = meta_items(item.get("metadata"))
     nics = item.get("networkInterfaces") or []
     nats = [ac["natIP"] for nic in nics for ac in nic.get("accessConfigs") or [] if ac.get("natIP")]
+    # An external IPv6 address (ipv6AccessConfigs, type DIRECT_IPV6) is as public as an external IPv4 one.
+    nats += [
+        ac["externalIpv6"]
+        for nic in nics
+        for ac in nic.get("ipv6AccessConfigs") or []
+        if ac.get("externalIpv6")
+    ]
     disks = item.get("disks") or []
     boot = next((d for d in disks if d.get("boot")), disks[0] if disks else {})
     shielded = item.get("shieldedInstanceConfig") or {}
@@ -91,7 +99,7 @@ def instance_record(item: Json, disk_images: dict[str, str | None]) -> Instance:
     zone = last(item.get("zone"))
     image_id = disk_images.get(zonal_id(boot.get("source")))
     return Instance(
-        id=zonal_id(item.get("selfLink")),
+        id=resource_id(item),
         name=item.get("name", ""),
         created_at=iso(item.get("creationTimestamp")),
         tags=dict(item.get("labels") or {}),
@@ -160,7 +168,7 @@ def collect_disks(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     for item in aggregated(pager, ctx, "disks"):
         users = [zonal_id(u) for u in item.get("users") or []]
         enc_type, enc_term, kms = encryption(item.get("diskEncryptionKey"))
-        did = zonal_id(item.get("selfLink"))
+        did = resource_id(item)
         out.add(
             Volume(
                 id=did,

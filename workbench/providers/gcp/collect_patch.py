@@ -20,7 +20,7 @@ from workbench.providers.gcp.util import (
     last,
     link_parts,
     pages,
-    zonal_id,
+    resource_id,
 )
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def _instances(handle: Any, ctx: TaskContext) -> dict[tuple[str, str], tuple[str
     pager = client.aggregated_list(project=handle.project, **handle.clients.call_kwargs)
     found: dict[tuple[str, str], tuple[str, str]] = {}
     for vm in aggregated(pager, ctx, "instances"):
-        ref = (zonal_id(vm.get("selfLink")), vm.get("name", ""))
+        ref = (resource_id(vm), vm.get("name", ""))
         zone = last(vm.get("zone"))
         found[(zone, str(vm.get("id", "")))] = ref
         found[(zone, vm.get("name", ""))] = ref
