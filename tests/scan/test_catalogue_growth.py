@@ -204,6 +204,18 @@ CASES |= {
     ],
 }
 
+
+def api_setting(enabled: bool, api: str) -> m.Setting:
+    return m.Setting(id="patch_api", name="Patch API", value={"api": api, "enabled": enabled})
+
+
+CASES |= {
+    "HYB-02": [
+        Case(p, records(p, [api_setting(False, api)], [api_setting(True, api)]), "patch_api")
+        for p, api in (("gcp", "osconfig.googleapis.com"), ("aws", "ssm"))
+    ],
+}
+
 PARAMS = [(cid, n) for cid, cases in sorted(CASES.items()) for n in range(len(cases))]
 
 
