@@ -216,6 +216,201 @@ CASES |= {
     ],
 }
 
+
+def one_rec(
+    provider: str,
+    kind: type[m.Record],
+    rid: str,
+    bad: dict[str, Any],
+    good: dict[str, Any],
+    **common: Any,
+) -> Case:
+    return Case(
+        provider,
+        records(provider, [kind(id=rid, **(common | bad))], [kind(id=rid, **(common | good))]),
+        rid,
+    )
+
+
+def aws_raw(**fields: Any) -> dict[str, Any]:
+    return {
+        "raw": {"VirtualizationType": "hvm", "MetadataOptions": {"HttpPutResponseHopLimit": 1}}
+        | fields
+    }
+
+
+def build_net08(provider: str) -> Build:
+    def build(e: Estate, bad: bool) -> None:
+        if provider == "gcp":
+            put(e, provider, vm(provider, network_id="default" if bad else "prod-vpc"))
+        else:
+            nets = [m.Network(id="vpc-d", is_default=True), m.Network(id="vpc-p", is_default=False)]
+            put(e, provider, *nets, vm(provider, network_id="vpc-d" if bad else "vpc-p"))
+
+    return build
+
+
+def build_spr11(provider: str, vol: str) -> Build:
+    def build(e: Estate, bad: bool) -> None:
+        snap = m.Snapshot(id="snap-1", source_volume_id=vol, created_at="2026-10-01T00:00:00Z")
+        kept = [] if bad else [m.Volume(id=vol, state="in-use")]
+        put(e, provider, snap, *kept)
+
+    return build
+
+
+def build_spr11_aws_image_backing(e: Estate, bad: bool) -> None:
+    """A snapshot whose volume is gone but which backs an image is in use (not orphaned); a fresh one is left."""
+    snaps = [
+        m.Snapshot(id="snap-1", source_volume_id="vol-gone", created_at="2026-10-01T00:00:00Z"),
+        m.Snapshot(id="snap-2", source_volume_id="vol-ffffffff", created_at="2026-10-01T00:00:00Z"),
+        m.Snapshot(id="snap-3", source_volume_id="vol-gone", created_at="2026-11-25T00:00:00Z"),
+    ]
+    bdm = [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-1"}}]
+    image = m.Image(id="ami-1", raw={"BlockDeviceMappings": [] if bad else bdm})
+    put(e, "aws", *snaps, image)
+
+
+def build_img21(provider: str) -> Build:
+    def build(e: Estate, bad: bool) -> None:
+        created = "2025-01-01T00:00:00Z" if bad else "2026-09-01T00:00:00Z"
+        put(e, provider, vm(provider, image_id="img-1"), m.Image(id="img-1", created_at=created))
+
+    return build
+
+
+def az_vm(**props: Any) -> dict[str, Any]:
+    return {"raw": {"properties": props}}
+
+
+VHD = {
+    "storageProfile": {"osDisk": {"vhd": {"uri": "https://st.blob.core.windows.net/vhds/os.vhd"}}}
+}
+MANAGED = {"storageProfile": {"osDisk": {"managedDisk": {"id": "/subscriptions/s/disks/d"}}}}
+BOOT_ON = {"diagnosticsProfile": {"bootDiagnostics": {"enabled": True}}}
+
+CASES |= {
+    "SNP-13": [
+        one_rec(
+            "aws",
+            m.Volume,
+            "vol-1",
+            {"encrypted": False},
+            {"encrypted": True},
+            state="in-use",
+            attached_to=["i-1"],
+        )
+    ],
+    "SNP-14": [
+        one_rec(
+            "gcp",
+            m.Volume,
+            "us-central1-a/d-1",
+            {"encryption_type": "platform"},
+            {"encryption_type": "cmk"},
+        ),
+        one_rec(
+            "gcp",
+            m.Volume,
+            "us-central1-a/d-2",
+            {"encryption_type": "platform"},
+            {"encryption_type": "csek"},
+        ),
+    ],
+    "SNP-15": [one_vm("azure", {"encryption_at_host": False}, {"encryption_at_host": True})],
+    "SNP-16": [one_vm("azure", az_vm(**VHD), az_vm(**MANAGED), "unmanaged VHD")],
+    "NET-07": [
+        one_rec(
+            "gcp",
+            m.Network,
+            "legacy-net",
+            {"extra": {"mode": "legacy"}},
+            {"extra": {"mode": "custom"}},
+            cidr="10.240.0.0/16",
+        )
+    ],
+    "NET-08": [Case("gcp", build_net08("gcp"), "vm-1"), Case("aws", build_net08("aws"), "vm-1")],
+    "NET-09": [
+        rules_case(
+            "aws",
+            {"protocol": "udp", "port_from": 53, "port_to": 53},
+            {"protocol": "tcp", "port_from": 53, "port_to": 53},
+            "UDP port(s) 53",
+        ),
+        rules_case(
+            "gcp",
+            {"protocol": "udp", "port_from": 0, "port_to": 65535},
+            {"protocol": "udp", "port_from": 0, "port_to": 65535, "source": "10.0.0.0/8"},
+            "UDP port(s) all",
+        ),
+        rules_case(
+            "azure",
+            {"protocol": "udp", "port_from": 161, "port_to": 161},
+            {"protocol": "udp", "port_from": 161, "port_to": 161, "action": "deny"},
+        ),
+    ],
+    "NET-10": [
+        one_rec("aws", m.FirewallGroup, "sg-1", {"name": "launch-wizard-3"}, {"name": "web-prod"})
+    ],
+    "SPR-10": [
+        one_rec(
+            "azure",
+            m.FirewallGroup,
+            "nsg-1",
+            {"extra": {"nic_ids": [], "subnet_ids": []}},
+            {
+                "extra": {
+                    "nic_ids": [],
+                    "subnet_ids": ["/subscriptions/s/virtualnetworks/v/subnets/a"],
+                }
+            },
+        )
+    ],
+    "SPR-11": [
+        Case("aws", build_spr11("aws", "vol-1"), "snap-1"),
+        Case("gcp", build_spr11("gcp", "us-central1-a/d-1"), "snap-1"),
+        Case(
+            "azure",
+            build_spr11(
+                "azure", "/subscriptions/s/resourcegroups/r/providers/microsoft.compute/disks/d"
+            ),
+            "snap-1",
+        ),
+        Case("aws", build_spr11_aws_image_backing, "snap-1"),
+    ],
+    "IMG-21": [Case("aws", build_img21("aws"), "vm-1"), Case("gcp", build_img21("gcp"), "vm-1")],
+    "IAM-10": [
+        one_vm("aws", {"profile": None}, {"profile": "arn:aws:iam::1:instance-profile/app"})
+    ],
+    "BOOT-07": [one_vm("aws", aws_raw(VirtualizationType="paravirtual"), aws_raw())],
+    "CFG-09": [
+        one_vm(
+            "aws",
+            aws_raw(MetadataOptions={"HttpPutResponseHopLimit": 2}),
+            aws_raw(),
+            "hop limit is 2",
+        )
+    ],
+    "LOG-04": [
+        one_rec(
+            "gcp",
+            m.Subnet,
+            "us-central1/app",
+            {"flow_logs": False},
+            {"flow_logs": True},
+            cidr="10.0.0.0/24",
+        ),
+        one_rec(
+            "azure",
+            m.Subnet,
+            "/subscriptions/s/virtualnetworks/v/subnets/a",
+            {"flow_logs": False},
+            {"flow_logs": None},
+        ),
+    ],
+    "LOG-05": [one_vm("azure", az_vm(), az_vm(**BOOT_ON))],
+}
+
 PARAMS = [(cid, n) for cid, cases in sorted(CASES.items()) for n in range(len(cases))]
 
 

@@ -1,0 +1,9 @@
+SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id, i.name AS resource_name,
+       i.provider, i.account, i.region, i.tags,
+       'launched from image ' || im.id || ' built ' || CAST(julianday(:now) - julianday(im.created_at) AS INTEGER)
+         || ' days ago (policy ' || :max_image_age_days || ')' AS reason,
+       json_object('image_id', im.id, 'image_created_at', im.created_at) AS evidence
+FROM instances AS i
+JOIN images AS im ON im.provider = i.provider AND im.account = i.account AND im.region = i.region AND im.id = i.image_id
+WHERE i.provider IN ('aws', 'gcp') AND i.state = 'running' AND im.created_at IS NOT NULL
+  AND julianday(:now) - julianday(im.created_at) > :max_image_age_days
