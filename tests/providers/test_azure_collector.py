@@ -179,6 +179,7 @@ def test_nsg_flow_logs_from_network_watcher(server, estate, cache) -> None:
         "nsg-data": (1, 7, True),
         "nsg-mgmt-open": (0, 30, True),  # a flow log that is switched off
         "nsg-dev": (0, None, False),  # SUB2 has a Network Watcher but no flow log
+        "nsg-old-migration": (0, None, False),  # attached to nothing (SPR-10)
     }
     # No Network Watcher at all: nothing was looked at, so unknown rather than off.
     del estate["subscriptions"][SUB2]["networkWatchers"]

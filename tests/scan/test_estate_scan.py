@@ -78,7 +78,9 @@ def test_scan_finds_exactly_the_planted_problems(aws_estate: Any, tmp_path: Path
     # Every planted problem of the issue-18 checks sits beside a clean resource (which catches false positives).
     for check_id in ("SNP-13", "IAM-10", "NET-08"):
         kind = "volume" if check_id == "SNP-13" else "instance"
-        assert expected[check_id] and set(aws_estate.manifest.uids[kind]) - expected[check_id], check_id
+        assert expected[check_id] and set(aws_estate.manifest.uids[kind]) - expected[check_id], (
+            check_id
+        )
     wrong = {}
     for check in load_catalogue():
         want = expected.get(check.id, set())

@@ -245,7 +245,9 @@ class _Seeder:
                     if bdm["Ebs"]["VolumeId"] not in self._volumes:  # not a planted, attached one
                         self.add("volume", bdm["Ebs"]["VolumeId"], "root_volumes")
                         roots.append(bdm["Ebs"]["VolumeId"])
-            if roots:  # moto's root volumes are unencrypted, as EC2's are without default encryption
+            if (
+                roots
+            ):  # moto's root volumes are unencrypted, as EC2's are without default encryption
                 for vol in self.ec2.describe_volumes(VolumeIds=roots)["Volumes"]:
                     if not vol.get("Encrypted"):
                         self.add("volume", vol["VolumeId"], "unencrypted_volumes")

@@ -22,6 +22,9 @@ SELECT g.uid, 'firewall_group', g.id, g.name, g.provider, g.account, g.region, g
                    'retention_days', json_extract(g.extra, '$.flow_log_retention_days'))
 FROM firewall_groups AS g
 WHERE g.provider = 'azure'
+  -- An NSG attached to nothing carries no traffic to log (SPR-10 reports it).
+  AND (COALESCE(json_array_length(json_extract(g.extra, '$.nic_ids')), 0) > 0
+       OR COALESCE(json_array_length(json_extract(g.extra, '$.subnet_ids')), 0) > 0)
   AND (json_extract(g.extra, '$.flow_logs') = 0
        -- 0 days is Azure's "kept indefinitely"
        OR json_extract(g.extra, '$.flow_log_retention_days') BETWEEN 1 AND :min_retention_days - 1)
