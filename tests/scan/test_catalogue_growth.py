@@ -479,3 +479,24 @@ def test_cfg04_counts_an_external_ipv6_address_on_gcp(make_estate: Callable[[str
         assert [r.resource_id for r in rows] == ([f"us-central1-a/{name}"] if public else [])
         if public:
             assert "2600:1900:4000::1" in rows[0].reason
+
+
+def test_cfg03_finds_secrets_in_gcp_startup_scripts_and_keeps_them_out_of_raw(
+    make_estate: Callable[[str], Estate],
+) -> None:
+    from workbench.providers.gcp.collect_compute import instance_record
+
+    leaky = "#!/bin/sh\nexport AWS_SECRET=1\nexport AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP\n"
+    for name, script, fails in (("leaky", leaky, True), ("clean", "#!/bin/sh\necho hi\n", False)):
+        item = gcp_vm(name, metadata={"items": [{"key": "startup-script", "value": script}]})
+        rec = instance_record(item, {})
+        assert "AKIA" not in repr(rec.raw) + repr(rec.extra)
+        e = make_estate(name)
+        put(e, "gcp", rec, task="instances")
+        rows = evaluate(e.cache, get_check("CFG-03"), now=NOW)
+        assert [r.resource_id for r in rows] == ([f"us-central1-a/{name}"] if fails else [])
+        if fails:
+            assert rows[0].reason == "metadata scripts hold 1 likely secret(s): aws_access_key_id"
+            assert rows[0].evidence["matches"][0]["key"] == "startup-script"
+        else:  # a clean script is kept as it was
+            assert rec.raw["metadata"]["items"][0]["value"] == script
