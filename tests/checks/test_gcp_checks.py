@@ -225,8 +225,23 @@ def build_net07(e: Estate, bad: bool) -> str:
     return "net-1"
 
 
+def build_log06(e: Estate, bad: bool) -> str:
+    rule = {
+        "name": "allow-https",
+        "network": f"{API}/global/networks/prod-vpc",
+        "direction": "INGRESS",
+        "sourceRanges": ["0.0.0.0/0"],
+        "allowed": [{"IPProtocol": "tcp", "ports": ["443"]}],
+        "logConfig": {"enable": not bad},
+    }
+    e.put("network", *rule_records(rule))
+    return "allow-https"
+
+
 CASES: dict[str, Any] = {
     "SNP-14": build_snp14,
+    "LOG-06": build_log06,
+    "IAM-11": vm_case(lambda vm: meta(vm["metadata"], "enable-oslogin", "FALSE")),
     "NET-07": build_net07,
     "BOOT-01": vm_case(set_("shieldedInstanceConfig.enableVtpm", False)),
     "BOOT-05": vm_case(set_("labels.data_class", "confidential")),
