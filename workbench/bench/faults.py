@@ -141,6 +141,8 @@ def _sync(bed: Bed, db: Path, config: Path, tasks: tuple[str, ...]) -> int:
             check=False,
             timeout=600,
         )
+    if done.returncode and os.environ.get("VMWB_DEBUG"):
+        print(done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
     return done.returncode
 
 

@@ -122,6 +122,7 @@ def instance_record(
             "password_visible": secure_xml,
             "disks": disks,
             "interfaces": nics,
+            "seclabels": domain_xml.seclabels(root),
             "legacy_devices": legacy,
             "serial_count": sum(1 for d in legacy if d["kind"] == "serial"),
             "usb_count": sum(1 for d in legacy if d["kind"] == "usb"),

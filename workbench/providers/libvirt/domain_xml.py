@@ -181,9 +181,18 @@ def interfaces(root: ET.Element) -> list[dict[str, Any]]:
                 "bridge": attrs.get("bridge"),
                 "source": attrs.get("network") or attrs.get("bridge") or attrs.get("dev"),
                 "model": _attr(nic, "model", "type"),
+                "filter": _attr(nic, "filterref", "filter"),
             }
         )
     return out
+
+
+def seclabels(root: ET.Element) -> list[dict[str, Any]]:
+    """The domain's security labels (sVirt): type none means the guest runs unconfined by SELinux/AppArmor."""
+    return [
+        {"type": el.get("type"), "model": el.get("model"), "relabel": el.get("relabel")}
+        for el in root.findall("seclabel")
+    ]
 
 
 def legacy_devices(root: ET.Element, disk_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
