@@ -318,7 +318,7 @@ class Cache:
                     prepared.stale.get(kind, {}),
                     kept_uids,
                 )
-            self._replace_relations(scope, task, prepared.relations)
+            self._replace_relations(scope, task, prepared.relations, kept_uids)
             self._record_patch_history(run_id, scope, prepared.patch_states, now)
             # What the cache knew is still shown, but this sync could not confirm all of it: stale.
             status = "stale" if stats.kept else "ok"
@@ -487,9 +487,21 @@ class Cache:
                 start += size
 
     def _replace_relations(
-        self, scope: model.ScopeRef, task: str, rows: list[tuple[str, str, str, str, str]]
+        self,
+        scope: model.ScopeRef,
+        task: str,
+        rows: list[tuple[str, str, str, str, str]],
+        kept_uids: set[str],
     ) -> None:
-        self.db.execute("DELETE FROM relations WHERE scope_id=? AND task=?", (scope.scope_id, task))
+        # A kept row keeps the relations it had, unless this answer stated its relations anew (an AWS
+        # instance whose attributes failed still came with its list entry): a libvirt domain whose XML could
+        # not be read has none this time, and its disks and networks are what the cache knew.
+        keep = sorted(kept_uids - {row[2] for row in rows})
+        self.db.execute(
+            "DELETE FROM relations WHERE scope_id=? AND task=? "
+            "AND src_uid NOT IN (SELECT value FROM json_each(?))",
+            (scope.scope_id, task, to_json(keep)),
+        )
         self.db.executemany(
             "INSERT INTO relations (scope_id, task, src_uid, kind, dst_uid) VALUES (?,?,?,?,?)",
             rows,
