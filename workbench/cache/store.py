@@ -24,6 +24,7 @@ from workbench.cache.connection import (
     AUTOCHECKPOINT_PAGES,
     BULK_AUTOCHECKPOINT_PAGES,
     DEMO_APPLICATION_ID,
+    READ_ONLY_URIS,
     CacheFile,
     apply_pragmas,
     connect,
@@ -32,6 +33,7 @@ from workbench.cache.connection import (
     is_file_error,
     open_raw,
     sqlite_error,
+    writable,
 )
 from workbench.cache.rows import (
     HASH_AT,
@@ -83,9 +85,13 @@ class IngestStats:
 class Cache:
     """An open cache. Use :meth:`open`; close with :meth:`close` or as a context manager."""
 
-    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, db: sqlite3.Connection, *, read_only_query: str | None = None
+    ) -> None:
         self.path = path
         self.db = db
+        # Set when this process may not write the file (read-only media or permissions): how it was opened.
+        self.read_only_query = read_only_query
         # The kinds with rows added, changed or removed since the last pop_moved_kinds.
         self._moved: set[str] = set()
 
@@ -104,6 +110,8 @@ class Cache:
             if not create:
                 raise CacheError(f"no cache at {p}: run `vmwb sync` (or `vmwb demo`) first")
             create_private(p)
+        elif not writable(p):
+            return cls._open_read_only(p)
         db: sqlite3.Connection | None = None
         try:
             db = open_raw(p)
@@ -121,6 +129,56 @@ class Cache:
             raise
         return cache
 
+    @classmethod
+    def _open_read_only(cls, p: Path) -> Cache:
+        """A cache this process may not write, for reading: every write is refused by SQLite (one line)."""
+        error: CacheError | None = None
+        for query in READ_ONLY_URIS:
+            try:
+                db = connect(p, readonly=True, query=query)
+            except CacheError as exc:
+                error = exc
+                continue
+            try:
+                found = identify(db, p)
+            except sqlite3.Error as exc:
+                db.close()
+                if exc.sqlite_errorname.startswith("SQLITE_CANTOPEN"):
+                    error = sqlite_error(exc, p)
+                    continue  # a WAL cache in a read-only folder: no -shm; immutable reads it
+                raise sqlite_error(exc, p) from exc
+            except BaseException:
+                db.close()
+                raise
+            if found.version != schema.SCHEMA_VERSION or found.state in ("new", "adopted"):
+                db.close()
+                raise CacheError(
+                    f"the cache {p} is read-only and needs an upgrade this vmwb cannot write "
+                    f"(schema v{found.version}, this vmwb reads v{schema.SCHEMA_VERSION}); "
+                    "copy it to a writable folder"
+                )
+            return cls(p, db, read_only_query=query)
+        assert error is not None
+        raise error
+
+    @property
+    def read_only_note(self) -> str | None:
+        """The one line an operator is told when the cache is open read-only, else None."""
+        if self.read_only_query is None:
+            return None
+        return (
+            f"the cache {self.path} is read-only (read-only file system or no write permission): "
+            "reading only (sync, fix, mute and imports refuse; scan shows its last findings)"
+        )
+
+    def refuse_read_only(self, action: str) -> None:
+        """:class:`CacheError` (one line, nothing written) when the cache is open read-only."""
+        if self.read_only_query is not None:
+            raise CacheError(
+                f"the cache {self.path} is read-only (read-only file system or no write permission): "
+                f"{action} writes to it, so nothing was done; use a writable --db"
+            )
+
     def close(self) -> None:
         self.db.close()
 
@@ -132,6 +190,8 @@ class Cache:
 
     def reader(self) -> sqlite3.Connection:
         """A new read-only connection for another thread."""
+        if self.read_only_query is not None:
+            return connect(self.path, readonly=True, query=self.read_only_query)
         return connect(self.path, readonly=True)
 
     @property

@@ -85,7 +85,7 @@ def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
 
     _may_mute(ctx)
     mute_id = add_mute(
-        ctx.cache(),
+        ctx.cache(write="mute add"),
         reason=args.reason,
         author=ctx.user,
         expires_at=parse_expiry(args.expires, args.now),
@@ -104,6 +104,6 @@ def run_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.mutes import remove_mute
 
     _may_mute(ctx)
-    remove_mute(ctx.cache(), args.mute_id, author=ctx.user, reason=args.reason)
+    remove_mute(ctx.cache(write="mute remove"), args.mute_id, author=ctx.user, reason=args.reason)
     print(f"mute {args.mute_id} removed; its findings reopen on the next scan")
     return 0
