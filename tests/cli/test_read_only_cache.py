@@ -8,6 +8,7 @@ mount stops even root: ``EROFS``). Each command runs as its own ``python -m work
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -168,3 +169,106 @@ def test_a_closed_cache_alone_in_a_read_only_folder_is_read(
     assert "read-only" in stderr and "Traceback" not in stderr
     assert wrc == 2 and "sync writes to it, so nothing was done" in werr
     assert sorted(p.name for p in copy.parent.iterdir()) == ["cache.db"]
+
+
+NOBODY_SCRIPT = """
+import contextlib, io, json, os, sys
+from workbench.cli import main
+work, db, warm = sys.argv[1:4]
+commands = json.loads(sys.argv[4])
+# Every import is made first, as root, on a writable cache: after setuid the interpreter cannot read /root.
+for argv in commands:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        main(["--db", warm, *[a.replace(work, work + "/warm") for a in argv]])
+if os.geteuid() == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+found = []
+for argv in commands:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["--db", db, *argv])
+    found.append([rc, out.getvalue(), err.getvalue()])
+print(json.dumps(found))
+"""
+
+
+def test_a_read_only_file_in_a_read_only_folder_for_another_user(tmp_path: Path) -> None:
+    """chmod 0444 on the cache and 0555 on its folder, read by a user who is not its owner (nobody, by
+    setuid in a child process; the tests run as root, whom chmod does not stop)."""
+    import json
+    import os
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="vmwb-ro-", dir="/tmp"))  # (tmp_path's parents are 0700)
+    try:
+        os.chmod(work, 0o777)
+        cfg = work / "vmwb.toml"
+        cfg.write_text('[libvirt]\nuris = ["test:///default"]\n')
+        env = {
+            **os.environ,
+            "VMWB_CONFIG": str(cfg),
+            "HOME": str(work),
+            "XDG_CONFIG_HOME": str(work),
+        }
+        env["XDG_DATA_HOME"] = str(work)
+        for folder in ("media", "warm"):
+            (work / folder).mkdir()
+            for command in (["sync"], ["scan"]):
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "workbench",
+                        "--db",
+                        str(work / folder / "cache.db"),
+                        *command,
+                    ],
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                    timeout=120,
+                )
+        db = work / "media" / "cache.db"
+        before = _content(db)
+        db.chmod(0o444)
+        db.parent.chmod(0o555)
+        csv = work / "f.csv"
+        commands = [
+            ["inventory", "instances"],
+            ["scan", "--format", "csv", "--output", str(csv)],
+            ["sync"],
+            ["mute", "add", "--check", "BOOT-06", "--reason", "r", "--expires", "30d"],
+        ]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                NOBODY_SCRIPT,
+                str(work),
+                str(db),
+                str(work / "warm" / "cache.db"),
+                json.dumps(commands),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        (irc, iout, ierr), (src, _, serr), (yrc, _, yerr), (mrc, _, merr) = json.loads(done.stdout)
+        assert (
+            irc == 0 and "test" in iout and "vmwb: note: the cache" in ierr and "read-only" in ierr
+        ), ierr
+        assert src == 0 and "BOOT-06" in csv.read_text(), serr
+        for rc, err, what in ((yrc, yerr, "sync"), (mrc, merr, "mute add")):
+            assert rc == 2 and err.strip().splitlines() == [err.strip()], err
+            assert f"{what} writes to it, so nothing was done" in err and "Traceback" not in err
+        db.parent.chmod(0o755)
+        assert _content(db) == before
+    finally:
+        for path in (work / "media", work):
+            with contextlib.suppress(OSError):
+                path.chmod(0o755)
+        shutil.rmtree(work, ignore_errors=True)

@@ -82,6 +82,14 @@ class IngestStats:
         return f"{self.kept} kept from an earlier sync: {self.stale_error}" if self.kept else None
 
 
+def _wal_size(path: Path) -> int:
+    """The size of the cache's -wal (0 when there is none): a stat, never an open of a file SQLite holds."""
+    try:
+        return (path.parent / f"{path.name}-wal").stat().st_size
+    except OSError:
+        return 0
+
+
 class Cache:
     """An open cache. Use :meth:`open`; close with :meth:`close` or as a context manager."""
 
@@ -134,6 +142,13 @@ class Cache:
         """A cache this process may not write, for reading: every write is refused by SQLite (one line)."""
         error: CacheError | None = None
         for query in READ_ONLY_URIS:
+            if query != READ_ONLY_URIS[0] and _wal_size(p):
+                # immutable would not read the -wal: its commits would be missing from what is shown
+                raise CacheError(
+                    f"the cache {p} is read-only and its last changes are still in {p.name}-wal, "
+                    "which SQLite can only read with a writable folder; copy the cache with its -wal "
+                    "to a writable folder"
+                )
             try:
                 db = connect(p, readonly=True, query=query)
             except CacheError as exc:
@@ -143,9 +158,11 @@ class Cache:
                 found = identify(db, p)
             except sqlite3.Error as exc:
                 db.close()
-                if exc.sqlite_errorname.startswith("SQLITE_CANTOPEN"):
+                if exc.sqlite_errorname.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
+                    # A WAL cache whose folder may not be written has no -shm for mode=ro (on a read-only
+                    # file system CANTOPEN, without permission READONLY_DIRECTORY): immutable reads it.
                     error = sqlite_error(exc, p)
-                    continue  # a WAL cache in a read-only folder: no -shm; immutable reads it
+                    continue
                 raise sqlite_error(exc, p) from exc
             except BaseException:
                 db.close()
