@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # System dependencies for the on-prem emulators. Run as root (directly or via sudo); safe to re-run.
 #  - libvirt-dev + pkg-config: libvirt-python (the `libvirt` extra) compiles against them.
+#  - postgresql: the PostgreSQL team-cache tests start a throw-away cluster (tests/pg_cluster.py) as the
+#    package's `postgres` user.
 #  - golang-go + golang-github-vmware-govmomi-dev: vcsim built offline from Debian's govmomi
 #    sources (the package ships simulator/ but no vcsim main, so we build our own).
 # Then: build vcsim into ${VMWB_VCSIM_BIN:-$HOME/.cache/vmwb/vcsim} unless it is up to date.
@@ -22,7 +24,7 @@ as_user() {
 vcsim_bin="${VMWB_VCSIM_BIN:-$user_home/.cache/vmwb/vcsim}"
 
 # --- Debian packages: one apt-get update, and only when something is missing.
-packages=(libvirt-dev pkg-config golang-go golang-github-vmware-govmomi-dev)
+packages=(libvirt-dev pkg-config postgresql golang-go golang-github-vmware-govmomi-dev)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

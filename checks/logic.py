@@ -76,7 +76,8 @@ def secrets_in_user_data(rows: list[Any], params: dict[str, Any]) -> list[Any]:
         hits = [h for h in evidence.get("matches") or [] if h.get("fingerprint") not in ignored]
         if hits:
             kinds = sorted({str(h.get("kind")) for h in hits})
-            row.reason = f"user data holds {len(hits)} likely secret(s): {', '.join(kinds)}"
+            where = "metadata scripts hold" if row.provider == "gcp" else "user data holds"
+            row.reason = f"{where} {len(hits)} likely secret(s): {', '.join(kinds)}"
             row.evidence = {"matches": hits}
             failing.append(row)
     return failing

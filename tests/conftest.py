@@ -10,6 +10,10 @@ test), all closed after the test.
 ``fixture_servers`` (a module in this folder, importable from any test) gives a test module the GCP or Azure
 fixture server and SDK clients pointed at it.
 
+``pg_cluster`` (session scope): a throw-away PostgreSQL cluster (``tests/pg_cluster.py``) on a free loopback
+port, stopped and removed at the end; ``pg_url`` gives each test a fresh empty database in it. Both skip with
+the reason (PostgreSQL not installed, no ``postgres`` user under root) when no cluster can run here.
+
 ``aws_estate`` (session scope): a moto server on 127.0.0.1 with the seeded two-account estate
 (``workbench.emulators.aws.seed_estate``) and a cache synced from it by the real AWS collector. It is an
 :class:`AwsEstate`:
@@ -26,6 +30,7 @@ fixture server and SDK clients pointed at it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +40,8 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
+
+_PG_DATABASE_NUMBERS = itertools.count()
 
 
 class MemoryKeyring(KeyringBackend):
@@ -197,3 +204,30 @@ def aws_estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsEstate]:
         yield estate
     finally:
         estate.server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    import pg_cluster as cluster_module
+
+    why = cluster_module.missing()
+    if why:
+        pytest.skip(why)
+    cluster = cluster_module.Cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any, request: pytest.FixtureRequest) -> str:
+    """A new empty database in the session's cluster, named after the test."""
+    import re
+
+    import psycopg
+
+    name = f"t{next(_PG_DATABASE_NUMBERS)}_{re.sub(r'[^a-z0-9]+', '_', request.node.name.lower())[:40]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as db:
+        db.execute(f'CREATE DATABASE "{name}"')
+    return str(pg_cluster.url(name))

@@ -7,13 +7,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 export PATH="$HOME/.local/bin:$PATH"
 
-# libvirt-dev and Go (for VMware's vcsim) come from Debian; they need root (or sudo).
+# libvirt-dev, PostgreSQL and Go (for VMware's vcsim) come from Debian; they need root (or sudo).
 if [[ $(id -u) -eq 0 ]]; then
     bash .ci/install-system-deps.sh
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     sudo -E bash .ci/install-system-deps.sh
 else
-    echo "note: not root: libvirt and vcsim tests will be skipped (see README)" >&2
+    echo "note: not root: libvirt, vcsim and PostgreSQL tests will be skipped unless installed (see README)" >&2
 fi
 
 extras=()

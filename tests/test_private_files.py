@@ -41,3 +41,19 @@ def test_random_key_made_once_and_kept(memory_keyring: object) -> None:
     assert secrets.ensure_random_key("test-key") == first
     secrets.delete_secret("test-key")
     assert secrets.ensure_random_key("test-key") != first
+
+
+def test_a_pipe_or_device_is_written_to_never_replaced(tmp_path: Path) -> None:
+    """``--output /dev/null`` or ``/dev/stdout``: the node stays what it was (as root, a rename over
+    /dev/null made it a regular file for the whole machine). A FIFO stands in for the device here."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_private_text(fifo, "findings\n")
+    reader.join(timeout=10)
+    assert got == [b"findings\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

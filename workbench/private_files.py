@@ -8,6 +8,7 @@ cache is opened and written only through SQLite (workbench/cache/connection.py).
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,16 @@ def _replaced(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     A reader never sees half a file, and a failed write leaves the previous file as it was.
     """
     target = Path(path)
+    try:
+        special = not stat.S_ISREG(target.stat().st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        # /dev/null, /dev/stdout, a pipe: written to, never replaced (as root a rename would swap the
+        # device node for a regular file, for every process on the machine)
+        with open(target, "wb") as out:
+            yield out
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         os.fchmod(fd, PRIVATE_MODE)  # mkstemp makes 0600 already; say it, umask-proof

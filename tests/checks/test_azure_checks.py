@@ -38,6 +38,12 @@ CASES: dict[str, tuple[str, str]] = {
     "NET-01": ("nsg-mgmt-open", "nsg-data"),  # SSH from 0.0.0.0/0 / RDP from a bastion subnet
     "IMG-15": ("galCommunityShared", "galPrivate"),  # community gallery / private gallery
     "LOG-01": ("nsg-data", "nsg-web"),  # flow logs kept 7 days / 90 days
+    "CFG-04": ("web-02", "sql-01"),  # a public IP on its NIC / none
+    "SNP-15": ("web-02", "web-01"),  # encryption at host off / on
+    "LOG-05": ("legacy-app", "web-01"),  # boot diagnostics off / on
+    "SPR-10": ("nsg-old-migration", "nsg-dev"),  # attached to nothing / to NICs
+    "NET-09": ("nsg-mgmt-open", "nsg-data"),  # SNMP (UDP 161) from the internet / none
+    "NET-06": ("nsg-mgmt-open", "nsg-data"),  # ICMP from the internet / none
 }
 
 
@@ -161,3 +167,22 @@ def test_a_scan_records_azure_findings(cache: Cache) -> None:
     assert not result.errors
     checks = {r[0] for r in cache.db.execute("SELECT DISTINCT check_id FROM findings")}
     assert set(CASES) <= checks
+
+
+# The issue-18 checks over the whole demo estate: exactly these resources fail, every other one passes.
+EXACT: dict[str, set[str]] = {
+    "CFG-04": {"dev-box-1", "dev-win-1", "jump-rdp", "legacy-app", "web-01", "web-02"},
+    "SNP-15": {"batch-01", "dev-box-1", "dev-win-1", "jump-rdp", "legacy-app", "web-02"},
+    "LOG-05": {"legacy-app"},
+    "SPR-10": {"nsg-old-migration"},
+    "NET-09": {"nsg-mgmt-open"},
+    "NET-06": {"nsg-mgmt-open"},
+    "NET-02": set(),  # no rule opens every port or a data-store port
+    "SNP-16": set(),  # every VM is on managed disks
+    "SPR-11": set(),  # every snapshot's source disk exists
+}
+
+
+@pytest.mark.parametrize("check_id", sorted(EXACT))
+def test_new_checks_find_exactly_the_planted_problems(cache: Cache, check_id: str) -> None:
+    assert set(failing(cache, check_id)) == EXACT[check_id]

@@ -190,7 +190,59 @@ def build_net03(e: Estate, bad: bool) -> str:
     return name
 
 
+def build_snp14(e: Estate, bad: bool) -> str:
+    enc_type, _, kms = encryption(
+        None if bad else {"kmsKeyName": "projects/p/locations/l/keyRings/r/cryptoKeys/k"}
+    )
+    e.put(
+        "disks",
+        Volume(
+            id="us-central1-a/d-1",
+            state="in-use",
+            encrypted=True,
+            encryption_type=enc_type,
+            kms_key=kms,
+        ),
+    )
+    return "us-central1-a/d-1"
+
+
+def build_net07(e: Estate, bad: bool) -> str:
+    from workbench.model import Network
+    from workbench.providers.gcp.collect_network import _network_mode
+
+    net = (
+        {"name": "net-1", "IPv4Range": "10.240.0.0/16"}
+        if bad
+        else {"name": "net-1", "autoCreateSubnetworks": False}
+    )
+    e.put(
+        "network",
+        Network(
+            id="net-1", name="net-1", cidr=net.get("IPv4Range"), extra={"mode": _network_mode(net)}
+        ),
+    )
+    return "net-1"
+
+
+def build_log06(e: Estate, bad: bool) -> str:
+    rule = {
+        "name": "allow-https",
+        "network": f"{API}/global/networks/prod-vpc",
+        "direction": "INGRESS",
+        "sourceRanges": ["0.0.0.0/0"],
+        "allowed": [{"IPProtocol": "tcp", "ports": ["443"]}],
+        "logConfig": {"enable": not bad},
+    }
+    e.put("network", *rule_records(rule))
+    return "allow-https"
+
+
 CASES: dict[str, Any] = {
+    "SNP-14": build_snp14,
+    "LOG-06": build_log06,
+    "IAM-11": vm_case(lambda vm: meta(vm["metadata"], "enable-oslogin", "FALSE")),
+    "NET-07": build_net07,
     "BOOT-01": vm_case(set_("shieldedInstanceConfig.enableVtpm", False)),
     "BOOT-05": vm_case(set_("labels.data_class", "confidential")),
     "IAM-01": project_case("enable-oslogin"),

@@ -122,6 +122,30 @@ CASES: dict[str, list[Case]] = {
             m.Host(id="host-1", lockdown_mode="lockdownNormal"),
         ),
     ],
+    "ONP-09": [
+        Case(
+            "libvirt",
+            _vm("libvirt", extra={"seclabels": [{"type": "none", "model": "none"}]}),
+            _vm("libvirt", extra={"seclabels": [{"type": "dynamic", "model": "selinux"}]}),
+        ),
+    ],
+    "ONP-10": [
+        Case(
+            "libvirt",
+            _vm(
+                "libvirt",
+                extra={"interfaces": [{"type": "network", "source": "default", "filter": None}]},
+            ),
+            _vm(
+                "libvirt",
+                extra={
+                    "interfaces": [
+                        {"type": "network", "source": "default", "filter": "clean-traffic"}
+                    ]
+                },
+            ),
+        ),
+    ],
     "ONP-08": [
         Case(
             "libvirt",
@@ -220,6 +244,11 @@ def test_libvirt_demo_estate_findings(tmp_path: Path) -> None:
         def names(check_id: str) -> set[str]:
             return {r.resource_name for r in evaluate(cache, get_check(check_id), now=NOW)}
 
+        estate = demo_estate(now=now)
+        assert names("ONP-09") == {"legacy-erp"}  # the only domain that opts out of sVirt
+        # Every domain with a NIC lacks an anti-spoofing filter on one, but web-01 (db-01's storage NIC has none).
+        with_nics = {d.name for d in estate.domains if d.interfaces}
+        assert names("ONP-10") == with_nics - {"web-01"} and "db-01" in with_nics
         assert names("ONP-08") >= {"web-02", "legacy-erp", "kiosk-03", "dev-sandbox"}
         assert "web-01" not in names("ONP-08")
         assert names("BOOT-06") >= {"legacy-erp", "build-runner", "web-02"}

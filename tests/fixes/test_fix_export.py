@@ -38,10 +38,13 @@ TASK_KEYWORDS = {
     "tags",
     "vars",
     "loop",
+    "environment",
+    "no_log",
 }
 MODULES = (
     "amazon.aws.ec2_tag",
     "amazon.aws.ec2_instance",
+    "amazon.aws.sts_assume_role",
     "azure.azcollection.azure_rm_resource",
     "ansible.builtin.command",
     "ansible.builtin.uri",
@@ -196,6 +199,47 @@ def test_aws_plans_as_playbooks_and_terraform(
     # The waiter after CreateSnapshot reads the snapshot id the call returned.
     term = playbook.render(plans[-1])
     assert any("wait" in t.get("ansible.builtin.command", {}).get("argv", []) for t in term.tasks)
+    assert "run with the caller's credentials" in term.text
+
+
+def test_aws_playbooks_run_as_the_fix_identity(
+    make_engine: Any,
+    ec2: Any,
+    tmp_path: Path,
+    specs: dict[str, Any],
+    ansible_env: dict[str, str],
+) -> None:
+    aws = {
+        "fix_profile": "remediate",
+        "fix_role_arn": "arn:aws:iam::{account}:role/VmwbRemediate",
+        "fix_external_id": "vmwb-ext",
+    }
+    plans = _aws_plans(make_engine, ec2)
+    books = [playbook.render(plan, aws) for plan in plans]
+    assert "amazon.aws.sts_assume_role" in _check_playbooks(books, tmp_path, specs, ansible_env)
+    for plan, book in zip(plans, books, strict=True):
+        [play] = yaml.safe_load(book.text)
+        assert play["environment"] == {"AWS_PROFILE": "remediate"}
+        assert "role arn:aws:iam::{account}:role/VmwbRemediate, assumed per account" in book.text
+        accounts = {item.account for item in plan.items}
+        assumes = [t for t in book.tasks if "amazon.aws.sts_assume_role" in t]
+        assert [a["amazon.aws.sts_assume_role"] for a in assumes] == [
+            {
+                "role_arn": f"arn:aws:iam::{acct}:role/VmwbRemediate",
+                "role_session_name": "vmwb-fix",
+                "external_id": "vmwb-ext",
+            }
+            for acct in sorted(accounts)
+        ]
+        assert all(a["no_log"] is True for a in assumes)  # it registers credentials
+        assert book.tasks[0] is assumes[0]  # the identity before the first call
+        for task in book.tasks:
+            if task in assumes:
+                continue
+            acct = task["vars"]["vmwb_target"].split(":")[1]
+            assert task["environment"]["AWS_SESSION_TOKEN"] == (
+                "{{ vmwb_identity_" + acct + ".sts_creds.session_token }}"
+            )
 
 
 @pytest.mark.usefixtures("moto")

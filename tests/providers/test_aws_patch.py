@@ -87,6 +87,9 @@ def test_patch_states_from_ssm() -> None:
         stub.assert_no_pending_responses()
     states = {s.id: s for s in out.records if isinstance(s, PatchState)}
     assert set(states) == {"i-1", "i-2", "i-3"}
+    assert [r.value for r in out.records if r.KIND == "setting"] == [
+        {"api": "ssm", "enabled": True}
+    ]
     one = states["i-1"]
     assert (one.name, one.agent_online, one.missing_count, one.critical_missing) == (
         "web",
@@ -159,4 +162,34 @@ def test_no_managed_instance_asks_for_no_association() -> None:
         out = TaskOutput()
         collect_patch(ssm, out, TaskContext())
         stub.assert_no_pending_responses()
-    assert out.records == []
+    assert [r.KIND for r in out.records] == ["setting"]  # SSM answered: enabled, nothing managed
+
+
+def test_ssm_not_enabled_is_a_known_state_and_access_denied_still_fails() -> None:
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from workbench.model import Setting
+
+    ssm = boto3.client(
+        "ssm", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(ssm) as stub:
+        stub.add_client_error(
+            "describe_instance_information",
+            service_error_code="SubscriptionRequiredException",
+            service_message="The AWS Access Key Id needs a subscription for the service",
+            http_status_code=400,
+        )
+        out = TaskOutput()
+        collect_patch(ssm, out, TaskContext())
+        stub.add_client_error(
+            "describe_instance_information",
+            service_error_code="AccessDeniedException",
+            http_status_code=400,
+        )
+        with pytest.raises(ClientError):
+            collect_patch(ssm, TaskOutput(), TaskContext())
+    (setting,) = out.records
+    assert isinstance(setting, Setting) and setting.id == "patch_api"
+    assert setting.value == {"api": "ssm", "enabled": False}

@@ -179,6 +179,7 @@ def test_nsg_flow_logs_from_network_watcher(server, estate, cache) -> None:
         "nsg-data": (1, 7, True),
         "nsg-mgmt-open": (0, 30, True),  # a flow log that is switched off
         "nsg-dev": (0, None, False),  # SUB2 has a Network Watcher but no flow log
+        "nsg-old-migration": (0, None, False),  # attached to nothing (SPR-10)
     }
     # No Network Watcher at all: nothing was looked at, so unknown rather than off.
     del estate["subscriptions"][SUB2]["networkWatchers"]
@@ -307,3 +308,71 @@ def test_service_principal_secret_comes_from_the_keyring() -> None:
     keyring.set_password("vmwb", secret_name("tid", "cid"), "s3cret")
     credential = build_credential(settings)
     assert type(credential).__name__ == "ClientSecretCredential"
+
+
+def test_an_nsg_inside_a_flow_logged_vnet_is_logged(server, estate, cache) -> None:
+    """A VNet flow log on the VNet of every subnet an NSG is attached to logs that NSG's traffic (LOG-01)."""
+    from workbench.emulators.http_fixture import load_demo_estate
+    from workbench.scan.engine import evaluate
+    from workbench.scan.loader import get_check
+
+    # A fresh copy: the module's estate is shared, and an earlier test deletes SUB2's Network Watcher from it.
+    estate = load_demo_estate("azure")
+    rg = f"/subscriptions/{SUB2}/resourceGroups/rg-dev/providers/Microsoft.Network"
+    sub2 = estate["subscriptions"][SUB2]
+    nsg = next(n for n in sub2["networkSecurityGroups"] if n["name"] == "nsg-dev")
+    subnet = f"{rg}/virtualNetworks/vnet-rg-dev/subnets/default"  # the NICs' subnet too
+    nsg["properties"]["subnets"] = [{"id": subnet}]
+    sub2["virtualNetworks"] = [
+        {
+            "name": "vnet-rg-dev",
+            "id": f"{rg}/virtualNetworks/vnet-rg-dev",
+            "location": "eastus",
+            "type": "Microsoft.Network/virtualNetworks",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.9.0.0/16"]},
+                "subnets": [
+                    {
+                        "name": "default",
+                        "id": subnet,
+                        "properties": {
+                            "addressPrefix": "10.9.1.0/24",
+                            "networkSecurityGroup": {"id": nsg["id"]},
+                        },
+                    }
+                ],
+            },
+        }
+    ]
+    watcher = sub2["networkWatchers"][0]["id"]
+    sub2["flowLogs"] = [
+        {
+            "name": "vnet-dev-flowlog",
+            "id": f"{watcher}/flowLogs/vnet-dev-flowlog",
+            "type": "Microsoft.Network/networkWatchers/flowLogs",
+            "location": "eastus",
+            "properties": {
+                "targetResourceId": f"{rg}/virtualNetworks/vnet-rg-dev",
+                "enabled": True,
+                "retentionPolicy": {"days": 90, "enabled": True},
+            },
+        }
+    ]
+    server.load_estate(estate)
+    assert sync(cache, provider(server)).status == "ok"
+    dev = json.loads(
+        cache.db.execute("SELECT extra FROM firewall_groups WHERE name = 'nsg-dev'").fetchone()[0]
+    )
+    assert (dev["flow_logs"], dev["flow_log_via"], dev["flow_log_retention_days"]) == (
+        True,
+        "vnet",
+        90,
+    )
+    failing = {r.resource_name for r in evaluate(cache, get_check("LOG-01"))}
+    assert "nsg-dev" not in failing and "nsg-mgmt-open" in failing
+    # Kept 7 days: reported, and the reason says it is the VNet's flow log.
+    sub2["flowLogs"][0]["properties"]["retentionPolicy"]["days"] = 7
+    server.load_estate(estate)
+    assert sync(cache, provider(server)).status == "ok"
+    rows = {r.resource_name: r for r in evaluate(cache, get_check("LOG-01"))}
+    assert rows["nsg-dev"].reason == "the VNet flow logs covering the NSG are kept 7 days, under 90"

@@ -321,3 +321,29 @@ def test_key_file_inline_key_and_keyring_secret(tmp_path: Path, memory_keyring) 
 
     with pytest.raises(ProviderError, match="no secret"):
         load_credentials(GcpSettings(credentials_secret="gcp:missing"))
+
+
+def test_os_config_not_enabled_is_a_known_state_not_a_failed_task(server, cache, estate) -> None:
+    """A project without the OS Config API syncs ok every time, says so, and HYB-02 reports it."""
+    from workbench.scan.engine import evaluate
+    from workbench.scan.loader import get_check
+
+    data = copy.deepcopy(estate)
+    data["projects"]["demo-dev"]["disabledServices"] = ["osconfig.googleapis.com"]
+    server.load_estate(data)
+    for _ in range(2):
+        result = sync(server, cache)
+        assert result.status == "ok", result.failed
+    status = cache.db.execute(
+        "SELECT account, status FROM scope_status WHERE task = 'patch' ORDER BY account"
+    ).fetchall()
+    assert [tuple(r) for r in status] == [("demo-dev", "ok"), ("demo-prod", "ok")]
+    apis = cache.db.execute(
+        "SELECT account, json_extract(value, '$.enabled') FROM settings WHERE id = 'patch_api'"
+    ).fetchall()
+    assert sorted(tuple(r) for r in apis) == [("demo-dev", 0), ("demo-prod", 1)]
+    assert ids(cache, "patch_states", "demo-dev") == set()
+    rows = evaluate(cache, get_check("HYB-02"))
+    assert [(r.account, r.reason) for r in rows] == [
+        ("demo-dev", "patch state unknown: osconfig.googleapis.com is not enabled")
+    ]

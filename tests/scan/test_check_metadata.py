@@ -100,6 +100,15 @@ def test_the_catalogue_carries_the_hints_the_engine_used_to_hard_code() -> None:
     assert loader.get_check("SNP-03").params["allowlisted_accounts"].policy == "org_accounts"
 
 
+def test_checks_reading_the_instances_table_are_costed_above_low() -> None:
+    # The engine's old guess ('instances AS' in the query: a pass over every VM), now each check's own
+    # metadata: a check added without a cost would silently start among the cheapest.
+    uncosted = [
+        c.id for c in loader.load_catalogue() if "instances AS" in c.query and c.cost == "low"
+    ]
+    assert uncosted == []
+
+
 def test_the_engine_respects_after_and_starts_the_costliest_first() -> None:
     events: list[tuple[str, str]] = []
     lock = threading.Lock()

@@ -287,6 +287,27 @@ CASES: dict[str, Case] = {
     ),
     "NET-03": Case(build_net03, "sg-d"),
     "LOG-01": Case(one(m.Network, {"flow_logs": False}, {"flow_logs": True}, id="vpc-1"), "vpc-1"),
+    # Issue 18's AWS-only checks (multi-platform ones are in test_catalogue_growth.py).
+    "SNP-13": Case(one(m.Volume, {"encrypted": False}, {"encrypted": True}, id="vol-1"), "vol-1"),
+    "NET-10": Case(
+        one(m.FirewallGroup, {"name": "launch-wizard-1"}, {"name": "web"}, id="sg-1"), "sg-1"
+    ),
+    "IAM-10": Case(
+        inst({"profile": None}, {"profile": "arn:aws:iam::1:instance-profile/x"}), "i-1"
+    ),
+    "BOOT-07": Case(
+        inst(
+            {"raw": {"VirtualizationType": "paravirtual"}}, {"raw": {"VirtualizationType": "hvm"}}
+        ),
+        "i-1",
+    ),
+    "CFG-09": Case(
+        inst(
+            {"raw": {"MetadataOptions": {"HttpPutResponseHopLimit": 3}}},
+            {"raw": {"MetadataOptions": {"HttpPutResponseHopLimit": 1}}},
+        ),
+        "i-1",
+    ),
 }
 
 

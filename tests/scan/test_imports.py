@@ -58,7 +58,8 @@ def test_prowler_findings_land_linked_and_fixable(
 ) -> None:
     assert main(["--db", db, "import", "prowler", str(PROWLER)]) == 0
     out = capsys.readouterr().out
-    assert "prowler: scan 1: 3 open" in out and "2 with a vmwb fix" in out
+    # SNP-13 lists ec2_ebs_volume_encryption (issue 18), so all three findings now map to a vmwb check.
+    assert "prowler: scan 1: 3 open" in out and "3 with a vmwb fix" in out
     found = _rows(
         db,
         "SELECT check_id, resource_uid, severity, status, maps_to, source FROM findings ORDER BY check_id",
@@ -68,7 +69,7 @@ def test_prowler_findings_land_linked_and_fixable(
     assert found == [
         ("prowler:ec2_ebs_public_snapshot", snap_uid, "critical", "open", "SNP-01", "prowler"),
         ("prowler:ec2_ebs_snapshots_encrypted", snap_uid, "high", "open", "SNP-04", "prowler"),
-        ("prowler:ec2_ebs_volume_encryption", vol_uid, "high", "open", None, "prowler"),
+        ("prowler:ec2_ebs_volume_encryption", vol_uid, "high", "open", "SNP-13", "prowler"),
     ]
     # A guided fix starts from the imported finding through the crosswalk (SNP-01 lists the Prowler check).
     with Cache.open(Path(db)) as cache:

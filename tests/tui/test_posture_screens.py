@@ -68,8 +68,8 @@ async def test_findings_group_filter_and_open(posture_db: Path) -> None:
         await pilot.press("g")  # by severity
         await settle(pilot)
         assert (
-            screen.grouping == "severity" and screen.table.row_count == 54 + 1
-        )  # open (HYB-01 included) + muted
+            screen.grouping == "severity" and screen.table.row_count == 75 + 1
+        )  # open (HYB-01 included; issue 18's IAM-10, IMG-21 and SNP-13 add 21) + muted
         await pilot.press("g", "g")  # area, then framework
         await settle(pilot)
         assert screen.grouping == "framework"
@@ -77,7 +77,8 @@ async def test_findings_group_filter_and_open(posture_db: Path) -> None:
         await settle(pilot)
         await pilot.press("slash", *"i-0002")
         await settle(pilot)
-        assert screen.table.row_count == 5  # CFG-01, IAM-06, IMG-10, SPR-01, SPR-04 on i-0002
+        # CFG-01, IAM-06, IAM-10, IMG-10, IMG-21, SPR-01, SPR-04 on i-0002
+        assert screen.table.row_count == 7
         text = table_text(screen.table)
         assert "[@click=app…" in text and "\x1b" not in text  # the hostile name is literal text
         await pilot.press("enter")  # keeps the filter, back to the table

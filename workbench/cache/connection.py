@@ -187,13 +187,35 @@ def apply_pragmas(db: sqlite3.Connection, *, readonly: bool = False) -> sqlite3.
     return db
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the cache's pragmas. ``isolation_level=None``: transactions are explicit."""
+def writable(path: Path) -> bool:
+    """Whether this process may write the cache file and its folder (for the -wal and -shm files).
+
+    ``access(2)`` asks the kernel without opening the file (so no lock of this process is dropped): a
+    read-only file system says no even to root, a file or folder without write permission says no to others.
+    """
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+# How a cache this process may not write is opened: ``mode=ro`` where SQLite can read it so (it needs the
+# -shm file, which a read-only folder cannot get), else ``immutable=1``: nobody can write a file on a
+# read-only file system, so SQLite need not lock it. In both, every write is refused by SQLite itself.
+READ_ONLY_URIS = ("mode=ro", "mode=ro&immutable=1")
+
+
+def read_only_uri(path: Path, query: str = READ_ONLY_URIS[0]) -> str:
+    # as_uri() escapes what a bare "file:" URI would read as its query or fragment ('?', '#')
+    return f"{Path(path).resolve().as_uri()}?{query}"
+
+
+def connect(
+    path: Path, *, readonly: bool = False, query: str = READ_ONLY_URIS[0]
+) -> sqlite3.Connection:
+    """A connection with the cache's pragmas. ``isolation_level=None``: transactions are explicit.
+    ``readonly``: opened with the URI ``query`` (one of :data:`READ_ONLY_URIS`)."""
     try:
         if readonly:
-            # as_uri() escapes what a bare "file:" URI would read as its query or fragment ('?', '#')
             db = sqlite3.connect(
-                Path(path).resolve().as_uri() + "?mode=ro",
+                read_only_uri(path, query),
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,

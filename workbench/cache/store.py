@@ -24,6 +24,7 @@ from workbench.cache.connection import (
     AUTOCHECKPOINT_PAGES,
     BULK_AUTOCHECKPOINT_PAGES,
     DEMO_APPLICATION_ID,
+    READ_ONLY_URIS,
     CacheFile,
     apply_pragmas,
     connect,
@@ -32,6 +33,7 @@ from workbench.cache.connection import (
     is_file_error,
     open_raw,
     sqlite_error,
+    writable,
 )
 from workbench.cache.rows import (
     HASH_AT,
@@ -80,12 +82,24 @@ class IngestStats:
         return f"{self.kept} kept from an earlier sync: {self.stale_error}" if self.kept else None
 
 
+def _wal_size(path: Path) -> int:
+    """The size of the cache's -wal (0 when there is none): a stat, never an open of a file SQLite holds."""
+    try:
+        return (path.parent / f"{path.name}-wal").stat().st_size
+    except OSError:
+        return 0
+
+
 class Cache:
     """An open cache. Use :meth:`open`; close with :meth:`close` or as a context manager."""
 
-    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, db: sqlite3.Connection, *, read_only_query: str | None = None
+    ) -> None:
         self.path = path
         self.db = db
+        # Set when this process may not write the file (read-only media or permissions): how it was opened.
+        self.read_only_query = read_only_query
         # The kinds with rows added, changed or removed since the last pop_moved_kinds.
         self._moved: set[str] = set()
 
@@ -107,6 +121,8 @@ class Cache:
                     "demo cache and says where (plain `vmwb demo` works in a temporary folder)"
                 )
             create_private(p)
+        elif not writable(p):
+            return cls._open_read_only(p)
         db: sqlite3.Connection | None = None
         try:
             db = open_raw(p)
@@ -124,6 +140,65 @@ class Cache:
             raise
         return cache
 
+    @classmethod
+    def _open_read_only(cls, p: Path) -> Cache:
+        """A cache this process may not write, for reading: every write is refused by SQLite (one line)."""
+        error: CacheError | None = None
+        for query in READ_ONLY_URIS:
+            if query != READ_ONLY_URIS[0] and _wal_size(p):
+                # immutable would not read the -wal: its commits would be missing from what is shown
+                raise CacheError(
+                    f"the cache {p} is read-only and its last changes are still in {p.name}-wal, "
+                    "which SQLite can only read with a writable folder; copy the cache with its -wal "
+                    "to a writable folder"
+                )
+            try:
+                db = connect(p, readonly=True, query=query)
+            except CacheError as exc:
+                error = exc
+                continue
+            try:
+                found = identify(db, p)
+            except sqlite3.Error as exc:
+                db.close()
+                if exc.sqlite_errorname.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
+                    # A WAL cache whose folder may not be written has no -shm for mode=ro (on a read-only
+                    # file system CANTOPEN, without permission READONLY_DIRECTORY): immutable reads it.
+                    error = sqlite_error(exc, p)
+                    continue
+                raise sqlite_error(exc, p) from exc
+            except BaseException:
+                db.close()
+                raise
+            if found.version != schema.SCHEMA_VERSION or found.state in ("new", "adopted"):
+                db.close()
+                raise CacheError(
+                    f"the cache {p} is read-only and needs an upgrade this vmwb cannot write "
+                    f"(schema v{found.version}, this vmwb reads v{schema.SCHEMA_VERSION}); "
+                    "copy it to a writable folder"
+                )
+            return cls(p, db, read_only_query=query)
+        assert error is not None
+        raise error
+
+    @property
+    def read_only_note(self) -> str | None:
+        """The one line an operator is told when the cache is open read-only, else None."""
+        if self.read_only_query is None:
+            return None
+        return (
+            f"the cache {self.path} is read-only (read-only file system or no write permission): "
+            "reading only (sync, fix, mute and imports refuse; scan shows its last findings)"
+        )
+
+    def refuse_read_only(self, action: str) -> None:
+        """:class:`CacheError` (one line, nothing written) when the cache is open read-only."""
+        if self.read_only_query is not None:
+            raise CacheError(
+                f"the cache {self.path} is read-only (read-only file system or no write permission): "
+                f"{action} writes to it, so nothing was done; use a writable --db"
+            )
+
     def close(self) -> None:
         self.db.close()
 
@@ -135,6 +210,8 @@ class Cache:
 
     def reader(self) -> sqlite3.Connection:
         """A new read-only connection for another thread."""
+        if self.read_only_query is not None:
+            return connect(self.path, readonly=True, query=self.read_only_query)
         return connect(self.path, readonly=True)
 
     @property
@@ -321,7 +398,7 @@ class Cache:
                     prepared.stale.get(kind, {}),
                     kept_uids,
                 )
-            self._replace_relations(scope, task, prepared.relations)
+            self._replace_relations(scope, task, prepared.relations, kept_uids)
             self._record_patch_history(run_id, scope, prepared.patch_states, now)
             # What the cache knew is still shown, but this sync could not confirm all of it: stale.
             status = "stale" if stats.kept else "ok"
@@ -490,9 +567,21 @@ class Cache:
                 start += size
 
     def _replace_relations(
-        self, scope: model.ScopeRef, task: str, rows: list[tuple[str, str, str, str, str]]
+        self,
+        scope: model.ScopeRef,
+        task: str,
+        rows: list[tuple[str, str, str, str, str]],
+        kept_uids: set[str],
     ) -> None:
-        self.db.execute("DELETE FROM relations WHERE scope_id=? AND task=?", (scope.scope_id, task))
+        # A kept row keeps the relations it had, unless this answer stated its relations anew (an AWS
+        # instance whose attributes failed still came with its list entry): a libvirt domain whose XML could
+        # not be read has none this time, and its disks and networks are what the cache knew.
+        keep = sorted(kept_uids - {row[2] for row in rows})
+        self.db.execute(
+            "DELETE FROM relations WHERE scope_id=? AND task=? "
+            "AND src_uid NOT IN (SELECT value FROM json_each(?))",
+            (scope.scope_id, task, to_json(keep)),
+        )
         self.db.executemany(
             "INSERT INTO relations (scope_id, task, src_uid, kind, dst_uid) VALUES (?,?,?,?,?)",
             rows,

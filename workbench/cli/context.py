@@ -110,9 +110,15 @@ class CliContext:
     def user(self) -> str:
         return self.config.user or getpass.getuser()
 
-    def cache(self, *, create: bool = True) -> Cache:
+    def cache(self, *, create: bool = True, write: str | None = None) -> Cache:
+        """The cache, opened once. ``write``: what the command writes (``"sync"``), so that a read-only
+        cache refuses it up front in one line; a reading command is told once that the cache is read-only."""
         if self._cache is None:
             self._cache = Cache.open(self.db_path, create=create)
+            if self._cache.read_only_note and write is None:
+                print(f"vmwb: note: {self._cache.read_only_note}", file=sys.stderr)
+        if write is not None:
+            self._cache.refuse_read_only(write)
         return self._cache
 
     def close(self) -> None:

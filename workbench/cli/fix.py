@@ -100,9 +100,11 @@ def register(subparsers: Any) -> None:
     s.set_defaults(func=cmd_export)
 
 
-def _engine(ctx: Any) -> Any:
+def _engine(ctx: Any, write: str | None = None) -> Any:
+    """The fix engine; ``write`` names the subcommand when it records (a read-only cache refuses it)."""
     from workbench.fixes.engine import FixEngine
 
+    ctx.cache(write=write)
     engine = FixEngine.from_cli(ctx)
     for entry in engine.reconcile():
         print(
@@ -160,7 +162,7 @@ def cmd_plan(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.fixes import targets
     from workbench.fixes.plan import preview_lines
 
-    engine = _engine(ctx)
+    engine = _engine(ctx, "fix plan")
     fix, found = targets.resolve(
         engine.cache, args.check, args.resource, fix_id=args.fix_id, regions=args.region
     )
@@ -178,7 +180,7 @@ def cmd_plan(ctx: Any, args: argparse.Namespace) -> int:
 def cmd_dry_run(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.fixes.plan import Plan
 
-    engine = _engine(ctx)
+    engine = _engine(ctx, "fix dry-run")
     results = engine.dry_run(Plan.load(args.plan_file))
     for r in results:
         print(safe(f"#{r.index + 1} {r.status:15} {r.call}"))
@@ -214,7 +216,7 @@ def _confirm(plan: Any, args: argparse.Namespace) -> str | None:
 def cmd_apply(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.fixes.plan import Plan, preview_lines
 
-    engine = _engine(ctx)
+    engine = _engine(ctx, "fix apply")
     plan = Plan.load(args.plan_file)
     if not plan.items:
         print("nothing to do: every target was already fixed when the plan was made")
@@ -243,7 +245,7 @@ def cmd_apply(ctx: Any, args: argparse.Namespace) -> int:
 def cmd_verify(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.fixes.plan import Plan
 
-    results = _engine(ctx).verify(Plan.load(args.plan_file))
+    results = _engine(ctx, "fix verify").verify(Plan.load(args.plan_file))
     for v in results:
         print(safe(f"{v.resource_id}: {'FIXED' if v.fixed else 'NOT FIXED'} ({v.detail})"))
     return 0 if all(v.fixed for v in results) else 1
@@ -253,7 +255,7 @@ def cmd_undo(ctx: Any, args: argparse.Namespace) -> int:
     from workbench.errors import PermissionDenied
     from workbench.fixes.undo_preview import preview_text, preview_undo
 
-    engine = _engine(ctx)
+    engine = _engine(ctx, "fix undo")
     for line in preview_text(preview_undo(ctx.cache(), [args.entry_id])):
         print(safe(line))
     if not args.yes:
@@ -332,7 +334,7 @@ def cmd_export(ctx: Any, args: argparse.Namespace) -> int:
     if args.format == "ansible":
         from workbench.export import playbook
 
-        out = playbook.render(plan)
+        out = playbook.render(plan, ctx.config.provider("aws"))
         text, missing, what = out.text, out.not_expressed, "no Ansible form"
     else:
         from workbench.export import terraform

@@ -122,7 +122,12 @@ def cmd_approve(ctx: CliContext, args: argparse.Namespace) -> int:
 
     registry.require_writer(ctx.role, ctx.read_only)
     entry = registry.approve(
-        ctx.cache(), args.image, args.reason, _signer(ctx), actor=ctx.user, role=ctx.role
+        ctx.cache(write="images approve"),
+        args.image,
+        args.reason,
+        _signer(ctx),
+        actor=ctx.user,
+        role=ctx.role,
     )
     print(f"approved {entry.image_id} ({entry.provider}) as entry {entry.entry_id}")
     print(f"signed by {entry.key_id}")
@@ -134,7 +139,12 @@ def cmd_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
 
     registry.require_writer(ctx.role, ctx.read_only)
     entry = registry.revoke(
-        ctx.cache(), args.ref, args.reason, _signer(ctx), actor=ctx.user, role=ctx.role
+        ctx.cache(write="images revoke"),
+        args.ref,
+        args.reason,
+        _signer(ctx),
+        actor=ctx.user,
+        role=ctx.role,
     )
     print(f"revoked entry {entry.revokes} ({entry.image_id}) with entry {entry.entry_id}")
     return 0
@@ -145,7 +155,7 @@ def cmd_verify(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.images import verify
     from workbench.textsafe import safe
 
-    cache = ctx.cache()
+    cache = ctx.cache(write="images verify")
     result = verify.verify(cache, _trust(ctx))
     audit.append(
         cache,
@@ -221,7 +231,7 @@ def cmd_import(ctx: CliContext, args: argparse.Namespace) -> int:
         data = path.read_bytes()
     except OSError as exc:
         raise WorkbenchError(f"cannot read {path}: {exc.strerror}") from exc
-    cache = ctx.cache()
+    cache = ctx.cache(write="images import")
     kw = {"source": path.name, "resource": args.resource, "actor": ctx.user}
     if args.tool == "trivy":
         done = [results.import_trivy(cache, data, **kw)]

@@ -65,7 +65,13 @@ def _land(ctx: CliContext, source: str, path: Path, parsed: Parsed, tool: str | 
     from workbench.scan.imports.landing import land
 
     result = land(
-        ctx.cache(create=False), source, path, parsed, actor=ctx.user, role=ctx.role, tool=tool
+        ctx.cache(create=False, write="import"),
+        source,
+        path,
+        parsed,
+        actor=ctx.user,
+        role=ctx.role,
+        tool=tool,
     )
     return _report(result, str(path))
 

@@ -119,7 +119,7 @@ def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.mutes import add_mute, parse_expiry
 
     mute_id = add_mute(
-        ctx.cache(),
+        ctx.cache(write="mute add"),
         reason=args.reason,
         author=ctx.user,
         role=ctx.role,
@@ -140,6 +140,12 @@ def run_add(ctx: CliContext, args: argparse.Namespace) -> int:
 def run_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.scan.mutes import remove_mute
 
-    remove_mute(ctx.cache(), args.mute_id, author=ctx.user, role=ctx.role, reason=args.reason)
+    remove_mute(
+        ctx.cache(write="mute remove"),
+        args.mute_id,
+        author=ctx.user,
+        role=ctx.role,
+        reason=args.reason,
+    )
     print(f"mute {args.mute_id} removed; its findings reopen on the next scan")
     return 0

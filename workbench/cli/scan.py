@@ -60,12 +60,15 @@ def render(fmt: str, records: list[dict[str, Any]], db: Any) -> str:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    from workbench.cache.posture import at_least
-    from workbench.cli._scan_common import emit
     from workbench.export.tabular import finding_records
     from workbench.scan.engine import run_scan
 
     cache = ctx.cache(create=False)
+    if (
+        cache.read_only_query is not None
+    ):  # (the note said so) the findings as its last scan left them
+        records = finding_records(cache.db, check_ids=args.check or None)
+        return _emit(records, args, cache.db, errors=False)
     result = run_scan(
         cache,
         check_ids=args.check or None,
@@ -76,25 +79,42 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         config=ctx.config,
     )
     records = finding_records(cache.db, check_ids=result.checks)
-    if args.provider:
-        records = [r for r in records if r["provider"] == args.provider]
-    emit(render(args.format, records, cache.db), args.output)
+    c = result.counts
+    counts = (
+        f"scan {result.scan_id}: {len(result.checks)} checks in {result.seconds:.2f} s; "
+        f"{c['open']} open ({c['new']} new, {c['reopened']} reopened), {c['muted']} muted, "
+        f"{c['resolved']} resolved"
+    )
+    status = _emit(records, args, cache.db, errors=bool(result.errors), counts=counts)
     if args.format != "table":
         print(
             "hint: `vmwb findings export` writes the findings without running or recording a scan",
             file=sys.stderr,
         )
-    c = result.counts
-    print(
-        f"scan {result.scan_id}: {len(result.checks)} checks in {result.seconds:.2f} s; "
-        f"{c['open']} open ({c['new']} new, {c['reopened']} reopened), {c['muted']} muted, "
-        f"{c['resolved']} resolved",
-        file=sys.stderr,
-    )
     for check_id, error in result.errors.items():
         print(f"vmwb: check {check_id} did not run: {error}", file=sys.stderr)
+    return status
+
+
+def _emit(
+    records: list[dict[str, Any]],
+    args: argparse.Namespace,
+    db: Any,
+    *,
+    errors: bool,
+    counts: str | None = None,
+) -> int:
+    """Write the findings in the asked format; the exit status: 1 on --fail-on, 2 when a check failed."""
+    from workbench.cache.posture import at_least
+    from workbench.cli._scan_common import emit
+
+    if args.provider:
+        records = [r for r in records if r["provider"] == args.provider]
+    emit(render(args.format, records, db), args.output)
+    if counts:
+        print(counts, file=sys.stderr)
     if args.fail_on and any(
         r["status"] == "open" and at_least(r["severity"], args.fail_on) for r in records
     ):
         return 1
-    return 2 if result.errors else 0
+    return 2 if errors else 0

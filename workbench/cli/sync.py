@@ -161,7 +161,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     _count_tasks(providers, expected)
     progress = Progress(sys.stderr, sys.stderr.isatty(), expected)
     engine = SyncEngine(
-        ctx.cache(),
+        ctx.cache(write="sync"),
         providers,
         max_workers=max(1, args.workers),
         keep_raw_secrets=ctx.config.keep_raw_secrets,

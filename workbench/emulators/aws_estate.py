@@ -227,21 +227,37 @@ class _Seeder:
     def finish(self) -> None:
         """What moto decided for the planted instances and images, and its own defaults (VPC, subnets,
         security groups), which are part of the estate too."""
+        vpcs = self.ec2.describe_vpcs()["Vpcs"]
+        default_vpcs = {v["VpcId"] for v in vpcs if v.get("IsDefault")}
         if self._instances:
             reservations = self.ec2.describe_instances(InstanceIds=self._instances)["Reservations"]
+            roots = []
             for item in (i for r in reservations for i in r["Instances"]):
+                iid = item["InstanceId"]
                 if item.get("PublicIpAddress"):
-                    self.add("instance", item["InstanceId"], "public_ip_instances")
+                    self.add("instance", iid, "public_ip_instances")
+                if item.get("VpcId") in default_vpcs:
+                    self.add("instance", iid, "default_vpc_instances")
+                # moto runs the placeholder AMI as paravirtual: what the estate's VMs really report.
+                if item.get("VirtualizationType") == "paravirtual":
+                    self.add("instance", iid, "paravirtual_instances")
                 for bdm in item.get("BlockDeviceMappings") or []:
                     if bdm["Ebs"]["VolumeId"] not in self._volumes:  # not a planted, attached one
                         self.add("volume", bdm["Ebs"]["VolumeId"], "root_volumes")
+                        roots.append(bdm["Ebs"]["VolumeId"])
+            if (
+                roots
+            ):  # moto's root volumes are unencrypted, as EC2's are without default encryption
+                for vol in self.ec2.describe_volumes(VolumeIds=roots)["Volumes"]:
+                    if not vol.get("Encrypted"):
+                        self.add("volume", vol["VolumeId"], "unencrypted_volumes")
         if self._images:
             # moto backs every registered image with a snapshot of its own, owned by the account.
             for image in self.ec2.describe_images(ImageIds=self._images)["Images"]:
                 for bdm in image.get("BlockDeviceMappings") or []:
                     if bdm.get("Ebs", {}).get("SnapshotId"):
                         self.add("snapshot", bdm["Ebs"]["SnapshotId"], "image_snapshots")
-        for vpc in self.ec2.describe_vpcs()["Vpcs"]:
+        for vpc in vpcs:
             cats = ["vpcs_without_flow_logs", "default_vpcs"] if vpc.get("IsDefault") else []
             if cats:
                 self.add("network", vpc["VpcId"], *cats)

@@ -5,7 +5,9 @@ request to ``upstream`` and answers with what came back, unless a rule picks the
 is a regular expression searched in the request's description, ``"<METHOD> <path>?<query> action=<Action>
 region=<region> key=<access key>"`` (the last three for AWS: the SigV4 credential scope and the query or JSON
 action), so a fault can hit one scope (a region, an account's key, a project or a subscription in the path),
-one call, or everything. Faults, each in the platform's own shape (``flavor``: aws | gcp | azure):
+one call, or everything. For vSphere the action is the SOAP operation and the object type it reads
+(``RetrievePropertiesEx/VirtualMachine``). Faults, each in the platform's own shape (``flavor``: aws | gcp |
+azure | vsphere, whose errors are SOAP faults):
 
 - ``server_error``: 500 with the API's error body; ``throttle``: the API's throttling error (429 with
   Retry-After for GCP/Azure, RequestLimitExceeded / ThrottlingException for AWS); ``denied``: 403
@@ -40,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from workbench.emulators.http_fixture import FixtureServer
 
-Flavor = Literal["aws", "gcp", "azure"]
+Flavor = Literal["aws", "gcp", "azure", "vsphere"]
 ProxyFault = Literal[
     "server_error",
     "throttle",
@@ -62,6 +64,8 @@ LOGIN_PAGE = (
     b"</form></body></html>\n"
 )
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/")
+_SOAP_OPERATION = re.compile(rb"<(?:\w+:)?Body>\s*<(?:\w+:)?(\w+)")
+_SOAP_TYPE = re.compile(rb"<propSet>\s*<type>(\w+)</type>")
 _HOP_HEADERS = {
     "connection",
     "keep-alive",
@@ -221,6 +225,17 @@ class FaultProxy(FixtureServer):
                 "<RequestID>fault-proxy</RequestID></Response>"
             )
             return status, "text/xml;charset=UTF-8", xml.encode(), {}
+        if self.flavor == "vsphere":
+            fault = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<soapenv:Envelope '
+                'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault>'
+                f"<faultcode>ServerFaultCode</faultcode><faultstring>injected fault: {kind}</faultstring>"
+                '<detail><SystemErrorFault xmlns="urn:vim25" xsi:type="SystemError">'
+                f"<reason>injected fault: {kind}</reason></SystemErrorFault></detail>"
+                "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+            )
+            return 500, "text/xml; charset=utf-8", fault.encode(), {}
         status, gcp_status, azure_code = {
             "server_error": (500, "INTERNAL", "InternalServerError"),
             "throttle": (429, "RESOURCE_EXHAUSTED", "TooManyRequests"),
@@ -241,6 +256,8 @@ class FaultProxy(FixtureServer):
         )
 
     def _api_type(self, req: _Incoming) -> str:
+        if self.flavor == "vsphere":
+            return "text/xml; charset=utf-8"
         if self.flavor == "aws" and not req.json_protocol:
             return "text/xml;charset=UTF-8"
         return "application/x-amz-json-1.1" if self.flavor == "aws" else "application/json"
@@ -256,6 +273,10 @@ class FaultProxy(FixtureServer):
         return b"{}"
 
     def _malformed(self, req: _Incoming) -> bytes:
+        if self.flavor == "vsphere":
+            return (
+                b'<?xml version="1.0"?><soapenv:Envelope><soapenv:Body><returnval></soapenv:Body>'
+            )
         if self.flavor == "aws" and not req.json_protocol:
             return b'<?xml version="1.0"?><Response><reservationSet><item></reservationSet>'
         return b'{"items": [{"name": "x", }]] not json'
@@ -274,6 +295,11 @@ class FaultProxy(FixtureServer):
             req.json_protocol, req.action = True, target.rpartition(".")[2]
         elif self.flavor == "aws" and body:
             req.action = (parse_qs(body.decode(errors="replace")).get("Action") or [""])[0]
+        elif self.flavor == "vsphere" and body:
+            operation, kind = _SOAP_OPERATION.search(body), _SOAP_TYPE.search(body)
+            req.action = (operation.group(1).decode() if operation else "") + (
+                f"/{kind.group(1).decode()}" if kind else ""
+            )
         req.described = f"{method} {path} action={req.action} region={region} key={key}"
         return req
 

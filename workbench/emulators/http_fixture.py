@@ -58,9 +58,12 @@ class Response:
 class HttpError(Exception):
     """Raised by a subclass's route() to answer with an error status in the API's own shape."""
 
-    def __init__(self, status: int, message: str, code: str = "") -> None:
+    def __init__(self, status: int, message: str, code: str = "", body: Any = None) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
+        self.body = (
+            body  # a whole error envelope, when the API's answer carries more than a message
+        )
 
 
 @dataclass
@@ -221,7 +224,12 @@ class FixtureServer:
             with self.lock:
                 return self.route(request)
         except HttpError as err:
-            return Response(err.status, self.error_body(err.status, err.message, err.code))
+            body = (
+                err.body
+                if err.body is not None
+                else self.error_body(err.status, err.message, err.code)
+            )
+            return Response(err.status, body)
 
 
 def _make_handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:

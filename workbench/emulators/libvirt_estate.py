@@ -87,8 +87,10 @@ def demo_estate(host: str = "kvm-lab-01", now: datetime | None = None) -> Estate
     def days_ago(days: float) -> datetime:
         return now - timedelta(days=days)
 
-    def nic(name: str, network: str = "default", index: int = 0) -> Interface:
-        return Interface(network, mac_for(host, name, index))
+    def nic(
+        name: str, network: str = "default", index: int = 0, filter: str | None = None
+    ) -> Interface:
+        return Interface(network, mac_for(host, name, index), filter=filter)
 
     if host == "kvm-lab-02":
         return _demo_lab_02(host, days_ago, nic)
@@ -106,7 +108,7 @@ def demo_estate(host: str = "kvm-lab-01", now: datetime | None = None) -> Estate
             tpm=True,
             graphics=(vnc_local,),
             disks=(Disk(_vol("web-01.qcow2"), luks=True),),
-            interfaces=(nic("web-01"),),
+            interfaces=(nic("web-01", filter="clean-traffic"),),
         ),
         Domain(
             "web-02",
@@ -134,7 +136,10 @@ def demo_estate(host: str = "kvm-lab-01", now: datetime | None = None) -> Estate
                 Disk(_vol("db-01.qcow2"), luks=True),
                 Disk(_vol("db-01-data.qcow2"), target="vdb", luks=True),
             ),
-            interfaces=(nic("db-01"), nic("db-01", "storage-net", 1)),
+            interfaces=(
+                nic("db-01", filter="clean-traffic"),
+                nic("db-01", "storage-net", 1),  # the storage NIC has no filter: db-01 fails ONP-10
+            ),
             snapshots=(
                 Snapshot("before-pg15-upgrade", days_ago(540), description="pg14 -> pg15"),
                 Snapshot("pg15-migrated", days_ago(538), "before-pg15-upgrade"),
@@ -155,6 +160,7 @@ def demo_estate(host: str = "kvm-lab-01", now: datetime | None = None) -> Estate
             ),
             interfaces=(nic("legacy-erp"),),
             serial=True,
+            seclabel="none",  # sVirt off, for an old vendor driver
             snapshots=(
                 Snapshot("golden-2019", days_ago(1900), description="vendor install"),
                 Snapshot("sp2", days_ago(1500), "golden-2019"),

@@ -38,6 +38,7 @@ class Interface:
     network: str
     mac: str
     model: str = "virtio"
+    filter: str | None = None  # an nwfilter reference (clean-traffic: anti-spoofing)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Domain:
     usb: tuple[UsbHostdev, ...] = ()
     snapshots: tuple[Snapshot, ...] = ()  # parents before children
     current_snapshot: str | None = None  # None: the last snapshot is current
+    seclabel: str | None = None  # "none": the domain opts out of sVirt confinement
 
 
 @dataclass(frozen=True)

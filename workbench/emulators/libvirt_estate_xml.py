@@ -83,6 +83,8 @@ def _domain_element(estate: Estate, dom: Domain) -> ET.Element:
         _sub(nic_el, "mac", address=nic.mac)
         _sub(nic_el, "source", network=nic.network)
         _sub(nic_el, "model", type=nic.model)
+        if nic.filter:
+            _sub(nic_el, "filterref", filter=nic.filter)
     if dom.serial:
         serial = _sub(devices, "serial", type="pty")
         _sub(serial, "target", port="0")
@@ -102,6 +104,8 @@ def _domain_element(estate: Estate, dom: Domain) -> ET.Element:
     if dom.tpm:
         tpm = _sub(devices, "tpm", model="tpm-crb")
         _sub(tpm, "backend", type="emulator", version="2.0")
+    if dom.seclabel:
+        _sub(el, "seclabel", type=dom.seclabel, model="none")
     return el
 
 

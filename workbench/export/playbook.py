@@ -9,11 +9,17 @@ declarative over whole resources and cannot express a patch of one field). Each 
 call's index, its target and its before-state digest as tags and vars, so a callback can journal it. Calls with
 no Ansible form (libvirt domain XML, vSphere reconfigure specs) are listed in the header and returned, never
 silently dropped.
+
+AWS tasks run as vmwb's fix identity, as vmwb's own apply would (``[aws] fix_profile``, ``fix_role_arn``,
+``fix_external_id``): the profile as the play's ``AWS_PROFILE``, the role assumed once per account by
+``amazon.aws.sts_assume_role`` (``no_log``: it registers credentials), whose credentials each task of that
+account takes in its environment. Without either, the header says the tasks run as the caller.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,9 +222,51 @@ def _azure(item: PlanItem) -> list[dict[str, Any]] | None:
     return [{"azure.azcollection.azure_rm_resource": args, "register": f"vmwb_call_{item.index}"}]
 
 
-def render(plan: Plan) -> Playbook:
-    """The playbook of ``plan`` (see the module docstring)."""
+def _assume_role(plan: Plan, account: str, aws: Mapping[str, Any]) -> dict[str, Any]:
+    """The task that assumes the fix role in ``account``; its result is ``vmwb_identity_<account>``."""
+    args: dict[str, Any] = {
+        "role_arn": str(aws["fix_role_arn"]).replace("{account}", account),
+        "role_session_name": "vmwb-fix",
+    }
+    if aws.get("fix_external_id"):
+        args["external_id"] = aws["fix_external_id"]
+    return {
+        "name": f"assume the fix identity in {account}",
+        "amazon.aws.sts_assume_role": args,
+        "register": f"vmwb_identity_{account}",
+        "no_log": True,
+        "tags": ["vmwb", f"vmwb-plan-{plan.plan_id}"],
+        "vars": {"vmwb_plan": plan.plan_id, "vmwb_fix": plan.fix_id},
+    }
+
+
+def _role_environment(account: str) -> dict[str, str]:
+    creds = f"vmwb_identity_{account}.sts_creds"
+    return {
+        "AWS_ACCESS_KEY_ID": "{{ " + creds + ".access_key }}",
+        "AWS_SECRET_ACCESS_KEY": "{{ " + creds + ".secret_key }}",
+        "AWS_SESSION_TOKEN": "{{ " + creds + ".session_token }}",
+    }
+
+
+def _identity_line(aws: Mapping[str, Any]) -> str:
+    if aws.get("fix_role_arn"):
+        via = f" from profile {aws['fix_profile']}" if aws.get("fix_profile") else ""
+        return f"# AWS tasks run as the fix identity: role {aws['fix_role_arn']}, assumed per account{via}."
+    if aws.get("fix_profile"):
+        return f"# AWS tasks run as the fix identity: profile {aws['fix_profile']} (AWS_PROFILE)."
+    return (
+        "# AWS tasks run with the caller's credentials: [aws] sets no fix_profile or fix_role_arn."
+    )
+
+
+def render(plan: Plan, aws: Mapping[str, Any] | None = None) -> Playbook:
+    """The playbook of ``plan`` (see the module docstring); ``aws``: the ``[aws]`` config section, whose
+    fix identity the AWS tasks run as."""
     import yaml
+
+    aws = aws or {}
+    assumed: set[str] = set()
 
     tasks: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -234,12 +282,17 @@ def render(plan: Plan) -> Playbook:
         if made is None:
             missing.append(f"#{item.index + 1} {item.call_text()}")
             continue
+        role = plan.provider == "aws" and bool(aws.get("fix_role_arn"))
+        if role and item.account not in assumed:
+            assumed.add(item.account)
+            tasks.append(_assume_role(plan, item.account, aws))
         for n, task in enumerate(made):
             step = f"#{item.index + 1}" + (f".{n + 1}" if len(made) > 1 else "")
             tasks.append(
                 {
                     "name": f"{step} {item.description} [{item.target_uid}]",
                     **task,
+                    **({"environment": _role_environment(item.account)} if role else {}),
                     **_meta(plan, item),
                 }
             )
@@ -252,11 +305,15 @@ def render(plan: Plan) -> Playbook:
     }
     if plan.provider == "gcp":
         play["vars"] = {"gcp_access_token": "{{ lookup('env', 'GCP_ACCESS_TOKEN') }}"}
+    if plan.provider == "aws" and aws.get("fix_profile"):
+        play["environment"] = {"AWS_PROFILE": aws["fix_profile"]}
     header = [
         f"# vmwb plan {plan.plan_id} ({plan.fix_id}), made {plan.created_at} by {plan.created_by}",
         f"# {len(plan.items)} call(s); one task per call, in the plan's order.",
         "# Review the plan with `vmwb fix plan` first; vmwb's own apply also verifies and journals.",
     ]
+    if plan.provider == "aws":
+        header.append(_identity_line(aws))
     if plan.provider == "gcp":
         header.append(
             "# The Compute REST calls read a token from GCP_ACCESS_TOKEN (gcloud auth print-access-token)."

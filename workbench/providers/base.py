@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from workbench.errors import ProviderError
-from workbench.model import ScopeRef, TaskOutput
+from workbench.model import ScopeRef, Setting, TaskOutput
 
 
 class TaskCancelled(Exception):
@@ -117,3 +117,14 @@ def describe_error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def patch_api_state(api: str, enabled: bool, note: str = "") -> Setting:
+    """The scope's patch service as a setting (``patch_api``): "not enabled" is a known state of the scope, shown as
+    such (HYB-02: patch state unknown), never a task that fails on every sync."""
+    return Setting(
+        id="patch_api",
+        name=f"Patch API ({api})",
+        value={"api": api, "enabled": enabled},
+        extra={"note": note} if note else {},
+    )

@@ -188,8 +188,9 @@ def evaluate_many(
         db = getattr(local, "db", None)
         if db is None:
             db = cache.reader()
-            # Map the file: a scan reads most of the cache, and mapped pages skip a copy per read.
-            db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            if isinstance(db, sqlite3.Connection):
+                # Map the file: a scan reads most of the cache, and mapped pages skip a copy per read.
+                db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             local.db = db
             with lock:
                 opened.append(db)

@@ -3,5 +3,5 @@ SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id,
        'public IP ' || i.public_ip AS reason,
        json_object('public_ip', i.public_ip, 'state', i.state) AS evidence
 FROM instances AS i
-WHERE i.provider IN ('aws', 'gcp') AND i.state <> 'terminated'
+WHERE i.provider IN ('aws', 'gcp', 'azure') AND i.state <> 'terminated'
   AND i.public_ip > ''  -- an index range: only VMs with an address are read

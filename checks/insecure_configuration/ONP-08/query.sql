@@ -4,7 +4,8 @@
 -- missing password fails on its own, an exposed listener fails either way.
 WITH found AS (
   SELECT i.row_id,
-         group_concat(json_extract(g.value, '$.type') || ' on ' || json_extract(g.value, '$.listen')
+         group_concat(json_extract(g.value, '$.type')
+           || COALESCE(' on ' || json_extract(g.value, '$.listen'), ' with no listen address')
            || CASE WHEN json_extract(g.value, '$.has_password') = 0 THEN ' without password'
                    WHEN json_extract(g.value, '$.has_password') IS NULL THEN ' (password unknown)' ELSE '' END
            || CASE WHEN json_extract(g.value, '$.listen_next_boot') IS NOT NULL

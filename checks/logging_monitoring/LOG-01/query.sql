@@ -5,11 +5,15 @@ SELECT n.uid AS resource_uid, 'network' AS resource_kind, n.id AS resource_id, n
 FROM networks AS n
 WHERE n.provider = 'aws' AND n.flow_logs = 0
 UNION ALL
--- Azure: per NSG (Network Watcher flow logs). NULL flow_logs means the subscription has no Network Watcher,
+-- Azure: per NSG, logged by its own NSG flow log or by VNet flow logs covering every subnet / NIC it is attached
+-- to (the collector works that out: extra.flow_log_via = 'vnet'). NULL flow_logs means the subscription has no Network Watcher,
 -- so nothing was looked at: not reported here.
 SELECT g.uid, 'firewall_group', g.id, g.name, g.provider, g.account, g.region, g.tags,
        CASE WHEN json_extract(g.extra, '$.flow_log_id') IS NULL THEN 'NSG has no flow log'
             WHEN json_extract(g.extra, '$.flow_logs') = 0 THEN 'NSG flow log is disabled'
+            WHEN json_extract(g.extra, '$.flow_log_via') = 'vnet'
+            THEN 'the VNet flow logs covering the NSG are kept ' || json_extract(g.extra, '$.flow_log_retention_days')
+                 || ' days, under ' || :min_retention_days
             ELSE 'NSG flow logs are kept ' || json_extract(g.extra, '$.flow_log_retention_days')
                  || ' days, under ' || :min_retention_days
        END,
@@ -18,6 +22,9 @@ SELECT g.uid, 'firewall_group', g.id, g.name, g.provider, g.account, g.region, g
                    'retention_days', json_extract(g.extra, '$.flow_log_retention_days'))
 FROM firewall_groups AS g
 WHERE g.provider = 'azure'
+  -- An NSG attached to nothing carries no traffic to log (SPR-10 reports it).
+  AND (COALESCE(json_array_length(json_extract(g.extra, '$.nic_ids')), 0) > 0
+       OR COALESCE(json_array_length(json_extract(g.extra, '$.subnet_ids')), 0) > 0)
   AND (json_extract(g.extra, '$.flow_logs') = 0
        -- 0 days is Azure's "kept indefinitely"
        OR json_extract(g.extra, '$.flow_log_retention_days') BETWEEN 1 AND :min_retention_days - 1)

@@ -2,13 +2,16 @@ WITH all_open AS (
   SELECT r.provider, r.account, r.region, r.group_id, r.id, r.source, 'all' AS port
   FROM firewall_rules AS r
   WHERE r.world_open = 1 AND r.direction = 'ingress' AND r.action = 'allow' AND r.disabled = 0 AND r.provider IN ('aws', 'gcp', 'azure')
-    AND (lower(r.protocol) IN ('-1', 'all', '*') OR r.port_from IS NULL
-         OR (r.port_from <= 1 AND COALESCE(r.port_to, r.port_from) >= 65535))
+    -- Protocol and ports are two things: "all ports" is the full port range of a port-carrying protocol (or of
+    -- every protocol). ICMP carries no ports: an open ICMP rule is NET-06's lower finding, and Azure's protocol
+    -- '*' limited to port 22 opens port 22, not every port.
+    AND lower(r.protocol) IN ('-1', 'all', '*', 'tcp', '6', 'udp', '17', 'sctp', '132')
+    AND (r.port_from IS NULL OR (r.port_from <= 1 AND COALESCE(r.port_to, r.port_from) >= 65535))
 ),
 risky AS (
   SELECT r.provider, r.account, r.region, r.group_id, r.id, r.source, CAST(p.value AS TEXT) AS port
   FROM firewall_rules AS r, json_each(:high_risk_ports) AS p
-  WHERE r.world_open = 1 AND r.direction = 'ingress' AND r.action = 'allow' AND r.disabled = 0 AND r.provider IN ('aws', 'gcp', 'azure') AND lower(r.protocol) IN ('tcp', '6', 'udp', '17')
+  WHERE r.world_open = 1 AND r.direction = 'ingress' AND r.action = 'allow' AND r.disabled = 0 AND r.provider IN ('aws', 'gcp', 'azure') AND lower(r.protocol) IN ('tcp', '6', 'udp', '17', '-1', 'all', '*')
     AND r.port_from IS NOT NULL AND r.port_from <= p.value AND COALESCE(r.port_to, r.port_from) >= p.value
 ),
 b AS (

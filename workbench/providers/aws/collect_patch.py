@@ -10,8 +10,11 @@ from botocore.exceptions import ClientError
 from workbench.clock import iso
 from workbench.model import PatchState, TaskOutput
 from workbench.providers.aws.util import jsonable, pages
-from workbench.providers.base import TaskContext, describe_error
+from workbench.providers.base import TaskContext, describe_error, patch_api_state
 
+# What SSM answers where the account has not signed up for it, or the region is not opted in: the service is
+# not enabled there (a known state), unlike AccessDenied, which is a permission problem and fails the task.
+SSM_NOT_ENABLED = frozenset({"SubscriptionRequiredException", "OptInRequired"})
 PATCH_STATE_BATCH = 50  # describe_instance_patch_states takes at most 50 instance ids
 # The SSM documents that run Patch Manager (scan or install) from an association.
 PATCH_DOCUMENTS = frozenset(
@@ -61,11 +64,24 @@ def _last_install(state: dict[str, Any]) -> str | None:
     return iso(state.get("LastNoRebootInstallOperationTime"))
 
 
+def ssm_not_enabled(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in SSM_NOT_ENABLED
+
+
 def collect_patch(ssm: Any, out: TaskOutput, ctx: TaskContext) -> None:
-    infos = {
-        info["InstanceId"]: info
-        for info in pages(ssm, "describe_instance_information", ctx, "InstanceInformationList")
-    }
+    try:
+        infos = {
+            info["InstanceId"]: info
+            for info in pages(ssm, "describe_instance_information", ctx, "InstanceInformationList")
+        }
+    except ClientError as exc:
+        if not ssm_not_enabled(exc):
+            raise
+        out.add(
+            patch_api_state("ssm", False, f"Systems Manager not enabled: {describe_error(exc)}")
+        )
+        return
+    out.add(patch_api_state("ssm", True))
     ids = sorted(infos)
     states: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), PATCH_STATE_BATCH):

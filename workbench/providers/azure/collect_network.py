@@ -123,9 +123,49 @@ def collect_network(clients: Any, subscription: str, out: TaskOutput, ctx: TaskC
             return None
         return any(logs.get(t or "", {}).get("enabled") for t in targets)
 
+    # A NIC's subnets, for an NSG attached to NICs: a VNet flow log on the NIC's subnet or VNet logs it.
+    nic_subnets: dict[str, list[str]] = {}
+    if watchers and logs:
+        for nic in paged(network.network_interfaces.list_all(), ctx):
+            configs = props(nic).get("ipConfigurations") or []
+            nic_subnets[arm_id(nic.get("id")) or ""] = ids_of(
+                [(props(c).get("subnet") or {}) for c in configs]
+            )
+
+    def enabled_log(*targets: str) -> Json | None:
+        return next((logs[t] for t in targets if logs.get(t, {}).get("enabled")), None)
+
+    def vnet_log(subnet_id: str) -> Json | None:
+        return enabled_log(subnet_id, subnet_id.split("/subnets/", 1)[0])
+
+    def nsg_log(nsg_id: str, subnet_ids: list[str], nic_ids: list[str]) -> Json:
+        """The flow log that records an NSG's traffic: its own NSG flow log, or else VNet flow logs that cover
+        every place it is attached (a subnet by the subnet or its VNet; a NIC by the NIC, or by its subnets)."""
+        own = logs.get(nsg_id, {})
+        if own.get("enabled") or not (subnet_ids or nic_ids):
+            return own
+        covering = [vnet_log(sid) for sid in subnet_ids]
+        for nic in nic_ids:
+            via_subnets = [vnet_log(sid) for sid in nic_subnets.get(nic) or []]
+            covering.append(
+                enabled_log(nic) or (via_subnets[0] if via_subnets and all(via_subnets) else None)
+            )
+        found = [c for c in covering if c]
+        if len(found) < len(covering):
+            return own
+        # The weakest retention is what the NSG's traffic gets (0 = kept indefinitely).
+        days = [c["retention_days"] for c in found]
+        kept = 0 if all(d == 0 for d in days) else min(d for d in days if d)
+        return {**found[0], "retention_days": kept, "via": "vnet"}
+
     for nsg in paged(network.network_security_groups.list_all(), ctx):
         nsg_id = arm_id(nsg["id"]) or ""
         p = props(nsg)
+        subnet_ids, nic_ids = (
+            ids_of(p.get("subnets") or []),
+            ids_of(p.get("networkInterfaces") or []),
+        )
+        log = nsg_log(nsg_id, subnet_ids, nic_ids)
         out.add(
             FirewallGroup(
                 id=nsg_id,
@@ -136,11 +176,12 @@ def collect_network(clients: Any, subscription: str, out: TaskOutput, ctx: TaskC
                 extra={
                     "location": nsg.get("location"),
                     "resource_group": parse_id(nsg["id"])[1].lower(),
-                    "nic_ids": ids_of(p.get("networkInterfaces") or []),
-                    "subnet_ids": ids_of(p.get("subnets") or []),
-                    "flow_logs": flow(nsg_id),
-                    "flow_log_retention_days": logs.get(nsg_id, {}).get("retention_days"),
-                    "flow_log_id": logs.get(nsg_id, {}).get("flow_log_id"),
+                    "nic_ids": nic_ids,
+                    "subnet_ids": subnet_ids,
+                    "flow_logs": None if not watchers else bool(log.get("enabled")),
+                    "flow_log_retention_days": log.get("retention_days"),
+                    "flow_log_id": log.get("flow_log_id"),
+                    "flow_log_via": log.get("via", "nsg") if log else None,
                 },
             )
         )

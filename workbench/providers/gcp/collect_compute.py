@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench import secret_scan
 from workbench.clock import iso
 from workbench.errors import BadAnswer
 from workbench.model import Grant, Image, Instance, Snapshot, TaskOutput, Volume
@@ -16,6 +17,7 @@ from workbench.providers.gcp.util import (
     items,
     last,
     meta_items,
+    resource_id,
     truthy,
     vanished,
     zonal_id,
@@ -36,6 +38,16 @@ STATES = {
 }
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 DEFAULT_SA_SUFFIX = "-compute@developer.gserviceaccount.com"
+# Metadata keys whose values the guest runs: scanned for secrets, which are then kept out of the cache's raw copy.
+SCRIPT_KEYS = (
+    "startup-script",
+    "shutdown-script",
+    "user-data",
+    "windows-startup-script-ps1",
+    "windows-startup-script-cmd",
+    "windows-startup-script-bat",
+    "sysprep-specialize-script-ps1",
+)
 PUBLIC_MEMBERS = {"allUsers": "public", "allAuthenticatedUsers": "all_authenticated"}
 
 
@@ -48,7 +60,7 @@ def _disk_images(handle: Any, ctx: TaskContext) -> dict[str, str | None]:
     """Disk id → the image it was created from: an instance's attached disks do not carry it."""
     pager = _handle_call(handle, "DisksClient", "aggregated_list", project=handle.project)
     return {
-        zonal_id(d.get("selfLink")): image_ref(d.get("sourceImage"), handle.project)
+        resource_id(d): image_ref(d.get("sourceImage"), handle.project)
         for d in aggregated(pager, ctx, "disks")
     }
 
@@ -74,10 +86,44 @@ def collect_instances(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
             out.relate("instance", rec.id, "in_network", "subnet", rec.subnet_id)
 
 
+def script_secrets(item: Json) -> tuple[Json, list[Json]]:
+    """Likely secrets in the VM's metadata scripts (kind, line, fingerprint and key; never the text), and the
+    item with the value of every script that holds one replaced by a note (a secret found is redacted)."""
+    meta = meta_items(item.get("metadata"))
+    found = [
+        {**hit, "key": key}
+        for key in SCRIPT_KEYS
+        if meta.get(key)
+        for hit in secret_scan.scan(meta[key])
+    ]
+    if not found:
+        return item, []
+    leaky = {h["key"] for h in found}
+    metadata = dict(item.get("metadata") or {})
+    metadata["items"] = [
+        {
+            **i,
+            "value": f"[not stored: {sum(h['key'] == i.get('key') for h in found)} likely secret(s)]",
+        }
+        if i.get("key") in leaky
+        else i
+        for i in metadata.get("items") or []
+    ]
+    return {**item, "metadata": metadata}, found
+
+
 def instance_record(item: Json, disk_images: dict[str, str | None]) -> Instance:
     meta = meta_items(item.get("metadata"))
+    raw, secrets = script_secrets(item)
     nics = item.get("networkInterfaces") or []
     nats = [ac["natIP"] for nic in nics for ac in nic.get("accessConfigs") or [] if ac.get("natIP")]
+    # An external IPv6 address (ipv6AccessConfigs, type DIRECT_IPV6) is as public as an external IPv4 one.
+    nats += [
+        ac["externalIpv6"]
+        for nic in nics
+        for ac in nic.get("ipv6AccessConfigs") or []
+        if ac.get("externalIpv6")
+    ]
     disks = item.get("disks") or []
     boot = next((d for d in disks if d.get("boot")), disks[0] if disks else {})
     shielded = item.get("shieldedInstanceConfig") or {}
@@ -91,13 +137,14 @@ def instance_record(item: Json, disk_images: dict[str, str | None]) -> Instance:
     zone = last(item.get("zone"))
     image_id = disk_images.get(zonal_id(boot.get("source")))
     return Instance(
-        id=zonal_id(item.get("selfLink")),
+        id=resource_id(item),
         name=item.get("name", ""),
         created_at=iso(item.get("creationTimestamp")),
         tags=dict(item.get("labels") or {}),
-        raw=item,
+        raw=raw,
         extra={
             "zone": zone,
+            "user_data_secrets": secrets,
             "region": zone.rsplit("-", 1)[0] if zone else None,
             "numeric_id": item.get("id"),
             "status": status,
@@ -160,7 +207,7 @@ def collect_disks(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
     for item in aggregated(pager, ctx, "disks"):
         users = [zonal_id(u) for u in item.get("users") or []]
         enc_type, enc_term, kms = encryption(item.get("diskEncryptionKey"))
-        did = zonal_id(item.get("selfLink"))
+        did = resource_id(item)
         out.add(
             Volume(
                 id=did,

@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.clock import iso
 from workbench.model import PatchState, TaskOutput
-from workbench.providers.base import TaskContext
+from workbench.providers.base import TaskContext, patch_api_state
 from workbench.providers.gcp.util import (
     Json,
     aggregated,
@@ -20,11 +20,12 @@ from workbench.providers.gcp.util import (
     last,
     link_parts,
     pages,
-    zonal_id,
+    resource_id,
 )
 
 log = logging.getLogger(__name__)
 
+OSCONFIG = "osconfig.googleapis.com"
 MAX_CVES = 50  # CVE ids kept per instance in extra; the full report stays in raw
 # Newest finished patch jobs read per project (one instanceDetails list each): a weekly deployment makes ~50 a
 # year, so this covers every instance patched in the last year or more.
@@ -40,7 +41,7 @@ def _instances(handle: Any, ctx: TaskContext) -> dict[tuple[str, str], tuple[str
     pager = client.aggregated_list(project=handle.project, **handle.clients.call_kwargs)
     found: dict[tuple[str, str], tuple[str, str]] = {}
     for vm in aggregated(pager, ctx, "instances"):
-        ref = (zonal_id(vm.get("selfLink")), vm.get("name", ""))
+        ref = (resource_id(vm), vm.get("name", ""))
         zone = last(vm.get("zone"))
         found[(zone, str(vm.get("id", "")))] = ref
         found[(zone, vm.get("name", ""))] = ref
@@ -83,6 +84,8 @@ def _patch_jobs(
         pager = client.list_patch_jobs(parent=f"projects/{handle.project}", **kw)
         jobs = [as_dict(j) for page in pages(pager, ctx) for j in page.patch_jobs]
     except (Forbidden, PermissionDenied) as exc:  # REST answers Forbidden, gRPC PermissionDenied
+        if service_disabled(exc):
+            raise
         # Patch jobs need roles/osconfig.patchJobViewer, which a reports-only auditor may lack: keep the rest.
         log.warning(
             "[gcp] %s: patch jobs not readable (%s); no last install times", handle.project, exc
@@ -116,9 +119,37 @@ def _patch_jobs(
     return history
 
 
+def service_disabled(exc: BaseException) -> bool:
+    """Whether a Google API error says the API is not enabled in the project (ErrorInfo SERVICE_DISABLED)."""
+    if getattr(exc, "reason", None) == "SERVICE_DISABLED":
+        return True
+    text = str(exc)
+    return "SERVICE_DISABLED" in text or "has not been used in project" in text
+
+
 def collect_patch(handle: Any, out: TaskOutput, ctx: TaskContext) -> None:
+    from google.api_core.exceptions import Forbidden, PermissionDenied
+
     instances = _instances(handle, ctx)
     zones = sorted({zone for zone, _ in instances})
+    try:
+        _collect_reports(handle, instances, zones, out, ctx)
+    except (Forbidden, PermissionDenied) as exc:
+        if not service_disabled(exc):
+            raise
+        out.records.clear()
+        out.add(patch_api_state(OSCONFIG, False, "OS Config API not enabled: patch state unknown"))
+        return
+    out.add(patch_api_state(OSCONFIG, True))
+
+
+def _collect_reports(
+    handle: Any,
+    instances: dict[tuple[str, str], tuple[str, str]],
+    zones: list[str],
+    out: TaskOutput,
+    ctx: TaskContext,
+) -> None:
     inventories: dict[tuple[str, str], Json] = {}
     reports: dict[tuple[str, str], Json] = {}
     for zone in zones:

@@ -46,6 +46,20 @@ def zonal_id(url: str | None) -> str:
     return f"{zone}/{last(url)}" if zone else last(url)
 
 
+def resource_id(item: Json) -> str:
+    """A zonal or regional resource's cache id from its required fields: ``<zone or region>/<name>``.
+
+    ``zone``/``region`` and ``name`` are always returned; ``selfLink`` is optional (a field mask or a proxy may
+    drop it), and an id built from it alone would collapse such resources into one row. The numeric ``id``
+    stands in for a missing name.
+    """
+    place = last(item.get("zone")) or last(item.get("region"))
+    name = item.get("name") or str(item.get("id") or "")
+    if not (place and name):
+        return zonal_id(item.get("selfLink")) or name
+    return f"{place}/{name}"
+
+
 def image_ref(url: str | None, project: str) -> str | None:
     """An image self-link as a cache id: the name for the scope's own images, ``<project>/<name>`` otherwise."""
     if not url:

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.clock import iso_epoch
+from workbench.errors import BadAnswer
 from workbench.model import Host, Instance, Network, Snapshot, TaskOutput, Volume
-from workbench.providers.base import TaskContext
+from workbench.providers.base import TaskContext, describe_error
 from workbench.providers.libvirt import domain_xml
 from workbench.providers.libvirt.connection import ConnectionPool, import_libvirt
+from workbench.providers.parallel import ItemFailed
 
 # virDomainState → the model's lower-case states.
 _STATES = {
@@ -50,16 +52,56 @@ class LibvirtHandle:
         return int(flags)
 
 
-def _domains(handle: LibvirtHandle, ctx: TaskContext) -> list[tuple[Any, ET.Element]]:
+def _gone(exc: BaseException) -> bool:
+    """The domain (or its snapshot) was undefined between the listing and this call."""
+    libvirt = import_libvirt()
+    codes = (
+        libvirt.VIR_ERR_NO_DOMAIN,
+        libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT,
+        libvirt.VIR_ERR_NO_STORAGE_VOL,
+        libvirt.VIR_ERR_NO_NETWORK,
+    )
+    return isinstance(exc, libvirt.libvirtError) and exc.get_error_code() in codes
+
+
+def _item(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, or an :class:`ItemFailed` when that one call fails (its object's rows are kept)."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        return ItemFailed(describe_error(exc), _gone(exc))
+
+
+def _listed(handle: LibvirtHandle, ctx: TaskContext) -> list[Any]:
     conn = handle.connection()
+    found = list(conn.listAllDomains())
+    ctx.checkpoint()
+    return sorted(found, key=lambda d: d.name())  # libvirt's order is not stable
+
+
+def _domains(handle: LibvirtHandle, ctx: TaskContext) -> list[tuple[Any, ET.Element | ItemFailed]]:
+    """Every domain with its checked XML, or an :class:`ItemFailed` where that domain's XML could not be read."""
     flags = handle.xml_flags()
-    out = []
-    for dom in sorted(
-        conn.listAllDomains(), key=lambda d: d.name()
-    ):  # libvirt's order is not stable
+    out: list[tuple[Any, ET.Element | ItemFailed]] = []
+    for dom in _listed(handle, ctx):
         ctx.checkpoint()
-        out.append((dom, domain_xml.parse(dom.XMLDesc(flags))))
+        out.append(
+            (dom, _item(lambda d: domain_xml.parse_domain(d.XMLDesc(flags), d.UUIDString()), dom))
+        )
     return out
+
+
+def _all_read(
+    domains: list[tuple[Any, ET.Element | ItemFailed]], task: str
+) -> list[tuple[Any, ET.Element]]:
+    """The domains' XML when every one was read: a task that needs all of them (which volumes are in use)
+    fails instead of reading a domain it could not see as one that uses nothing."""
+    for dom, root in domains:
+        if isinstance(root, ItemFailed) and not root.gone:
+            raise BadAnswer(
+                f"{task}: the XML of domain {dom.name()!r} could not be read ({root.error})"
+            )
+    return [(dom, root) for dom, root in domains if not isinstance(root, ItemFailed)]
 
 
 # ---------------------------------------------------------------- domains
@@ -68,18 +110,33 @@ def _domains(handle: LibvirtHandle, ctx: TaskContext) -> list[tuple[Any, ET.Elem
 def collect_domains(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) -> None:
     handle.connection()  # opened first: whether passwords are visible depends on the connection's mode
     secure = handle.pool.is_read_write(handle.uri)
+    inactive_flags = handle.xml_flags(inactive=True)
     for dom, root in _domains(handle, ctx):
-        inactive = None
-        if dom.isActive() and dom.isPersistent():
-            # A fix changes the persistent config; the running guest keeps the old one until it restarts.
-            inactive = domain_xml.parse(dom.XMLDesc(handle.xml_flags(inactive=True)))
-        record = instance_record(dom, root, inactive, secure_xml=secure)
+        record = (
+            root
+            if isinstance(root, ItemFailed)
+            else _item(_domain_record, dom, root, inactive_flags, secure)
+        )
+        if isinstance(record, ItemFailed):
+            if record.gone:  # undefined since the listing: nothing to show
+                continue
+            # Only its identity is known this time: the cache keeps the row it had, marked stale.
+            out.add(Instance(id=dom.UUIDString(), name=dom.name()), stale=record.error)
+            continue
         out.add(record)
         for vol in record.volume_ids:
             out.relate("instance", record.id, "attached", "volume", vol)
         for nic in record.extra["interfaces"]:
             if nic.get("network"):
                 out.relate("instance", record.id, "in_network", "network", nic["network"])
+
+
+def _domain_record(dom: Any, root: ET.Element, inactive_flags: int, secure: bool) -> Instance:
+    inactive = None
+    if dom.isActive() and dom.isPersistent():
+        # A fix changes the persistent config; the running guest keeps the old one until it restarts.
+        inactive = domain_xml.parse_domain(dom.XMLDesc(inactive_flags), dom.UUIDString())
+    return instance_record(dom, root, inactive, secure_xml=secure)
 
 
 def instance_record(
@@ -122,6 +179,7 @@ def instance_record(
             "password_visible": secure_xml,
             "disks": disks,
             "interfaces": nics,
+            "seclabels": domain_xml.seclabels(root),
             "legacy_devices": legacy,
             "serial_count": sum(1 for d in legacy if d["kind"] == "serial"),
             "usb_count": sum(1 for d in legacy if d["kind"] == "usb"),
@@ -142,31 +200,51 @@ def instance_record(
 
 
 def collect_snapshots(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) -> None:
-    for dom, _root in _domains(handle, ctx):
+    # A domain whose snapshots cannot be listed fails the task (its rows are kept): which snapshots it has
+    # is unknown, and the provider cannot name the ones the cache knew. One snapshot's XML is an item.
+    for dom in _listed(handle, ctx):
+        ctx.checkpoint()
         dom_id = dom.UUIDString()
-        for snap in dom.listAllSnapshots():
-            xml = ET.fromstring(snap.getXMLDesc())
-            sid = f"{dom_id}/{snap.getName()}"
-            parent = xml.findtext("parent/name")
-            out.add(
-                Snapshot(
-                    id=sid,
-                    name=snap.getName(),
-                    created_at=iso_epoch(xml.findtext("creationTime")),
-                    extra={
-                        "domain": dom.name(),
-                        "parent": parent,
-                        "parent_id": f"{dom_id}/{parent}" if parent else None,
-                        "current": bool(snap.isCurrent()),
-                        "children": int(snap.numChildren()),
-                        "description": xml.findtext("description") or "",
-                        "memory": xml.findtext("state") in ("running", "paused"),
-                    },
-                    state=xml.findtext("state") or "",
-                    source_instance_id=dom_id,
-                )
+        snaps = _item(dom.listAllSnapshots)
+        if isinstance(snaps, ItemFailed):
+            if snaps.gone:
+                continue
+            raise BadAnswer(
+                f"snapshots of domain {dom.name()!r} could not be listed ({snaps.error})"
             )
+        for snap in snaps:
+            sid = f"{dom_id}/{snap.getName()}"
+            record = _item(_snapshot_record, dom, snap, sid)
+            if isinstance(record, ItemFailed):
+                if not record.gone:
+                    stale = Snapshot(id=sid, name=snap.getName(), source_instance_id=dom_id)
+                    out.add(stale, stale=record.error)
+                    out.relate("snapshot", sid, "snapshot_of", "instance", dom_id)
+                continue
+            out.add(record)
             out.relate("snapshot", sid, "snapshot_of", "instance", dom_id)
+
+
+def _snapshot_record(dom: Any, snap: Any, sid: str) -> Snapshot:
+    xml = domain_xml.parse_element(snap.getXMLDesc(), "domainsnapshot", f"snapshot {sid}")
+    dom_id = dom.UUIDString()
+    parent = xml.findtext("parent/name")
+    return Snapshot(
+        id=sid,
+        name=snap.getName(),
+        created_at=iso_epoch(xml.findtext("creationTime")),
+        extra={
+            "domain": dom.name(),
+            "parent": parent,
+            "parent_id": f"{dom_id}/{parent}" if parent else None,
+            "current": bool(snap.isCurrent()),
+            "children": int(snap.numChildren()),
+            "description": xml.findtext("description") or "",
+            "memory": xml.findtext("state") in ("running", "paused"),
+        },
+        state=xml.findtext("state") or "",
+        source_instance_id=dom_id,
+    )
 
 
 # ---------------------------------------------------------------- storage
@@ -175,7 +253,7 @@ def collect_snapshots(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) 
 def collect_storage(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) -> None:
     """Pool volumes and domain disks as volumes; a pool volume no domain disk refers to is orphaned."""
     users: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for dom, root in _domains(handle, ctx):
+    for dom, root in _all_read(_domains(handle, ctx), "storage"):
         for disk in domain_xml.disks(root):
             if disk["source"]:
                 users.setdefault(disk["source"], []).append((dom.UUIDString(), disk))
@@ -188,22 +266,12 @@ def collect_storage(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) ->
         for vol in sorted(pool.listAllVolumes(), key=lambda v: v.name()):
             path = vol.path()
             seen.add(path)
-            _kind, capacity, allocation = vol.info()
-            vxml = ET.fromstring(vol.XMLDesc())
-            enc = vxml.find("target/encryption")
-            fmt = _attr(vxml, "target/format", "type") or ""
-            out.add(
-                volume_record(
-                    path,
-                    vol.name(),
-                    users.get(path, []),
-                    pool=pool.name(),
-                    size_gb=capacity / _GIB,
-                    allocation_gb=allocation / _GIB,
-                    fmt=fmt,
-                    pool_encryption=enc.get("format") if enc is not None else None,
-                )
-            )
+            record = _item(_pool_volume, vol, path, pool.name(), users.get(path, []))
+            if isinstance(record, ItemFailed):
+                if not record.gone:  # its size and encryption are unknown this time: kept as known
+                    out.add(Volume(id=path, name=vol.name()), stale=record.error)
+                continue
+            out.add(record)
     for path, disk_users in sorted(users.items()):
         if path not in seen:  # a disk outside any pool (a path libvirt does not manage)
             name = path.rsplit("/", 1)[-1]
@@ -219,6 +287,24 @@ def collect_storage(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) ->
                     pool_encryption=None,
                 )
             )
+
+
+def _pool_volume(
+    vol: Any, path: str, pool: str, disk_users: list[tuple[str, dict[str, Any]]]
+) -> Volume:
+    _kind, capacity, allocation = vol.info()
+    vxml = domain_xml.parse_element(vol.XMLDesc(), "volume", f"volume {path}")
+    enc = vxml.find("target/encryption")
+    return volume_record(
+        path,
+        vol.name(),
+        disk_users,
+        pool=pool,
+        size_gb=capacity / _GIB,
+        allocation_gb=allocation / _GIB,
+        fmt=_attr(vxml, "target/format", "type") or "",
+        pool_encryption=enc.get("format") if enc is not None else None,
+    )
 
 
 def volume_record(
@@ -265,30 +351,37 @@ def collect_networks(handle: LibvirtHandle, out: TaskOutput, ctx: TaskContext) -
     conn = handle.connection()
     for net in sorted(conn.listAllNetworks(), key=lambda n: n.name()):
         ctx.checkpoint()
-        xml = ET.fromstring(net.XMLDesc(0))
-        ip = xml.find("ip")
-        cidr = None
-        if ip is not None and ip.get("address"):
-            import ipaddress
+        record = _item(_network_record, net)
+        if isinstance(record, ItemFailed):
+            if not record.gone:
+                out.add(Network(id=net.name(), name=net.name()), stale=record.error)
+            continue
+        out.add(record)
 
-            mask = ip.get("netmask") or ip.get("prefix") or "24"
-            cidr = str(ipaddress.ip_interface(f"{ip.get('address')}/{mask}").network)
-        forward = xml.find("forward")
-        out.add(
-            Network(
-                id=net.name(),
-                name=net.name(),
-                extra={
-                    "uuid": net.UUIDString(),
-                    "bridge": _attr(xml, "bridge", "name"),
-                    "forward": forward.get("mode", "nat") if forward is not None else "isolated",
-                    "active": bool(net.isActive()),
-                    "autostart": bool(net.autostart()),
-                },
-                is_default=net.name() == "default",
-                cidr=cidr,
-            )
-        )
+
+def _network_record(net: Any) -> Network:
+    xml = domain_xml.parse_element(net.XMLDesc(0), "network", f"network {net.name()}")
+    ip = xml.find("ip")
+    cidr = None
+    if ip is not None and ip.get("address"):
+        import ipaddress
+
+        mask = ip.get("netmask") or ip.get("prefix") or "24"
+        cidr = str(ipaddress.ip_interface(f"{ip.get('address')}/{mask}").network)
+    forward = xml.find("forward")
+    return Network(
+        id=net.name(),
+        name=net.name(),
+        extra={
+            "uuid": net.UUIDString(),
+            "bridge": _attr(xml, "bridge", "name"),
+            "forward": forward.get("mode", "nat") if forward is not None else "isolated",
+            "active": bool(net.isActive()),
+            "autostart": bool(net.autostart()),
+        },
+        is_default=net.name() == "default",
+        cidr=cidr,
+    )
 
 
 def _attr(parent: ET.Element, child: str, name: str) -> str | None:

@@ -12,6 +12,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from workbench.errors import BadAnswer
+
 # Loader file names that mean a Secure Boot build of OVMF/edk2 (Debian/Fedora/Ubuntu spellings).
 _SECBOOT_LOADER = re.compile(r"secboot|\.ms\.fd|secure", re.IGNORECASE)
 _UEFI_LOADER = re.compile(r"ovmf|edk2|aavmf|uefi", re.IGNORECASE)
@@ -20,8 +22,42 @@ QEMU_DEFAULT_LISTEN = "127.0.0.1"
 LEGACY_KINDS = ("floppy", "cdrom", "serial", "parallel", "usb")
 
 
+# What every domain XML libvirt formats has, whatever the driver: without them the text is not a domain's
+# description (a cut answer, another document), and reading it would make a VM look as if it had no devices.
+DOMAIN_ELEMENTS = ("name", "uuid", "os", "devices")
+
+
 def parse(xml_text: str) -> ET.Element:
     return ET.fromstring(xml_text)
+
+
+def parse_element(xml_text: str, tag: str, what: str) -> ET.Element:
+    """``xml_text`` parsed, whose root is ``<tag>``; :class:`BadAnswer` naming ``what`` otherwise."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise BadAnswer(
+            f"{what}: the XML does not parse ({exc}), so it is not libvirt's answer"
+        ) from exc
+    if root.tag != tag:
+        raise BadAnswer(
+            f"{what}: the XML is a <{root.tag}>, not a <{tag}>, so it is not libvirt's answer"
+        )
+    return root
+
+
+def parse_domain(xml_text: str, uuid: str) -> ET.Element:
+    """A domain's XML, checked to be that domain's full description (:data:`DOMAIN_ELEMENTS`, its UUID)."""
+    what = f"domain {uuid}"
+    root = parse_element(xml_text, "domain", what)
+    missing = [name for name in DOMAIN_ELEMENTS if root.find(name) is None]
+    if missing:
+        raise BadAnswer(
+            f"{what}: the XML has no <{'>, <'.join(missing)}>, so it is not libvirt's answer"
+        )
+    if (root.findtext("uuid") or "").strip().lower() != uuid.lower():
+        raise BadAnswer(f"{what}: the XML describes another domain ({root.findtext('uuid')})")
+    return root
 
 
 def strip_secrets(xml_text: str) -> str:
@@ -181,9 +217,18 @@ def interfaces(root: ET.Element) -> list[dict[str, Any]]:
                 "bridge": attrs.get("bridge"),
                 "source": attrs.get("network") or attrs.get("bridge") or attrs.get("dev"),
                 "model": _attr(nic, "model", "type"),
+                "filter": _attr(nic, "filterref", "filter"),
             }
         )
     return out
+
+
+def seclabels(root: ET.Element) -> list[dict[str, Any]]:
+    """The domain's security labels (sVirt): type none means the guest runs unconfined by SELinux/AppArmor."""
+    return [
+        {"type": el.get("type"), "model": el.get("model"), "relabel": el.get("relabel")}
+        for el in root.findall("seclabel")
+    ]
 
 
 def legacy_devices(root: ET.Element, disk_list: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.clock import iso
+from workbench.errors import BadAnswer
 from workbench.model import Host, Instance, Network, Setting, Snapshot, TaskOutput, Volume
 from workbench.providers.base import TaskContext
 from workbench.providers.vsphere.connection import (
@@ -64,6 +65,9 @@ _VM_PATHS = [
     "guest.ipAddress",
     "network",
 ]
+_VM_DEVICES = "config.hardware.device"
+# Every VM has these; an answer without them is not vCenter's (the others may be unset, e.g. guest.ipAddress).
+_VM_REQUIRED = ("name", _VM_DEVICES, "runtime.powerState")
 _TPM_LABEL = re.compile(r"\bTPM\b", re.IGNORECASE)
 
 
@@ -75,6 +79,26 @@ class VsphereHandle:
 
     def session(self) -> tuple[Any, Any]:
         return self.pool.get(self.server)
+
+
+def _read(
+    handle: VsphereHandle, root: Any, kind: Any, paths: list[str], required: tuple[str, ...]
+) -> list[tuple[Any, dict[str, Any], str | None]]:
+    """Every ``kind`` object under ``root`` with its properties, and why it is a failed item or None: the
+    properties the collector could not read for it, or ``required`` ones the answer does not have (every
+    such object has them, so an answer without them is not the API's answer)."""
+    si, lock = handle.session()
+    missing: dict[str, str] = {}
+    with lock:
+        rows = list(retrieve(si, root, kind, paths, missing))
+    found = []
+    for obj, props in rows:
+        error = missing.get(obj._moId)
+        absent = [path for path in required if props.get(path) is None]
+        if absent and error is None:
+            error = f"the answer has no {', '.join(absent)}, so it is not the API's answer"
+        found.append((obj, props, f"{obj._moId}: {error}" if error else None))
+    return found
 
 
 def _truthy(value: Any) -> bool | None:
@@ -229,15 +253,17 @@ def _disk_record(vm_id: str, disk: Any, vm_encrypted: bool) -> Volume:
 
 def collect_vms(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
     vim, _ = import_pyvmomi()
-    si, lock = handle.session()
-    with lock:
-        rows = list(retrieve(si, handle.datacenter.vmFolder, vim.VirtualMachine, _VM_PATHS))
-    for obj, props in rows:
+    rows = _read(handle, handle.datacenter.vmFolder, vim.VirtualMachine, _VM_PATHS, _VM_REQUIRED)
+    for obj, props, error in rows:
         ctx.checkpoint()
+        if error is not None and _VM_DEVICES in error:
+            # The VM's disks are volumes of this task: with its devices unknown they cannot be named, so the
+            # task fails and keeps every row, rather than dropping those volumes.
+            raise BadAnswer(error)
         instance, volumes = _vm_records(vim, obj, props)
-        out.add(instance)
+        out.add(instance, stale=error)  # a VM read in part: the cache keeps the row it knew
         for vol in volumes:
-            out.add(vol)
+            out.add(vol, stale=error)
             out.relate("instance", instance.id, "attached", "volume", vol.id)
         if instance.network_id:
             out.relate("instance", instance.id, "in_network", "network", instance.network_id)
@@ -245,13 +271,11 @@ def collect_vms(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> Non
 
 def collect_snapshots(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
     vim, _ = import_pyvmomi()
-    si, lock = handle.session()
-    with lock:
-        rows = list(
-            retrieve(si, handle.datacenter.vmFolder, vim.VirtualMachine, ["name", "snapshot"])
-        )
-    for obj, props in rows:
+    rows = _read(handle, handle.datacenter.vmFolder, vim.VirtualMachine, ["name", "snapshot"], ())
+    for obj, props, error in rows:
         ctx.checkpoint()
+        if error is not None:  # which snapshots this VM has is unknown: the task keeps them all
+            raise BadAnswer(error)
         info = props.get("snapshot")
         if info is None:
             continue
@@ -289,7 +313,6 @@ def _walk(
 
 def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
     vim, _ = import_pyvmomi()
-    si, lock = handle.session()
     paths = [
         "name",
         "config.service",
@@ -298,9 +321,8 @@ def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> N
         "runtime.connectionState",
         "runtime.inMaintenanceMode",
     ]
-    with lock:
-        rows = list(retrieve(si, handle.datacenter.hostFolder, vim.HostSystem, paths))
-    for obj, p in rows:
+    rows = _read(handle, handle.datacenter.hostFolder, vim.HostSystem, paths, ("name",))
+    for obj, p, error in rows:
         ctx.checkpoint()
         services = {
             s.key: {"running": bool(s.running), "policy": s.policy, "label": s.label}
@@ -325,45 +347,43 @@ def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> N
                 ssh_enabled=running("TSM-SSH"),
                 shell_enabled=running("TSM"),
                 lockdown_mode=p.get("config.lockdownMode"),
-            )
+            ),
+            stale=error,  # services not read are unknown, not stopped: the cache keeps what it knew
         )
 
 
 def collect_datastores(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
     vim, _ = import_pyvmomi()
-    si, lock = handle.session()
-    with lock:
-        rows = list(
-            retrieve(
-                si, handle.datacenter.datastoreFolder, vim.Datastore, ["name", "summary", "vm"]
-            )
-        )
-    for obj, p in rows:
+    paths = ["name", "summary", "vm"]
+    rows = _read(
+        handle, handle.datacenter.datastoreFolder, vim.Datastore, paths, ("name", "summary")
+    )
+    for obj, p, error in rows:
         ctx.checkpoint()
-        s = p["summary"]
-        out.add(
-            Setting(
-                id=f"datastore:{p['name']}",
-                name=p["name"],
-                value={
-                    "moid": obj._moId,
-                    "type": s.type,
-                    "capacity_gb": round(s.capacity / 2**30, 1),
-                    "free_gb": round(s.freeSpace / 2**30, 1),
-                    "accessible": bool(s.accessible),
-                    "url": s.url,
-                    "vm_count": len(p.get("vm") or []),
-                },
-            )
-        )
+        name = p.get("name")
+        if (
+            name is None
+        ):  # a datastore's row is named by its name: without it the row cannot be kept
+            raise BadAnswer(error or f"{obj._moId}: the answer has no name")
+        s = p.get("summary")
+        value = None
+        if s is not None:
+            value = {
+                "moid": obj._moId,
+                "type": s.type,
+                "capacity_gb": round(s.capacity / 2**30, 1),
+                "free_gb": round(s.freeSpace / 2**30, 1),
+                "accessible": bool(s.accessible),
+                "url": s.url,
+                "vm_count": len(p.get("vm") or []),
+            }
+        out.add(Setting(id=f"datastore:{name}", name=name, value=value), stale=error)
 
 
 def collect_networks(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
     vim, _ = import_pyvmomi()
-    si, lock = handle.session()
-    with lock:
-        rows = list(retrieve(si, handle.datacenter.networkFolder, vim.Network, ["name"]))
-    for obj, p in rows:
+    rows = _read(handle, handle.datacenter.networkFolder, vim.Network, ["name"], ("name",))
+    for obj, p, error in rows:
         ctx.checkpoint()
         kind = "dvportgroup" if isinstance(obj, vim.dvs.DistributedVirtualPortgroup) else "standard"
-        out.add(Network(id=obj._moId, name=p.get("name", ""), extra={"type": kind}))
+        out.add(Network(id=obj._moId, name=p.get("name", ""), extra={"type": kind}), stale=error)

@@ -11,13 +11,14 @@ answers for unset properties (its ``Fetch`` panics on ``vm.snapshot`` of a VM wi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.errors import ProviderError
+from workbench.errors import BadAnswer, ProviderError
 
 PAGE_SIZE = 500
 
@@ -174,9 +175,19 @@ def shared_pool() -> SessionPool:
 
 
 def retrieve(
-    si: Any, root: Any, kind: Any, paths: list[str]
+    si: Any,
+    root: Any,
+    kind: Any,
+    paths: list[str],
+    missing: dict[str, str] | None = None,
 ) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """(managed object, {path: value}) for every ``kind`` object under ``root``, page by page."""
+    """(managed object, {path: value}) for every ``kind`` object under ``root``, page by page.
+
+    A property the collector could not read for an object (its ``missingSet``: no permission on that VM, a
+    fault reading it) is not a property that is unset: with ``missing``, each such object's moId is mapped
+    to what could not be read, for the caller to treat that object as a failed item; without it the answer
+    is refused (:class:`BadAnswer`), so no caller reads a property it was not given as absent.
+    """
     vim, vmodl = import_pyvmomi()
     content = si.RetrieveContent()
     view = content.viewManager.CreateContainerView(root, [kind], True)
@@ -196,16 +207,54 @@ def retrieve(
         propSet=[pc.PropertySpec(type=kind, pathSet=paths)],
     )
     collector = content.propertyCollector
+    what = f"RetrievePropertiesEx of {kind.__name__.rsplit('.', 1)[-1]}"
     try:
-        result = collector.RetrievePropertiesEx([spec], pc.RetrieveOptions(maxObjects=PAGE_SIZE))
+        result = _answer(
+            what, collector.RetrievePropertiesEx, [spec], pc.RetrieveOptions(maxObjects=PAGE_SIZE)
+        )
         while result is not None:
             for obj in result.objects:
+                if obj.missingSet:
+                    why = missing_text(obj.missingSet)
+                    if missing is None:
+                        raise BadAnswer(f"{obj.obj._moId}: {why}")
+                    missing[obj.obj._moId] = why
                 yield obj.obj, {p.name: p.val for p in obj.propSet}
             if not result.token:
                 break
-            result = collector.ContinueRetrievePropertiesEx(result.token)
+            result = _answer(what, collector.ContinueRetrievePropertiesEx, result.token)
     finally:
-        view.Destroy()
+        with contextlib.suppress(
+            Exception
+        ):  # after a dropped connection the view goes with the session
+            view.Destroy()
+
+
+def _answer(what: str, call: Any, *args: Any) -> Any:
+    """One property collector call; an answer that is not SOAP XML (an HTML page, a body cut short or reset
+    mid-transfer) is a :class:`BadAnswer`, a vSphere fault one line with its type and message."""
+    from xml.parsers.expat import ExpatError
+
+    _, vmodl = import_pyvmomi()
+    try:
+        return call(*args)
+    except ExpatError as exc:
+        raise BadAnswer(
+            f"{what}: the answer is not complete SOAP XML ({exc}), so it is not vCenter's answer"
+        ) from exc
+    except vmodl.MethodFault as exc:
+        name = type(exc).__name__.rsplit(".", 1)[-1]
+        text = getattr(exc, "msg", None) or getattr(exc, "reason", None) or ""
+        raise ProviderError(f"{what}: {name}: {text}".rstrip(": ")) from exc
+
+
+def missing_text(missing_set: Any) -> str:
+    """One line for the properties the collector could not read: each path with its fault's type."""
+    parts = []
+    for item in missing_set:
+        fault = type(item.fault).__name__.rsplit(".", 1)[-1] if item.fault is not None else "fault"
+        parts.append(f"{item.path} ({fault})")
+    return "could not read " + ", ".join(parts)
 
 
 class VsphereClients:
