@@ -58,8 +58,10 @@ def test_prowler_findings_land_linked_and_fixable(
 ) -> None:
     assert main(["--db", db, "import", "prowler", str(PROWLER)]) == 0
     out = capsys.readouterr().out
-    # SNP-13 lists ec2_ebs_volume_encryption (issue 18), so all three findings now map to a vmwb check.
-    assert "prowler: scan 1: 3 open" in out and "3 with a vmwb fix" in out
+    # SNP-13 lists ec2_ebs_volume_encryption (issue 18), so all three findings map to a vmwb check; only
+    # SNP-01 (the public snapshot) names a guided fix.
+    assert "prowler: scan 1: 3 open" in out
+    assert "3 map to a vmwb check, 1 with a guided fix (vmwb fix list)" in out
     found = _rows(
         db,
         "SELECT check_id, resource_uid, severity, status, maps_to, source FROM findings ORDER BY check_id",

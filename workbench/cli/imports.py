@@ -55,8 +55,10 @@ def _report(result: ImportResult, path: str) -> int:
     )
     if result.not_in_cache:
         line += f"; {result.not_in_cache} for resources not in the cache"
-    if result.fixable:
-        line += f"; {result.fixable} with a vmwb fix (vmwb fix list)"
+    if result.mapped:
+        line += f"; {result.mapped} map to a vmwb check, {result.fixable} with a guided fix"
+        if result.fixable:
+            line += " (vmwb fix list)"
     print(line)
     return 0
 

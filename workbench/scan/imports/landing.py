@@ -103,7 +103,8 @@ class ImportResult:
     scan_id: int | None  # None: the same file was imported before
     counts: dict[str, int]
     not_in_cache: int = 0
-    fixable: int = 0
+    mapped: int = 0  # findings whose rule a vmwb check lists as its equivalent
+    fixable: int = 0  # of those, the ones whose check names a guided fix
     previous_scan_id: int | None = None
 
 
@@ -185,15 +186,19 @@ def link(db: Any, f: Imported) -> tuple[str, str, bool]:
     return res.uid, res.kind, True
 
 
-def _equivalents(source_tool: str) -> dict[str, str]:
-    """The tool's rule id -> the vmwb check listing it in [equivalents] (a check with a fix first)."""
+def _equivalents(source_tool: str) -> tuple[dict[str, str], set[str]]:
+    """The tool's rule id -> the vmwb check listing it in [equivalents] (a check with a fix first), and the
+    checks among them that name a guided fix."""
     from workbench.scan.loader import load_catalogue
 
     out: dict[str, str] = {}
+    with_fix: set[str] = set()
     for check in sorted(load_catalogue(), key=lambda c: (c.fix is None, c.id)):
         for rule in check.equivalents.get(source_tool, ()):
             out.setdefault(rule, check.id)
-    return out
+        if check.fix is not None:
+            with_fix.add(check.id)
+    return out, with_fix
 
 
 def land(
@@ -220,7 +225,7 @@ def land(
     ).fetchone()
     if before is not None:
         return ImportResult(source, None, {}, previous_scan_id=int(before[0]))
-    equivalents = _equivalents(tool or source)
+    equivalents, with_fix = _equivalents(tool or source)
     rows: dict[str, list[FindingRow]] = {f"{source}:{r}": [] for r in parsed.ran_rules}
     rules: dict[str, Rule] = {}
     maps_to: dict[str, str] = {}
@@ -296,4 +301,5 @@ def land(
             result="ok",
         )
     audit.anchor(cache)
-    return ImportResult(source, scan_id, counts, not_in_cache, len(maps_to))
+    fixable = sum(check in with_fix for check in maps_to.values())
+    return ImportResult(source, scan_id, counts, not_in_cache, len(maps_to), fixable)
