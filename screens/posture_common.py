@@ -66,9 +66,11 @@ def operator(app: App[Any]) -> str:
 
 @contextlib.contextmanager
 def write_cache(app: App[Any]) -> Iterator[Cache]:
-    """A writer for the current thread (a worker): scans, mutes and fixes."""
+    """A writer for the current thread (a worker): scans, mutes and fixes. On a read-only cache (read-only
+    media, no write permission) it refuses in one line before anything is written."""
     cache = Cache.open(app.services.cache_path, create=False)  # type: ignore[attr-defined]
     try:
+        cache.refuse_read_only("this change")
         yield cache
     finally:
         cache.close()

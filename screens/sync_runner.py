@@ -66,6 +66,7 @@ class SyncController:
         try:
             providers = from_config(services.config)
             with Cache.open(services.cache_path) as cache:
+                cache.refuse_read_only("sync")
                 engine = SyncEngine(
                     cache,
                     providers,

@@ -273,3 +273,52 @@ def test_a_read_only_file_in_a_read_only_folder_for_another_user(tmp_path: Path)
             with contextlib.suppress(OSError):
                 path.chmod(0o755)
         shutil.rmtree(work, ignore_errors=True)
+
+
+APP_ON_READ_ONLY_MEDIA = r"""
+import argparse, sys
+from pathlib import Path
+from workbench.cli.context import CliContext
+from workbench.cli.ui import open_app
+from workbench.screens.posture_common import write_cache
+
+async def pilot(p):
+    await p.pause()
+    print("read_only", p.app.read_only)
+    try:
+        with write_cache(p.app):
+            print("opened a writer")
+    except Exception as exc:
+        print("refused", type(exc).__name__, exc)
+    p.app.exit(0)
+
+ctx = CliContext(Path(sys.argv[1]), sys.argv[2])
+sys.exit(open_app(ctx, argparse.Namespace(), headless=True, size=(120, 40), auto_pilot=pilot))
+"""
+
+
+def test_the_app_on_read_only_media_is_read_only_and_refuses_writes_up_front(
+    cache: tuple[Path, Path, Path],
+) -> None:
+    db, cfg, out = cache
+    before = _content(db)
+    script = out / "app.py"
+    script.write_text(APP_ON_READ_ONLY_MEDIA)
+    folder = db.parent
+    lines = [
+        f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} || exit 99",
+        f"{sys.executable} {script} {db} {cfg} >{out}/app.out 2>{out}/app.err; echo $? >{out}/app.rc",
+    ]
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "\n".join(lines)],
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    said, err = (out / "app.out").read_text(), (out / "app.err").read_text()
+    assert int((out / "app.rc").read_text()) == 0, err
+    assert "read_only True" in said  # no fix can run: the wizard and the header say read-only
+    assert "refused CacheError" in said and "is read-only" in said and "nothing was done" in said
+    assert "opened a writer" not in said and "Traceback" not in err
+    assert _content(db) == before

@@ -20,12 +20,14 @@ def open_app(ctx: CliContext, args: argparse.Namespace, *, demo: Any = None, **r
         from workbench.cache.store import Cache
 
         Cache.open(ctx.db_path, demo=True).close()
+        read_only = ctx.read_only
     else:
-        ctx.cache(create=True)
+        # A cache on read-only media opens in read-only mode: no fix can run, and every write refuses.
+        read_only = ctx.read_only or ctx.cache(create=True).read_only_note is not None
         ctx.close()  # the app opens its own connections (readers per thread, a writer for sync)
     from workbench.screens.app import create_app
 
-    app = create_app(ctx.db_path, ctx.config, read_only=ctx.read_only, role=ctx.role, demo=demo)
+    app = create_app(ctx.db_path, ctx.config, read_only=read_only, role=ctx.role, demo=demo)
     code = app.run(**run)
     if app.return_code:  # the app failed (it printed one line saying why): never exit 0
         return int(app.return_code)
