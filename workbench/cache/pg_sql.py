@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,17 +98,17 @@ def _matching(tokens: list[tuple[str, str]], open_at: int) -> int:
     raise ValueError("unbalanced parentheses")
 
 
-def _top_level_commas(tokens: list[tuple[str, str]], open_at: int, close_at: int) -> int:
-    depth, commas = 0, 0
+def _top_level(tokens: list[tuple[str, str]], open_at: int, close_at: int) -> Iterator[int]:
+    """The indices between ``open_at`` and ``close_at`` that are not inside a nested parenthesis."""
+    depth = 0
     for j in range(open_at + 1, close_at):
         text = tokens[j][1]
         if text == "(":
             depth += 1
         elif text == ")":
             depth -= 1
-        elif text == "," and depth == 0:
-            commas += 1
-    return commas
+        elif depth == 0:
+            yield j
 
 
 def _rewrite_casts(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -122,15 +122,9 @@ def _rewrite_casts(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
             j, word = _next_word(out, i)
             if word == "(":
                 close = _matching(out, j)
-                depth, as_at = 0, -1
-                for k in range(j + 1, close):
-                    t = out[k][1]
-                    if t == "(":
-                        depth += 1
-                    elif t == ")":
-                        depth -= 1
-                    elif depth == 0 and t.upper() == "AS":
-                        as_at = k
+                as_at = max(
+                    (k for k in _top_level(out, j, close) if out[k][1].upper() == "AS"), default=-1
+                )
                 target = "".join(t for _, t in out[as_at + 1 : close]).strip().upper()
                 inner = out[j + 1 : as_at]
                 if as_at > 0 and target in ("INTEGER", "INT"):
@@ -148,14 +142,9 @@ def _rewrite_casts(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _args(tokens: list[tuple[str, str]], open_at: int, close_at: int) -> list[tuple[int, int]]:
     """The (start, end) token spans of the top-level arguments between ``open_at`` and ``close_at``."""
-    spans, depth, start = [], 0, open_at + 1
-    for j in range(open_at + 1, close_at):
-        text = tokens[j][1]
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-        elif text == "," and depth == 0:
+    spans, start = [], open_at + 1
+    for j in _top_level(tokens, open_at, close_at):
+        if tokens[j][1] == ",":
             spans.append((start, j))
             start = j + 1
     spans.append((start, close_at))
@@ -356,7 +345,7 @@ def translate(sql: str) -> Translated:
                 out.append(_RENAMED[text.lower()])
             elif following == "(" and text.lower() in ("max", "min"):
                 close = _matching(tokens, j)
-                many = _top_level_commas(tokens, j, close) > 0
+                many = len(_args(tokens, j, close)) > 1
                 out.append(("greatest" if text.lower() == "max" else "least") if many else text)
             else:
                 out.append(text)
