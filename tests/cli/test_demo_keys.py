@@ -17,7 +17,6 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from workbench import secrets
 from workbench.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,10 +33,7 @@ def headless(request, memory_keyring, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/vmwb-test-aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/vmwb-test-aws-credentials")
-    try:
-        yield
-    finally:
-        secrets.use_folder(None)  # the demo set it for this process
+    yield  # the autouse keyring fixture puts the process's key folder back
 
 
 def test_demo_fixes_are_audited_without_a_keyring(
