@@ -175,3 +175,52 @@ def test_cli_mute_add_report_and_viewer(tmp_path: Path, capsys: pytest.CaptureFi
     cache = Cache.open(db)
     assert [e.result for e in audit.entries(cache)][-1].startswith("refused")
     cache.close()
+
+
+def test_lapse_without_a_keyring_still_scans_and_chains_later(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    db = tmp_path / "nokey.db"
+    cache = Cache.open(db)
+    e = Estate(cache)
+    snapshot(e)
+    run_scan(cache, check_ids=["SNP-01"], now=NOW)
+    mute_id = mute_snap(e)
+    run_scan(cache, check_ids=["SNP-01"], now=NOW)
+    snapshot(e, encrypted=False, now=LATER)  # the muted snapshot changed: the next scan reopens it
+    cache.close()
+    scan = ["--db", str(db), "scan", "--check", "SNP-01", "--now", LATER, "--format", "csv"]
+    working = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())  # a headless box: no keyring, no [general] key_folder
+    try:
+        status_code = main(scan)
+    finally:
+        keyring.set_keyring(working)
+    err = capsys.readouterr().err
+    assert status_code == 3 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if "could not be chained" in line]
+    assert len(lines) == 1 and f"mute {mute_id}" in lines[0]
+    cache = Cache.open(db)
+    # The scan ran and reopened the finding; its own record says the entry waits, the chain is untouched.
+    assert status(Estate(cache)) == "open"
+    counts = json.loads(
+        cache.db.execute("SELECT counts FROM scans ORDER BY scan_id DESC").fetchone()[0]
+    )
+    assert counts["unmuted"] == 1 and counts["audit_pending"] == 1
+    assert not [x for x in audit.entries(cache) if x.action == "mute-lapsed"]
+    assert not audit.verify(cache)
+    cache.close()
+    # With the key back, the next scan chains the waiting entry (once) and exits 0.
+    assert main(scan) == 0
+    assert "could not be chained" not in capsys.readouterr().err
+    assert main(scan) == 0
+    cache = Cache.open(db)
+    lapsed = [x for x in audit.entries(cache) if x.action == "mute-lapsed"]
+    assert len(lapsed) == 1 and lapsed[0].target == f"mute:{mute_id}"
+    details = json.loads(lapsed[0].details or "{}")
+    assert details["why"] == "resource changed" and details["reopened_at"] == LATER
+    assert not audit.verify(cache)
+    cache.close()

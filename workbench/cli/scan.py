@@ -93,7 +93,31 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         )
     for check_id, error in result.errors.items():
         print(f"vmwb: check {check_id} did not run: {error}", file=sys.stderr)
+    if c.get("audit_pending"):
+        print(f"vmwb: {_unchained(cache, c['audit_pending'])}", file=sys.stderr)
+        return status or 3
     return status
+
+
+def _unchained(cache: Any, pending: int) -> str:
+    """The one line for mute-lapsed entries that wait for the chain's key (and why)."""
+    import json
+
+    from workbench import audit
+    from workbench.cache import meta
+    from workbench.scan.mutes import PENDING_KEY
+
+    waiting = json.loads(meta.get(cache.db, PENDING_KEY) or "[]")
+    mute_ids = ", ".join(f"mute {w['mute_id']}" for w in waiting) or f"{pending} mute(s)"
+    try:
+        audit.chain_key(cache)
+        why = "the key was missing during the scan"
+    except audit.AuditUnavailable as exc:
+        why = str(exc)
+    return (
+        f"the scan reopened the findings of {mute_ids}, but the audit entry could not be chained "
+        f"({why}); it waits in the cache and the next scan with the key chains it (exit status 3)"
+    )
 
 
 def _emit(
@@ -104,7 +128,8 @@ def _emit(
     errors: bool,
     counts: str | None = None,
 ) -> int:
-    """Write the findings in the asked format; the exit status: 1 on --fail-on, 2 when a check failed."""
+    """Write the findings in the asked format; the exit status: 1 on --fail-on, 2 when a check failed (3 when the
+    audit entry of a lapsed mute could not be chained: :func:`run`)."""
     from workbench.cache.posture import at_least
     from workbench.cli._scan_common import emit
 

@@ -351,7 +351,7 @@ def run_scan(
             "UPDATE scans SET finished_at=?, counts=? WHERE scan_id=?",
             (finished, json.dumps(counts), scan_id),
         )
-    if counts.get("unmuted"):  # the scan audited the mutes that lapsed
+    if counts.get("audited"):  # the scan audited the mutes that lapsed
         audit_log.anchor(cache)
     return ScanResult(
         scan_id, now, finished, [c.id for c in checks], counts, errors, time.perf_counter() - t0

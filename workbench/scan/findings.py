@@ -160,7 +160,11 @@ def store(
         "INSERT INTO finding_events (scan_id, key, change, at, detail) VALUES (?,?,?,?,?)", events
     )
     mutes.flush(db)
-    audit_lapsed(cache, _lapsed(db, mutes, prev_mute, seen, upserts, now), now)
+    chained, pending = audit_lapsed(cache, _lapsed(db, mutes, prev_mute, seen, upserts, now), now)
+    if chained:
+        counts["audited"] = chained
+    if pending:
+        counts["audit_pending"] = pending
     for name in ("open", "muted", "new", "resolved", "reopened", "changed"):
         counts.setdefault(name, 0)
     return dict(counts)

@@ -14,7 +14,10 @@ A mute ends by itself, without anyone remembering to remove it:
   the rule is *stale* (``mute_scope.changed_at``). A resource a pattern rule meets for the first time joins its
   scope as it is then.
 
-Both are audited once, by the scan that reopens the findings (``mute-lapsed``). Adding and removing are audited
+Both are audited once, by the scan that reopens the findings (``mute-lapsed``). On a machine with no key for
+the chain (no keyring, no key folder or key file) the scan still runs and reopens them: the entries wait,
+unsigned, in ``meta.audit_pending_lapsed``, the scan's counts say how many (``audit_pending``), and the next
+scan that has the key chains them (their ``reopened_at`` says when it happened). Adding and removing are audited
 too, and so is a refusal: the permission rule lives here (:func:`require_mute_rights`), for the CLI and the app
 alike.
 
@@ -34,6 +37,7 @@ from typing import Any
 
 from workbench import audit as audit_log
 from workbench import canonical
+from workbench.cache import meta
 from workbench.cache.schema import TABLES
 from workbench.cache.store import Cache
 from workbench.clock import utcnow
@@ -412,10 +416,31 @@ def remove_mute(
     audit_log.anchor(cache)
 
 
-def audit_lapsed(cache: Cache, lapsed: dict[int, dict[str, Any]], now: str) -> None:
-    """One audit entry per rule whose findings a scan reopened by itself (inside the scan's transaction)."""
-    for mute_id, details in sorted(lapsed.items()):
-        audit_log.append(cache, SCAN_ACTOR, None, "mute-lapsed", f"mute:{mute_id}", details, at=now)
+PENDING_KEY = "audit_pending_lapsed"
+
+
+def audit_lapsed(cache: Cache, lapsed: dict[int, dict[str, Any]], now: str) -> tuple[int, int]:
+    """One audit entry per rule whose findings a scan reopened by itself (inside the scan's transaction),
+    after those an earlier scan left waiting. Without the chain's key they wait too (a reopening is the
+    scan's own finding, not a live change, so it must not stop the scan). Returns (chained, waiting)."""
+    waiting: list[dict[str, Any]] = json.loads(meta.get(cache.db, PENDING_KEY) or "[]")
+    todo = waiting + [
+        {"mute_id": mute_id, "details": details | {"reopened_at": now}}
+        for mute_id, details in sorted(lapsed.items())
+    ]
+    if not todo:
+        return 0, 0
+    try:
+        audit_log.chain_key(cache)
+    except audit_log.AuditUnavailable:
+        meta.put(cache.db, PENDING_KEY, json.dumps(todo))
+        return 0, len(todo)
+    for item in todo:
+        target = f"mute:{item['mute_id']}"
+        audit_log.append(cache, SCAN_ACTOR, None, "mute-lapsed", target, item["details"], at=now)
+    if waiting:
+        meta.put(cache.db, PENDING_KEY, None)
+    return len(todo), 0
 
 
 def report(
