@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    # The config first: a bench that writes audit records (checks, demo) needs the keys where
+    # ``[general] key_folder`` / ``[audit] key_file`` put them on a machine without an OS keyring.
+    ctx.config  # noqa: B018 (read for its effect)
     figures = run_bench(args.name, args.size)
     rows = figures.get("table")
     if not args.json and isinstance(rows, list) and rows:
