@@ -51,6 +51,7 @@ class Case:
     bad: m.Record
     good: m.Record
     params: dict[str, Any] = field(default_factory=dict)
+    good_params: dict[str, Any] | None = None  # None: the good estate is judged with ``params`` too
 
 
 CASES: dict[str, list[Case]] = {
@@ -187,6 +188,175 @@ CASES: dict[str, list[Case]] = {
 }
 
 
+def _host(provider: str = "vsphere", **extra: Any) -> m.Host:
+    version = "VMware ESXi 8.0.3 build-24022510" if provider == "vsphere" else "libvirt 10.0.0"
+    return m.Host(id="host-1", name="host-1", version=version, extra=extra)
+
+
+def _options(**changed: Any) -> dict[str, Any]:
+    """A host's judged advanced options: hardened values, then ``changed`` (None: absent, its default)."""
+    hardened = {
+        "UserVars.ESXiShellTimeOut": 900,
+        "UserVars.ESXiShellInteractiveTimeOut": 900,
+        "UserVars.DcuiTimeOut": 600,
+        "Syslog.global.logHost": "ssl://syslog.example:1514",
+        "Config.HostAgent.plugins.solo.enableMob": False,
+        "Net.BlockGuestBPDU": 1,
+        "Mem.ShareForceSalting": 2,
+        "Security.AccountLockFailures": 5,
+    }
+    return {"options": hardened | {k.replace("__", "."): v for k, v in changed.items()}}
+
+
+def _option_case(key: str, bad: Any, good: Any) -> Case:
+    return Case("vsphere", _host(**_options(**{key: bad})), _host(**_options(**{key: good})))
+
+
+def _port_groups(**policy: bool) -> dict[str, Any]:
+    clean = {"allowPromiscuous": False, "macChanges": False, "forgedTransmits": False}
+    return {
+        "port_groups": [
+            {"name": "Management Network", "vswitch": "vSwitch0", **clean},
+            {"name": "VM Network", "vswitch": "vSwitch0", **(clean | policy)},
+        ]
+    }
+
+
+def _pg_case(attr: str) -> Case:
+    return Case("vsphere", _host(**_port_groups(**{attr: True})), _host(**_port_groups()))
+
+
+CASES |= {
+    "ONP-11": [_pg_case("allowPromiscuous")],
+    "ONP-12": [_pg_case("forgedTransmits")],
+    "ONP-13": [_pg_case("macChanges")],
+    "ONP-14": [
+        # Only a read configuration naming no server fails; an unread one (None) is unknown.
+        Case("vsphere", _host(ntp_servers=[]), _host(ntp_servers=["ntp1.example"])),
+        Case("vsphere", _host(ntp_servers=[]), _host(ntp_servers=None)),
+    ],
+    "ONP-15": [
+        _option_case("Syslog.global.logHost", "", "udp://10.0.0.5:514"),
+        _option_case(
+            "Syslog.global.logHost", None, "udp://10.0.0.5:514"
+        ),  # absent: ESXi's empty default
+    ],
+    "ONP-16": [
+        _option_case("UserVars.ESXiShellInteractiveTimeOut", None, 600),  # absent: 0, never
+        _option_case("UserVars.ESXiShellInteractiveTimeOut", 3600, 900),
+    ],
+    "ONP-17": [
+        _option_case("UserVars.ESXiShellTimeOut", 0, 900),
+        Case(
+            "vsphere", _host(**_options(**{"UserVars.ESXiShellTimeOut": 1800})), _host(options=None)
+        ),
+    ],
+    "ONP-18": [
+        _option_case("UserVars.DcuiTimeOut", 0, None),  # absent: ESXi's 600 s default passes
+        _option_case("UserVars.DcuiTimeOut", 3600, 300),
+    ],
+    "ONP-19": [_option_case("Config.HostAgent.plugins.solo.enableMob", True, None)],
+    "ONP-20": [_option_case("Net.BlockGuestBPDU", 0, None)],
+    "ONP-21": [_option_case("Mem.ShareForceSalting", 0, None)],
+    "ONP-22": [
+        _option_case("Security.AccountLockFailures", 0, 3),
+        _option_case("Security.AccountLockFailures", 10, None),
+    ],
+    "ONP-23": [
+        Case(
+            "vsphere",
+            m.Host(
+                id="host-1", version="VMware ESXi 8.0.2 build-22380479", extra={"build": "22380479"}
+            ),
+            m.Host(
+                id="host-1", version="VMware ESXi 8.0.3 build-24585383", extra={"build": "24585383"}
+            ),
+        ),
+        Case(  # a line the table does not list is out of support, whatever its build
+            "vsphere",
+            m.Host(
+                id="host-1", version="VMware ESXi 7.0.3 build-24585291", extra={"build": "24585291"}
+            ),
+            m.Host(
+                id="host-1", version="VMware ESXi 7.0.3 build-24585291", extra={"build": "24585291"}
+            ),
+            good_params={"min_builds": ["7.0:24585291"]},  # the bad estate uses the default table
+        ),
+    ],
+    "ONP-24": [
+        Case(
+            "vsphere",
+            _vm("vsphere", extra={"migrate_encryption": "disabled"}),
+            _vm("vsphere", extra={"migrate_encryption": "opportunistic"}),
+        ),
+        Case(
+            "vsphere",
+            _vm("vsphere", extra={"migrate_encryption": "disabled"}),
+            _vm("vsphere", extra={"migrate_encryption": None}),  # unset: the default, opportunistic
+        ),
+    ],
+    "ONP-25": [
+        Case(
+            "vsphere",
+            _vm(
+                "vsphere",
+                extra={
+                    "logging": {"logging": "FALSE", "log.keepOld": None, "log.rotateSize": None}
+                },
+            ),
+            _vm(
+                "vsphere",
+                extra={"logging": {"logging": None, "log.keepOld": None, "log.rotateSize": None}},
+            ),
+        ),
+        Case(
+            "vsphere",
+            _vm(
+                "vsphere",
+                extra={"logging": {"logging": None, "log.keepOld": "50", "log.rotateSize": "0"}},
+            ),
+            _vm(
+                "vsphere",
+                extra={
+                    "logging": {"logging": "TRUE", "log.keepOld": "10", "log.rotateSize": "2048000"}
+                },
+            ),
+        ),
+    ],
+    "ONP-26": [
+        Case(
+            "libvirt",
+            _vm("libvirt", extra={"cpu": {"mode": "host-passthrough", "nested_feature": None}}),
+            _vm("libvirt", extra={"cpu": {"mode": "host-model", "nested_feature": None}}),
+        ),
+        Case(
+            "libvirt",
+            _vm("libvirt", extra={"cpu": {"mode": "custom", "nested_feature": "vmx"}}),
+            _vm("libvirt", extra={"cpu": {"mode": None, "nested_feature": None}}),
+        ),
+    ],
+    "ONP-27": [
+        Case(
+            "libvirt",
+            _host("libvirt", uri="qemu+tcp://kvm-lab-01/system"),
+            _host("libvirt", uri="qemu+tls://kvm-lab-01/system"),
+        ),
+        Case(
+            "libvirt",
+            _host("libvirt", uri="qemu+tcp://kvm-lab-01/system"),
+            _host("libvirt", uri="qemu+ssh://root@kvm-lab-01/system"),
+        ),
+    ],
+    "ONP-28": [
+        Case(
+            "libvirt",
+            _vm("libvirt", extra={"domain_type": "qemu"}),
+            _vm("libvirt", extra={"domain_type": "kvm"}),
+        ),
+    ],
+}
+
+
 def _cache(tmp: Path, name: str, provider: str, record: m.Record) -> Cache:
     cache = Cache.open(tmp / f"{name}.db")
     run = cache.start_run({"fixture": True})
@@ -207,7 +377,8 @@ def test_check_fails_and_passes(check_id: str, n: int, tmp_path: Path) -> None:
         rows = evaluate(bad, check, params=case.params, now=NOW)
         assert [(r.resource_id, r.provider) for r in rows] == [(case.bad.id, case.provider)]
         assert rows[0].reason and rows[0].resource_kind == check.resource_kind
-        assert evaluate(good, check, params=case.params, now=NOW) == []
+        good_params = case.params if case.good_params is None else case.good_params
+        assert evaluate(good, check, params=good_params, now=NOW) == []
     finally:
         bad.close()
         good.close()
@@ -257,3 +428,9 @@ def test_libvirt_demo_estate_findings(tmp_path: Path) -> None:
         orphans = {r.resource_id for r in evaluate(cache, get_check("SPR-03"), now=NOW)}
         assert orphans == set(demo_estate(now=now).orphaned_volumes())
         assert "nightly" not in names("SNP-08") and "golden-2019" in names("SNP-08")
+        # The CI runner is the one guest given the host CPU (nesting); every other one beside it is clean.
+        assert names("ONP-26") == {"build-runner"}
+        assert (
+            names("ONP-28") == set()
+        )  # no demo domain is of type qemu (the test driver's are type test)
+        assert names("ONP-27") == set()  # the test driver's URI is no network transport

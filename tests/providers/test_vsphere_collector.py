@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 
 from workbench.cache.store import Cache
-from workbench.emulators.vcsim import DEMO_LEGACY_DEVICES_VM, DEMO_SNAPSHOTS, VcsimServer, seed_demo
+from workbench.emulators.vcsim import (
+    DEMO_LEGACY_DEVICES_VM,
+    DEMO_SNAPSHOTS,
+    VcsimServer,
+    seed_demo,
+)
 from workbench.errors import ProviderError
 from workbench.providers.vsphere.connection import SessionPool, password_for, servers_from_section
 from workbench.providers.vsphere.provider import VsphereProvider
+from workbench.scan.engine import evaluate
+from workbench.scan.loader import get_check
 from workbench.sync import SyncEngine
 
 pytestmark = [pytest.mark.vcsim, pytest.mark.xdist_group("vcsim")]
@@ -125,6 +132,40 @@ def test_hosts_services_and_lockdown(db: sqlite3.Connection) -> None:
     assert h["version"].startswith("VMware ESXi")
 
 
+def test_hosts_port_group_security_options_and_ntp(db: sqlite3.Connection) -> None:
+    hosts = {r["name"]: json.loads(r["extra"]) for r in db.execute("SELECT * FROM hosts")}
+    options = hosts["DC0_H0"]["options"]
+    # The seeded options, read from the host's option manager; the others are absent (their default).
+    assert options["UserVars.ESXiShellTimeOut"] == 900
+    assert options["Syslog.global.logHost"] == "udp://10.0.0.5:514"
+    assert options["Config.HostAgent.plugins.solo.enableMob"] is None
+    assert hosts["DC0_C0_H0"]["options"]["UserVars.ESXiShellTimeOut"] is None
+    # vcsim's vSwitch0 has ESXi's install defaults; its port groups inherit them (no override of their own).
+    groups = {g["name"]: g for g in hosts["DC0_H0"]["port_groups"]}
+    assert groups["VM Network"] == {
+        "name": "VM Network",
+        "vswitch": "vSwitch0",
+        "allowPromiscuous": False,
+        "macChanges": True,
+        "forgedTransmits": True,
+    }
+    assert (
+        hosts["DC0_H0"]["ntp_servers"] is None
+    )  # vcsim has no date/time config: unknown, not unset
+
+
+def test_vm_logging_and_vmotion_encryption(db: sqlite3.Connection) -> None:
+    vms = {r["name"]: json.loads(r["extra"]) for r in db.execute("SELECT * FROM instances")}
+    assert vms["DC0_H0_VM0"]["logging"] == {
+        "logging": None,
+        "log.keepOld": "10",
+        "log.rotateSize": None,
+    }
+    assert (
+        vms["DC0_H0_VM0"]["migrate_encryption"] is None
+    )  # vcsim ignores it in a ConfigSpec: unset
+
+
 def test_datastores_and_networks(db: sqlite3.Connection) -> None:
     ds = db.execute("SELECT * FROM settings WHERE id = 'datastore:LocalDS_0'").fetchone()
     value = json.loads(ds["value"])
@@ -160,3 +201,49 @@ def test_config_never_takes_a_password(tmp_path: Path) -> None:
             password_for(server)
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="module")
+def scanned(vcsim: VcsimServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cache]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv(PASSWORD_ENV, vcsim.password)
+    pool = SessionPool()
+    provider = VsphereProvider.from_config(section(vcsim), pool=pool)
+    cache = Cache.open(tmp_path_factory.mktemp("vs-scan") / "cache.db")
+    assert SyncEngine(cache, [provider], max_workers=2).run().status == "ok"
+    pool.close()
+    mp.undo()
+    yield cache
+    cache.close()
+
+
+CLUSTER_HOSTS = {"DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"}
+ALL_HOSTS = CLUSTER_HOSTS | {"DC0_H0"}
+# What a scan of the seeded vcsim estate finds, check by check: the planted problems (see seed_demo), and the
+# settings vcsim has at ESXi's own defaults; every other host or VM beside them is clean.
+ESTATE_FINDINGS = {
+    "ONP-11": set(),  # no port group accepts promiscuous mode
+    "ONP-12": ALL_HOSTS,  # vSwitch0 keeps ESXi's install default: forged transmits accepted
+    "ONP-13": ALL_HOSTS,  # ... and MAC changes accepted
+    "ONP-14": set(),  # vcsim has no date/time config: unknown, not unset
+    "ONP-15": CLUSTER_HOSTS,  # only DC0_H0 has a remote syslog target
+    "ONP-16": CLUSTER_HOSTS,  # only DC0_H0 has idle timeouts
+    "ONP-17": CLUSTER_HOSTS,
+    "ONP-18": set(),  # the DCUI default (600 s) is within policy
+    "ONP-19": {"DC0_C0_H1"},
+    "ONP-20": {"DC0_C0_H2"},
+    "ONP-21": set(),
+    "ONP-22": set(),
+    "ONP-23": ALL_HOSTS,  # vcsim is ESXi 6.5, a line out of support
+    "ONP-24": set(),  # vcsim cannot set migrateEncryption: unset is the default (its fixtures cover it)
+    "ONP-25": {"DC0_C0_RP0_VM1"},  # log.rotateSize 0; DC0_H0_VM0 keeps 10 old logs, within policy
+}
+
+
+@pytest.mark.parametrize("check_id", sorted(ESTATE_FINDINGS))
+def test_the_seeded_estate_finds_exactly_the_planted_problems(
+    scanned: Cache, check_id: str
+) -> None:
+    rows = evaluate(scanned, get_check(check_id), now="2026-11-26T12:00:00Z")
+    assert {r.resource_name for r in rows} == ESTATE_FINDINGS[check_id]
+    assert all(r.reason for r in rows)

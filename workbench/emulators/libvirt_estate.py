@@ -177,6 +177,7 @@ def demo_estate(host: str = "kvm-lab-01", now: datetime | None = None) -> Estate
             disks=(Disk(_vol("build-runner.qcow2")),),
             interfaces=(nic("build-runner"),),
             serial=True,  # headless: serial console only
+            cpu_mode="host-passthrough",  # runs VM-based test jobs: nested virtualization
         ),
         Domain(
             "win-ad-01",

@@ -75,6 +75,7 @@ class Domain:
     snapshots: tuple[Snapshot, ...] = ()  # parents before children
     current_snapshot: str | None = None  # None: the last snapshot is current
     seclabel: str | None = None  # "none": the domain opts out of sVirt confinement
+    cpu_mode: str | None = None  # "host-passthrough": the guest sees vmx/svm and can nest
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ def _domain_element(estate: Estate, dom: Domain) -> ET.Element:
         _sub(el, "description", dom.description)
     _sub(el, "memory", str(dom.memory_mib), unit="MiB")
     _sub(el, "vcpu", str(dom.vcpus))
+    if dom.cpu_mode:
+        _sub(el, "cpu", mode=dom.cpu_mode)
 
     if dom.firmware == "efi":
         os_el = _sub(el, "os", firmware="efi")

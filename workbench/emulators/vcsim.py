@@ -225,6 +225,7 @@ HARDENED_EXTRA_CONFIG = {
 WEAKENED_EXTRA_CONFIG = {
     "isolation.tools.copy.disable": "FALSE",
     "isolation.tools.paste.disable": "FALSE",
+    "log.rotateSize": "0",  # and its log never rotates
 }
 HOSTILE_ANNOTATION = "[@click=app.quit]x [bold red]PWNED[/] \u009b31mred\u009b0m"
 
@@ -241,8 +242,16 @@ DEMO_EXTRA_CONFIG = {
 }
 DEMO_LEGACY_DEVICES_VM = "DC0_H0_VM1"  # gets a floppy and a network serial port
 DEMO_ANNOTATED_VM = "DC0_C0_RP0_VM1"
-DEMO_HOST_OPTIONS = {  # set on the standalone host only; cluster hosts keep defaults
-    "DC0_H0": {"UserVars.ESXiShellTimeOut": 900, "Syslog.global.logHost": "udp://10.0.0.5:514"},
+DEMO_HOST_OPTIONS: dict[
+    str, dict[str, object]
+] = {  # the standalone host is hardened; cluster hosts keep defaults, but for one change each
+    "DC0_H0": {
+        "UserVars.ESXiShellTimeOut": 900,
+        "UserVars.ESXiShellInteractiveTimeOut": 900,
+        "Syslog.global.logHost": "udp://10.0.0.5:514",
+    },
+    "DC0_C0_H1": {"Config.HostAgent.plugins.solo.enableMob": True},  # left on after debugging
+    "DC0_C0_H2": {"Net.BlockGuestBPDU": 0},
 }
 
 

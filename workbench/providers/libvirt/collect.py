@@ -180,6 +180,7 @@ def instance_record(
             "disks": disks,
             "interfaces": nics,
             "seclabels": domain_xml.seclabels(root),
+            "cpu": domain_xml.cpu(root),
             "legacy_devices": legacy,
             "serial_count": sum(1 for d in legacy if d["kind"] == "serial"),
             "usb_count": sum(1 for d in legacy if d["kind"] == "usb"),

@@ -231,6 +231,24 @@ def seclabels(root: ET.Element) -> list[dict[str, Any]]:
     ]
 
 
+def cpu(root: ET.Element) -> dict[str, Any]:
+    """The guest CPU's mode and the virtualization extension (vmx/svm) it is given, if one is required or forced:
+    what lets the guest run a nested hypervisor."""
+    el = root.find("cpu")
+    if el is None:
+        return {"mode": None, "nested_feature": None}
+    nested = next(
+        (
+            f.get("name")
+            for f in el.findall("feature")
+            if f.get("name") in ("vmx", "svm")
+            and f.get("policy", "require") in ("require", "force")
+        ),
+        None,
+    )
+    return {"mode": el.get("mode", "custom"), "nested_feature": nested}
+
+
 def legacy_devices(root: ET.Element, disk_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Floppy, CD-ROM, serial, parallel and USB pass-through devices, in one shape for every platform.
 

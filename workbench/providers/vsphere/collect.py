@@ -40,6 +40,19 @@ HARDENING_KEYS = (
     "tools.setInfo.sizeLimit",
     "tools.guestlib.enableHostInfo",
 )
+# VM logging keys (the security configuration guide's log rotation settings); absent means the vSphere 8 default.
+LOG_KEYS = ("logging", "log.keepOld", "log.rotateSize")
+# ESXi advanced options the host checks judge; a key absent from the answer is judged by its ESXi 8 default.
+HOST_OPTION_KEYS = (
+    "UserVars.ESXiShellTimeOut",
+    "UserVars.ESXiShellInteractiveTimeOut",
+    "UserVars.DcuiTimeOut",
+    "Syslog.global.logHost",
+    "Config.HostAgent.plugins.solo.enableMob",
+    "Net.BlockGuestBPDU",
+    "Mem.ShareForceSalting",
+    "Security.AccountLockFailures",
+)
 _STATES = {"poweredOn": "running", "poweredOff": "stopped", "suspended": "suspended"}
 _VM_PATHS = [
     "name",
@@ -55,6 +68,7 @@ _VM_PATHS = [
     "config.createDate",
     "config.annotation",
     "config.version",
+    "config.migrateEncryption",
     "config.hardware.numCPU",
     "config.hardware.memoryMB",
     "runtime.powerState",
@@ -205,6 +219,8 @@ def _vm_records(vim: Any, obj: Any, p: dict[str, Any]) -> tuple[Instance, list[V
             "tools_running_status": p.get("guest.toolsRunningStatus"),
             "tools_version": p.get("guest.toolsVersion"),
             "hardening": {k: extra_config.get(k) for k in HARDENING_KEYS},
+            "logging": {k: extra_config.get(k) for k in LOG_KEYS},
+            "migrate_encryption": p.get("config.migrateEncryption"),
             "legacy_devices": legacy_devices(vim, devices),
             "graphics": graphics,
             "host": host._moId if host is not None else None,
@@ -318,6 +334,10 @@ def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> N
         "config.service",
         "config.lockdownMode",
         "config.product",
+        "config.network.vswitch",
+        "config.network.portgroup",
+        "config.dateTimeInfo",
+        "configManager.advancedOption",
         "runtime.connectionState",
         "runtime.inMaintenanceMode",
     ]
@@ -329,6 +349,9 @@ def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> N
             for s in (p["config.service"].service if p.get("config.service") else [])
         }
         product = p.get("config.product")
+
+        options, options_error = _host_options(handle, p.get("configManager.advancedOption"))
+        error = error or options_error
 
         def running(key: str, services: dict[str, Any] = services) -> bool | None:
             return services[key]["running"] if key in services else None
@@ -342,6 +365,11 @@ def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> N
                     "connection_state": p.get("runtime.connectionState"),
                     "maintenance_mode": p.get("runtime.inMaintenanceMode"),
                     "build": product.build if product else None,
+                    "port_groups": port_group_security(
+                        p.get("config.network.vswitch"), p.get("config.network.portgroup")
+                    ),
+                    "ntp_servers": ntp_servers(p.get("config.dateTimeInfo")),
+                    "options": options,
                 },
                 version=product.fullName if product else "",
                 ssh_enabled=running("TSM-SSH"),
@@ -350,6 +378,48 @@ def collect_hosts(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> N
             ),
             stale=error,  # services not read are unknown, not stopped: the cache keeps what it knew
         )
+
+
+def _host_options(handle: VsphereHandle, manager: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The judged advanced options (absent keys None: their default), or None and why when unreadable."""
+    if manager is None:
+        return None, None
+    _si, lock = handle.session()
+    try:
+        with lock:
+            answer = manager.QueryOptions()
+    except Exception as exc:  # any fault: the host's row is kept stale, never rewritten as "unset"
+        return None, f"{manager._moId}: advanced options unreadable: {type(exc).__name__}"
+    found = {o.key: o.value for o in answer or [] if o.key in HOST_OPTION_KEYS}
+    return {k: found.get(k) for k in HOST_OPTION_KEYS}, None
+
+
+def port_group_security(vswitches: Any, port_groups: Any) -> list[dict[str, Any]]:
+    """Each standard port group's effective security policy: its own override, else its vSwitch's."""
+    switch_policy = {}
+    for vs in vswitches or []:
+        policy = vs.spec.policy if vs.spec is not None else None
+        switch_policy[vs.name] = policy.security if policy is not None else None
+    out = []
+    for pg in port_groups or []:
+        spec = pg.spec
+        own = spec.policy.security if spec.policy is not None else None
+        inherited = switch_policy.get(spec.vswitchName)
+        effective = {}
+        for attr in ("allowPromiscuous", "macChanges", "forgedTransmits"):
+            value = getattr(own, attr, None) if own is not None else None
+            if value is None and inherited is not None:
+                value = getattr(inherited, attr, None)
+            effective[attr] = value
+        out.append({"name": spec.name, "vswitch": spec.vswitchName, **effective})
+    return out
+
+
+def ntp_servers(info: Any) -> list[str] | None:
+    """The host's NTP servers; None when the answer has no date/time configuration (unknown, not unset)."""
+    if info is None or info.ntpConfig is None:
+        return None
+    return list(info.ntpConfig.server or [])
 
 
 def collect_datastores(handle: VsphereHandle, out: TaskOutput, ctx: TaskContext) -> None:
