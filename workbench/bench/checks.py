@@ -31,7 +31,8 @@ NOW = "2026-11-26T12:00:00Z"
 ESTATE = (
     "aws only, 10 accounts x 4 regions; VMs run 2,000 in-house AMIs; the signed image registry approves 90 % "
     "of them (1,800 approvals, 20 later revoked: 1,820 entries, one audit record each), so ~10 % of VMs run "
-    "unapproved images and ~1 % revoked ones; 1-10 % of each kind fails some check; the ANALYZE "
+    "unapproved images and ~1 % revoked ones; 1 VM in 11 (~9 %) has no instance profile; 1-10 % of each kind "
+    "fails some check; the ANALYZE "
     "every sync ends with has run. evaluate_all_s is the first pass over a freshly opened cache; per_check_s are a second pass"
 )
 # Share of the resources per table (sums to 1.0).
@@ -69,7 +70,7 @@ _TABLES: dict[str, tuple[str, str, str]] = {
       public_ip = CASE WHEN x % 40 = 0 THEN '203.0.113.' || (x % 250) END,
       imds_tokens = CASE WHEN x % 25 = 0 THEN 'optional' ELSE 'required' END, imds_endpoint = 'enabled',
       boot_mode = CASE WHEN x % 30 = 0 THEN 'legacy-bios' ELSE 'uefi' END, vtpm = 1, managed = 1,
-      profile = CASE WHEN x % 3 = 0 THEN 'arn:aws:iam::1:instance-profile/app' END,
+      profile = CASE WHEN x % 11 <> 5 THEN 'arn:aws:iam::1:instance-profile/app' END,
       firewall_groups = json_array(printf('sg-%017x', x % 3000)),
       tags = json_object('Name', 'vm-' || x, 'owner', 'team-' || (x % 37), 'env',
                          CASE WHEN x % 50 = 0 THEN NULL WHEN x % 4 = 0 THEN 'prod' ELSE 'dev' END),
