@@ -28,7 +28,14 @@ _STAGE_COLUMNS = (
     "key, check_id, resource_uid, resource_kind, resource_id, resource_name, provider, account, region, "
     "severity, area, status, reason, evidence, mute_id, change, detail"
 )
-_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS scan_staged ({_STAGE_COLUMNS})"
+# Typed as in ``findings``: PostgreSQL refuses a column without a type.
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS scan_staged ("
+    + ", ".join(
+        f"{c} INTEGER" if c == "mute_id" else f"{c} TEXT" for c in _STAGE_COLUMNS.split(", ")
+    )
+    + ")"
+)
 _STAGE_ROW = (
     f"INSERT INTO scan_staged ({_STAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
