@@ -73,6 +73,7 @@ class SyncController:
                     on_event=self._event,
                     cancel=self.cancel_event,
                     keep_raw_secrets=services.config.keep_raw_secrets,
+                    history_retention_days=services.config.policy.history_retention_days,
                 )
                 result = engine.run()
         except (WorkbenchError, OSError) as exc:

@@ -57,3 +57,31 @@ def iso_epoch(value: str | int | None) -> str | None:
     if seconds is None:
         return None
     return datetime.fromtimestamp(seconds, UTC).strftime(_FORMAT)
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_when(text: str, now: str | None = None) -> str | None:
+    """An operator's time (``--at``, ``--since``, ``:at``) as the cache's UTC text, None if it is none.
+
+    ISO 8601 (``2026-11-30``, ``2026-11-30T09:00Z``), an age (``30m``, ``12h``, ``3d``, ``2w`` ago), ``today``,
+    ``yesterday`` or a weekday (``monday``: its 00:00 UTC this week, today's if today is one).
+    """
+    from datetime import timedelta
+
+    word = text.strip().lower()
+    base = parse(now or utcnow())
+    assert base is not None
+    midnight = base.replace(hour=0, minute=0, second=0, microsecond=0)
+    if word in ("today", "yesterday"):
+        return iso(midnight - timedelta(days=word == "yesterday"))
+    day = next(
+        (i for i, name in enumerate(_WEEKDAYS) if len(word) >= 3 and name.startswith(word)), None
+    )
+    if day is not None:
+        return iso(midnight - timedelta(days=(midnight.weekday() - day) % 7))
+    if word[:-1].isdigit() and word[-1:] in _UNITS:
+        return iso(base - timedelta(seconds=int(word[:-1]) * _UNITS[word[-1]]))
+    return iso(text, strict=True)

@@ -58,6 +58,8 @@ class PolicySection(Section):
     #: A fix's narrowing CIDR must be at least this long (/16 for IPv4 and /48 for IPv6 by default).
     narrow_min_prefix_v4: int = Field(default=16, ge=1, le=32)
     narrow_min_prefix_v6: int = Field(default=48, ge=1, le=128)
+    #: Days of resource history kept (versions for ``inventory --at``, ``diff --since`` and timelines).
+    history_retention_days: int = Field(default=90, ge=1)
 
 
 class FixesSection(Section):

@@ -96,6 +96,7 @@ class SyncEngine:
         on_event: EventSink | None = None,
         cancel: threading.Event | None = None,
         keep_raw_secrets: bool = False,
+        history_retention_days: int | None = None,
     ) -> None:
         self.cache = cache
         self.providers = list(providers)
@@ -105,6 +106,7 @@ class SyncEngine:
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.keep_raw_secrets = keep_raw_secrets
+        self.history_retention_days = history_retention_days  # None: keep every version
 
     def run(self, params: dict[str, Any] | None = None) -> SyncResult:
         started = time.monotonic()
@@ -115,6 +117,7 @@ class SyncEngine:
             with self.cache.bulk_writes():
                 scopes = self._discover(pool, result)
                 self._collect(pool, scopes, result)
+                self.cache.prune_history(self.history_retention_days)
                 self.cache.refresh_search()
                 if self.cache.pop_moved_kinds():  # the planner's statistics only move with the rows
                     self.cache.analyze()

@@ -661,6 +661,36 @@ def _migration_mute_lifecycle(db: sqlite3.Connection) -> None:
     )
 
 
+_RESOURCE_VERSIONS = """
+-- Every version of a resource the cache held (issue 14): canonical JSON of its row, zlib-compressed, stored
+-- once per content hash however many resources or syncs share it. A resource gets versions only when it
+-- first changes or goes (the row it had then is recorded as its first version, at its first_seen); until
+-- then the live row is its only version. ``hash`` NULL marks a removal.
+CREATE TABLE resource_blobs (
+  hash TEXT PRIMARY KEY,         -- SHA-256 of the canonical JSON, hex
+  body BLOB NOT NULL             -- zlib(canonical JSON)
+);
+CREATE TABLE resource_versions (
+  seq INTEGER PRIMARY KEY,       -- orders versions recorded within the same second
+  uid TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  about_uid TEXT,                -- a grant's resource, so a resource's timeline finds its grants
+  run_id INTEGER,
+  at TEXT NOT NULL,
+  hash TEXT
+);
+CREATE INDEX idx_resource_versions_uid ON resource_versions(uid, at);
+CREATE INDEX idx_resource_versions_at ON resource_versions(at);
+CREATE INDEX idx_resource_versions_about ON resource_versions(about_uid) WHERE about_uid IS NOT NULL;
+"""
+
+
+def _migration_resource_versions(db: sqlite3.Connection) -> None:
+    """Resource history: each changed version kept (see above), for time travel and field-level diffs."""
+    for stmt in split_statements(_RESOURCE_VERSIONS):
+        db.execute(stmt)
+
+
 # MIGRATIONS[n] upgrades version n to n+1. Append only.
 MIGRATIONS: list[Migration] = [
     _migration_1,
@@ -677,6 +707,7 @@ MIGRATIONS: list[Migration] = [
     _migration_sync_owners,
     _migration_fix_claims,
     _migration_mute_lifecycle,
+    _migration_resource_versions,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

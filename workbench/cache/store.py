@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from workbench import model
-from workbench.cache import schema, search
+from workbench.cache import schema, search, versions
 from workbench.cache.connection import (
     APPLICATION_ID,
     AUTOCHECKPOINT_PAGES,
@@ -460,12 +460,15 @@ class Cache:
             keep.update(self._grants_of(scope.scope_id, task, kept_uids))
         changes: list[tuple[int, str, str, str, str]] = []
         stats.seen += len(rows) + len(keep)
+        moved: list[tuple[str, Any]] = []  # (uid, new row) of rows added or changed: their history
         if not old:  # a first load: every row is new, nothing to compare
             stats.added += len(rows)
             write = rows
             if log_changes:
                 changes = [(run_id, prefix + row[0], kind, "added", now) for row in rows]
             gone: list[str] = []
+            if rows and versions.prefix_has_history(self.db, prefix):  # back after a removal
+                moved = [(prefix + row[0], row) for row in rows]
         else:
             seen: set[str] = set(keep)
             write = []
@@ -477,6 +480,7 @@ class Cache:
                 if prev is None:
                     stats.added += 1
                     write.append(row)
+                    moved.append((prefix + rid, row))
                     if log_changes:
                         changes.append((run_id, prefix + rid, kind, "added", now))
                 elif prev[1] == digest:
@@ -486,6 +490,7 @@ class Cache:
                 else:
                     stats.changed += 1
                     write.append(row)
+                    moved.append((prev[0], row))
                     changes.append((run_id, prev[0], kind, "changed", now))
             if unchanged:  # seen again as it was: touching last_seen rewrites no index
                 self.db.executemany(f"UPDATE {table} SET last_seen=? WHERE uid=?", unchanged)
@@ -497,6 +502,7 @@ class Cache:
                 self.db.executemany(_MARK_UNKNOWN.format(table=table), unknown)
             return
         self._moved.add(kind)
+        self._record_versions(run_id, scope, kind, moved, gone, now)
         # A current search index is kept current here, in the rows' transaction. One awaiting its rebuild
         # (a new cache's first sync) is left to it: rebuilding is cheaper than indexing row by row.
         indexed = search.is_current(self.db, kind)
@@ -521,6 +527,41 @@ class Cache:
                 "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
                 changes,
             )
+
+    def _record_versions(
+        self,
+        run_id: int,
+        scope: model.ScopeRef,
+        kind: str,
+        moved: Sequence[tuple[str, Any]],
+        gone: Sequence[str],
+        now: str,
+    ) -> None:
+        """History of the rows about to be written or removed (before they are): a resource's first change
+        or removal records the row it had (dated its first_seen) before the new version or the removal; an
+        added one gets a version only when it has history (it was removed before)."""
+        had = versions.with_history(self.db, [uid for uid, _ in moved] + list(gone))
+        live = {uid for uid, _ in moved} | set(gone)
+        first = versions.live_versions(self.db, kind, live - had)
+        entries: list[tuple[str, str, dict[str, Any] | None, str | None]] = [
+            (uid, seen, v, versions.about(kind, v)) for uid, seen, v in first
+        ]
+        known = had | {uid for uid, _, _ in first}  # added rows new to the cache need no version
+        where = (scope.provider, scope.account, scope.region)
+        for uid, row in moved:
+            if uid in known:
+                v = versions.body(kind, where, row)
+                entries.append((uid, now, v, versions.about(kind, v)))
+        on = {uid: about for uid, _, _, about in entries if about}
+        entries.extend((uid, now, None, on.get(uid)) for uid in gone if uid in known)
+        versions.record(self.db, run_id, kind, entries)
+
+    def prune_history(self, days: int | None, *, now: str | None = None) -> int:
+        """Forget resource versions older than ``days`` (``[policy] history_retention_days``)."""
+        if days is None:
+            return 0
+        with self.transaction():
+            return versions.prune(self.db, now or utcnow(), days)
 
     def _grants_of(self, scope_id: str, task: str, uids: set[str]) -> dict[str, str]:
         """id → uid of the task's grants on the resources ``uids``."""

@@ -80,6 +80,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--region", metavar="R")
     p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
     p.add_argument("--limit", type=int, metavar="N")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the estate as of a past sync: 2026-11-30, 2026-11-30T09:00Z, 3d, monday",
+    )
     p.set_defaults(func=run)
 
 
@@ -161,6 +166,40 @@ def query(db: sqlite3.Connection, kind: str, args: argparse.Namespace) -> list[d
     return rows
 
 
+def query_at(
+    db: sqlite3.Connection, kind: str, args: argparse.Namespace, when: str
+) -> list[dict[str, Any]]:
+    """``query``'s rows as the cache knew them at ``when`` (from the resource history)."""
+    from workbench.cache import history, schema
+
+    own = [name for name, _ in schema.kind_columns(kind)]
+    keys = ["provider", "account", "region", "id", "name", "created_at", *own, "tags", "extra"]
+    as_json, as_bool = _json_columns(kind)
+    text = (args.filter or "").strip().lower()
+    rows = []
+    for version in history.rows_at(db, kind, when):
+        if any(getattr(args, c, None) and version.get(c) != getattr(args, c) for c in keys[:3]):
+            continue
+        if (
+            text
+            and text
+            not in " ".join(str(version.get(c) or "") for c in ("id", "name", "tags")).lower()
+        ):
+            continue
+        out: dict[str, Any] = {}
+        for key in keys:
+            value = version.get(key)
+            if key in as_json and isinstance(value, str):
+                value = _decode(value)
+            elif key in as_bool and value is not None:
+                value = bool(value)
+            out[key] = value
+        out["kind"] = kind
+        rows.append(out)
+    rows.sort(key=lambda r: (r["provider"], r["account"], r["region"], r["id"]))
+    return rows[: args.limit] if args.limit is not None else rows
+
+
 def query_scopes(db: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str, Any]]:
     where, params = ["1=1"], []
     for col in ("provider", "account", "region"):
@@ -236,6 +275,24 @@ APP_NAMES = {
 }
 
 
+def time_option(text: str, ctx: CliContext) -> str:
+    """``--at``/``--since`` as the cache's UTC text; one line when it is no time, a note when it is before
+    the history kept."""
+    from workbench.cache.history import horizon_note
+    from workbench.clock import parse_when, utcnow
+    from workbench.errors import WorkbenchError
+
+    when = parse_when(text)
+    if when is None:
+        raise WorkbenchError(
+            f"{text!r} is not a time: give 2026-11-30, 2026-11-30T09:00Z, an age (3d, 12h) or a weekday"
+        )
+    note = horizon_note(utcnow(), ctx.config.policy.history_retention_days, when)
+    if note:
+        print(f"vmwb: note: {note}", file=sys.stderr)
+    return when
+
+
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from workbench.errors import WorkbenchError
 
@@ -243,10 +300,18 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     args.kind = APP_NAMES.get(args.kind.lower(), args.kind.lower())
     if args.kind != SCOPES and args.kind not in names:
         raise WorkbenchError(f"unknown kind {args.kind!r} (one of: {SCOPES}, {', '.join(names)})")
+    when = time_option(args.at, ctx) if args.at else None
+    if when is not None and args.kind == SCOPES:
+        raise WorkbenchError("--at shows resources as they were; scopes have no history")
     db = ctx.cache(create=False).db
     if args.kind == SCOPES:
         rows = query_scopes(db, args)
         columns = list(SCOPE_COLUMNS)
+    elif when is not None:
+        kind = names[args.kind]
+        rows = query_at(db, kind, args, when)
+        columns = ["account", "region", "id", "name", *TABLE_COLUMNS.get(kind, ())]
+        print(f"as of {when}", file=sys.stderr)
     else:
         kind = names[args.kind]
         rows = query(db, kind, args)

@@ -165,6 +165,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         providers,
         max_workers=max(1, args.workers),
         keep_raw_secrets=ctx.config.keep_raw_secrets,
+        history_retention_days=ctx.config.policy.history_retention_days,
         task_timeout=args.timeout,
         on_event=progress,
     )
