@@ -138,7 +138,7 @@ class ChecksScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#chk-table", DataTable)
-        table.add_column(Text("ID"), key="id", width=7)
+        table.add_column(Text("ID"), key="id")  # auto width: a check id is never cut
         table.add_column(Text("Sev"), key="sev", width=4)
         table.add_column(Text("Open"), key="open", width=4)
         table.add_column(Text("Fix"), key="fix", width=3)

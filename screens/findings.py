@@ -48,17 +48,19 @@ STATUSES = {
 }
 COLUMNS = [
     Column("severity", "Sev", 5),
-    Column("check_id", "Check", 7),
+    Column("check_id", "Check", 7, cut="never"),
     Column("status", "Status", 8),
-    Column("resource_id", "Resource", 20),
+    Column("resource_id", "Resource", 20, cut="middle"),
     Column("resource_name", "Name", 14),
-    Column("account", "Account", 12),
+    Column("account", "Account", 12, cut="middle"),
     Column("region", "Region", 10),
     Column("reason", "Reason", 30),
 ]
 
 
-# Below 100 columns the table keeps what identifies a finding; the detail line below shows the rest.
+# Below 120 columns the table keeps what identifies a finding (eight columns in the 60-odd cells left
+# beside the group pane at 100 cut every one of them); the detail line below shows the rest.
+NARROW_BELOW = 120
 NARROW_COLUMNS = [
     c for c in COLUMNS if c.name in ("severity", "check_id", "status", "resource_id", "reason")
 ]
@@ -129,7 +131,7 @@ class FindingsScreen(WorkbenchScreen):
                     id="fnd-filter",
                 )
                 # Columns are chosen once for the terminal's width at open (a resize keeps them).
-                columns = NARROW_COLUMNS if self.app.size.width < 100 else COLUMNS
+                columns = NARROW_COLUMNS if self.app.size.width < NARROW_BELOW else COLUMNS
                 source = FindingsSource(self.app.services.cache_path, columns)  # type: ignore[attr-defined]
                 yield VirtualTable(source, id="fnd-table")
         yield Static("", id="fnd-detail", markup=False)
@@ -140,7 +142,7 @@ class FindingsScreen(WorkbenchScreen):
         self.table.focus()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width < 100, "-narrow")
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
 
     @property
     def table(self) -> VirtualTable:

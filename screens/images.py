@@ -29,10 +29,10 @@ from workbench.screens.widgets.virtual_table import VirtualTable
 from workbench.textsafe import safe
 
 COLUMNS = [
-    Column("image_id", "Image", 21),
+    Column("image_id", "Image", 21, cut="middle"),
     Column("name", "Name", 16),
     Column("provider", "Cloud", 5),
-    Column("account", "Account", 12),
+    Column("account", "Account", 12, cut="middle"),
     Column("approval", "Approval", 10),
     Column("approval_entry", "Signature", 13),
     Column("age_days", "Age d", 5, "right"),

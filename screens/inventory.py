@@ -112,17 +112,26 @@ DEFAULT_COLUMNS: dict[str, list[tuple[str, str, int]]] = {
 _NUMERIC = {"size_gb", "port_from", "port_to", "priority", "installed_count", "missing_count"}
 
 
+def _column(name: str, label: str, width: int) -> Column:
+    # Ids and accounts share their start (``snap-0``, ``/subscriptions/``): cut them in the middle.
+    middle = name in ("id", "uid", "account") or name.endswith("_id")
+    return Column(
+        name,
+        label,
+        width,
+        "right" if name in _NUMERIC else "left",
+        "middle" if middle else "end",
+    )
+
+
 def all_columns(kind: str) -> list[Column]:
     """Every column the chooser offers, default ones first with their labels and widths."""
     chosen = {
-        name: Column(name, label, width, "right" if name in _NUMERIC else "left")
-        for name, label, width in DEFAULT_COLUMNS.get(kind, [])
+        name: _column(name, label, width) for name, label, width in DEFAULT_COLUMNS.get(kind, [])
     }
     skip = browse.HIDDEN_COLUMNS | {MARK_COLUMN, "task"}
     rest = [
-        Column(
-            name, name.replace("_", " ").capitalize(), 14, "right" if name in _NUMERIC else "left"
-        )
+        _column(name, name.replace("_", " ").capitalize(), 14)
         for name in schema.resource_columns(kind)
         if name not in chosen and name not in skip
     ]

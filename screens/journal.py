@@ -29,7 +29,7 @@ JOURNAL_COLUMNS = [
     Column("entry_id", "#", 4, "right"),
     Column("status", "State", 10),
     Column("fix_id", "Fix", 30),
-    Column("resource_uid", "Resource", 30),
+    Column("resource_uid", "Resource", 30, cut="middle"),
     Column("actor", "Actor", 10),
     Column("role", "Role", 9),
     Column("created_at", "At", 20),

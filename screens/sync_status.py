@@ -25,7 +25,7 @@ from workbench.textsafe import safe
 SCOPE_COLUMNS = [
     Column("status", "Status", 7),
     Column("provider", "Cloud", 7),
-    Column("account", "Account", 14),
+    Column("account", "Account", 14, cut="middle"),
     Column("region", "Region", 12),
     Column("task", "Task", 12),
     Column("resources", "Rows", 6, "right"),
@@ -42,7 +42,7 @@ RUN_COLUMNS = [
 ]
 SCOPE_RUN_COLUMNS = [
     Column("status", "Status", 9),
-    Column("scope_id", "Scope", 30),
+    Column("scope_id", "Scope", 30, cut="middle"),
     Column("task", "Task", 12),
     Column("resources", "Rows", 6, "right"),
     Column("error", "Error", 40),

@@ -212,3 +212,16 @@ def test_printable_fast_path_agrees_with_the_table_for_every_code_point() -> Non
 
     mismatched = [c for c in range(0x110000) if safe(chr(c)) != chr(c).translate(_TABLE)]
     assert mismatched == []
+
+
+def test_shorten_middle_keeps_the_distinctive_end() -> None:
+    from workbench.textsafe import shorten_middle
+
+    cut = shorten_middle("snap-0a1b2c3d4e5f69f3e", 13)
+    assert (
+        cell_len(cut) == 13 and cut.startswith("snap-0") and cut.endswith("f69f3e") and "…" in cut
+    )
+    assert shorten_middle("i-0abc", 13) == "i-0abc"  # fits: untouched
+    wide = shorten_middle("東京-web-仮想マシン-01", 9)
+    assert cell_len(wide) == 9 and wide.endswith("-01")
+    assert safe("a\x1bb" * 10, 9, middle=True).count("…") == 1

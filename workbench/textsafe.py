@@ -27,7 +27,7 @@ from __future__ import annotations
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
-__all__ = ["ELLIPSIS", "REPLACEMENT", "csv_cell", "safe", "safe_text"]
+__all__ = ["ELLIPSIS", "REPLACEMENT", "csv_cell", "safe", "safe_text", "shorten_middle"]
 
 REPLACEMENT = "\ufffd"
 ELLIPSIS = "…"
@@ -60,7 +60,7 @@ _TABLE = _build_table()
 _FORMULA_STARTS = frozenset("=+-@\t\r\u2409\u240d\uff1d\uff0b\uff0d\uff20")
 
 
-def safe(s: object, max_len: int | None = None) -> str:
+def safe(s: object, max_len: int | None = None, *, middle: bool = False) -> str:
     """Return ``s`` as inert single-line display text.
 
     Args:
@@ -68,6 +68,7 @@ def safe(s: object, max_len: int | None = None) -> str:
             anything else goes through ``str()``.
         max_len: Optional width in terminal cells (CJK and most emoji take two). Longer text is
             cut to fit and ends with "…"; the result is never wider than ``max_len``.
+        middle: Cut in the middle instead (:func:`shorten_middle`), for ids whose end tells them apart.
     """
     if s is None:
         return ""
@@ -82,7 +83,7 @@ def safe(s: object, max_len: int | None = None) -> str:
     if not text.isprintable():
         text = text.translate(_TABLE)
     if max_len is not None:
-        text = _truncate(text, max_len)
+        text = shorten_middle(text, max_len) if middle else _truncate(text, max_len)
     return text
 
 
@@ -95,6 +96,30 @@ def _truncate(text: str, max_len: int) -> str:
     # set_cell_size pads with a space when a double-width character straddles the cut, which
     # keeps the result exactly max_len cells wide.
     return set_cell_size(text, max_len - 1) + ELLIPSIS
+
+
+def shorten_middle(text: str, max_len: int) -> str:
+    """Fit ``text`` into ``max_len`` cells by replacing its middle with "…" (``snap-0a1…9f3e``).
+
+    Cloud ids share their start (``snap-0``, ``/subscriptions/0000``) and differ at the end, so the
+    end keeps the larger half. ``text`` must already be display-safe (see :func:`safe`).
+    """
+    if max_len <= 0:
+        return ""
+    if len(text) * 2 <= max_len or cell_len(text) <= max_len:
+        return text
+    if max_len < 5:  # too narrow for two useful halves
+        return _truncate(text, max_len)
+    head_cells = (max_len - 1) // 2
+    tail_cells = max_len - 1 - head_cells
+    tail, used = "", 0
+    for char in reversed(text):
+        width = cell_len(char)
+        if used + width > tail_cells:
+            break
+        tail, used = char + tail, used + width
+    # A double-width character straddling the cut leaves one cell over: the head takes it.
+    return set_cell_size(text, max_len - 1 - used) + ELLIPSIS + tail
 
 
 def safe_text(s: object, max_len: int | None = None, style: str = "") -> Text:

@@ -33,41 +33,82 @@ __all__ = ["VirtualTable", "fit_widths"]
 
 GUTTER = 2  # selection mark + space
 MIN_COLUMN_WIDTH = 3
+TEXT_FLOOR = 16  # a text column gives up room alone down to this; below it the ids share the cut
+MAX_MEASURED = 120  # a 4 kB reason need not be measured to the end
+
+
+def _water_fill(widths: Sequence[int], budget: int, floor: int) -> list[int]:
+    """Cut the widest of ``widths`` to a common level so that they sum to at most ``budget``.
+
+    Columns under the level stay whole, so a long reason does not squeeze a short id; none goes
+    below ``floor`` (or its own width, if smaller). Cells the integer level leaves over go to the
+    cut columns, left to right.
+    """
+    if sum(widths) <= budget:
+        return list(widths)
+    level, used = floor, 0
+    ordered = sorted(widths)
+    for n, w in enumerate(ordered):
+        rest = len(ordered) - n
+        if used + w * rest > budget:
+            level = max(floor, (budget - used) // rest)
+            break
+        used += w
+    result = [min(w, level) for w in widths]
+    left = budget - sum(result)
+    for i, w in enumerate(widths):
+        if left <= 0:
+            break
+        if result[i] < w:
+            result[i] += 1
+            left -= 1
+    return result
 
 
 def fit_widths(
-    widths: Sequence[int], available: int, min_width: int = MIN_COLUMN_WIDTH
+    widths: Sequence[int],
+    available: int,
+    cuts: Sequence[str] = (),
+    min_width: int = MIN_COLUMN_WIDTH,
 ) -> list[int]:
-    """Fit column widths (plus one-cell separators) into ``available`` cells.
+    """Fit content widths (plus one-cell separators) into ``available`` cells.
 
-    The last column flexes: it takes any spare room, and gives up room first when the columns
-    are too wide (down to a third of its width). Any remaining excess is taken from the other
-    columns in proportion to their width, never below ``min_width``; if even that does not fit,
-    the rendered line is cropped.
+    ``cuts`` gives each column's :attr:`Column.cut` (default ``end``). Spare room goes to the last
+    column. When the columns are too wide, text (``end``) columns give up room first, down to
+    :data:`TEXT_FLOOR` (the detail line shows the rest); then the ids (``middle``), the widest first;
+    only then text below that floor; a ``never`` column (a check id) is never cut. If even that does not fit, the
+    rendered line is cropped.
     """
     fitted = [max(min_width, w) for w in widths]
     if not fitted:
         return fitted
-    excess = sum(fitted) + len(fitted) - 1 - available
-    if excess <= 0:
-        fitted[-1] -= excess
+    kinds = [cuts[i] if i < len(cuts) else "end" for i in range(len(fitted))]
+    spare = available - (sum(fitted) + len(fitted) - 1)
+    if spare >= 0:
+        fitted[-1] += spare
         return fitted
-    flex_floor = max(min_width, fitted[-1] // 3)
-    give = min(excess, fitted[-1] - flex_floor)
-    fitted[-1] -= give
-    excess -= give
-    slack = [w - min_width for w in fitted[:-1]]
-    total_slack = sum(slack)
-    if excess > 0 and total_slack > 0:
-        cut = [min(s, excess * s // total_slack) for s in slack]
-        # Integer division leaves a few cells over: take them from the widest columns.
-        for i in sorted(range(len(cut)), key=lambda i: -(slack[i] - cut[i])):
-            if sum(cut) >= min(excess, total_slack):
-                break
-            if cut[i] < slack[i]:
-                cut[i] += 1
-        for i, c in enumerate(cut):
-            fitted[i] -= c
+    budget = available - (len(fitted) - 1)
+    budget -= sum(w for w, k in zip(fitted, kinds, strict=True) if k == "never")
+    text = [i for i, k in enumerate(kinds) if k == "end"]
+    ids = [i for i, k in enumerate(kinds) if k == "middle"]
+    id_cells = sum(fitted[i] for i in ids)
+    text_floor = sum(min(fitted[i], TEXT_FLOOR) for i in text)
+    if budget - id_cells >= text_floor:  # cutting text alone is enough
+        cut = _water_fill([fitted[i] for i in text], budget - id_cells, TEXT_FLOOR)
+        for i, w in zip(text, cut, strict=True):
+            fitted[i] = w
+        return fitted
+    for i in text:
+        fitted[i] = min(fitted[i], TEXT_FLOOR)
+    if budget - text_floor >= min_width * len(ids):  # the ids share what the text left
+        cut = _water_fill([fitted[i] for i in ids], budget - text_floor, min_width)
+        for i, w in zip(ids, cut, strict=True):
+            fitted[i] = w
+        return fitted
+    both = text + ids
+    cut = _water_fill([fitted[i] for i in both], budget, min_width)
+    for i, w in zip(both, cut, strict=True):
+        fitted[i] = w
     return fitted
 
 
@@ -209,6 +250,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._pending_end = False
         self._widths: list[int] = []
         self._layout_width = -1
+        self._content_widths: list[int] = []
+        self._measured = False
+        self._forget_content_widths()
         self._component_styles_cache: dict[str, Style] = {}
 
     @property
@@ -335,6 +379,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _reset(self) -> None:
         """Start over for a new source state: first page now, exact count in the background."""
         self._pages.clear()
+        self._forget_content_widths()
         self._pending_end = False
         self._cursor = 0
         self.scroll_to(y=0, animate=False)
@@ -390,6 +435,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if rows is None:
             rows = self.source.page(page * self.PAGE_SIZE, self.PAGE_SIZE)
             self._pages[page] = rows
+            self._measure(rows)
             if len(self._pages) > self.CACHED_PAGES:
                 self._pages.popitem(last=False)
         else:
@@ -441,9 +487,37 @@ class VirtualTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, self._row_count + 1)
         self._scroll_to_cursor()
 
+    def _forget_content_widths(self) -> None:
+        # Room for the label and its sort mark ("▲"), so sorting never cuts a header.
+        self._content_widths = [cell_len(c.label) + 2 for c in self.columns]
+        self._measured = False
+        self._layout_width = -1
+
+    def _measure(self, rows: Sequence[Row]) -> None:
+        """Widen columns to the rows read so far; they only grow until the next reset."""
+        if not rows:
+            return
+        widths = self._content_widths
+        grew = not self._measured
+        self._measured = True
+        for row in rows:
+            for i, value in enumerate(row[1 : len(widths) + 1]):
+                cells = cell_len(safe(value, MAX_MEASURED))
+                if cells > widths[i]:
+                    widths[i], grew = cells, True
+        if grew:
+            self._layout_width = -1
+            self.refresh()
+
     def _column_widths(self, width: int) -> list[int]:
         if width != self._layout_width:
-            self._widths = fit_widths([c.width for c in self.columns], width - GUTTER)
+            if self._measured:
+                natural = self._content_widths
+            else:  # no row read yet: the declared widths
+                natural = [
+                    max(c.width, w) for c, w in zip(self.columns, self._content_widths, strict=True)
+                ]
+            self._widths = fit_widths(natural, width - GUTTER, [c.cut for c in self.columns])
             self._layout_width = width
         return self._widths
 
@@ -485,7 +559,9 @@ class VirtualTable(ScrollView, can_focus=True):
         for value, column, cells in zip(
             values, self.columns, self._column_widths(width), strict=False
         ):
-            text = safe(value, cells)
+            text = safe(
+                value, None if column.cut == "never" else cells, middle=column.cut == "middle"
+            )
             if column.align == "right":
                 parts.append(" " * (cells - cell_len(text)) + text)
             else:

@@ -80,7 +80,7 @@ async def test_findings_group_filter_and_open(posture_db: Path) -> None:
         # CFG-01, IAM-06, IAM-10, IMG-10, IMG-21, SPR-01, SPR-04 on i-0002
         assert screen.table.row_count == 7
         text = table_text(screen.table)
-        assert "[@click=app…" in text and "\x1b" not in text  # the hostile name is literal text
+        assert "[@click=app" in text and "\x1b" not in text  # the hostile name is literal text
         await pilot.press("enter")  # keeps the filter, back to the table
         await pilot.press("enter")  # opens the resource
         await settle(pilot)

@@ -257,7 +257,8 @@ async def test_hostile_names_render_inert_and_clicks_fire_no_action(db: Path) ->
         strips = [table.render_line(y) for y in range(12)]
         text = [strip.text for strip in strips]
         assert "␛]0;pwned␇[@click=app.quit]" in text[7]
-        assert text[8].startswith("  [@click=app.pwn]pwn[/] [bold …")
+        # Sized to its content, the name is shown whole: as text, never as markup.
+        assert text[8].startswith("  " + HOSTILE[8] + " ")
         assert text[9].startswith("  ␛[2J\ufffdevil\ufffd")
         assert text[10].startswith("  東京-web-仮想マシン-🔥 ")
         for strip in strips:
@@ -352,5 +353,15 @@ def test_fit_widths_flexes_the_last_column() -> None:
     assert fit_widths([10, 5, 8], 40) == [10, 5, 23]
     narrow = fit_widths([30, 8, 12, 20], 60)
     assert sum(narrow) + 3 == 60
-    assert narrow[0] > narrow[1]  # proportional: the widest stays widest
+    assert narrow[1:3] == [8, 12]  # the narrow columns fit whole: the widest give up room
+    assert narrow[0] >= narrow[3] and narrow[0] < 30
     assert fit_widths([], 10) == []
+
+
+def test_fit_widths_never_cuts_a_check_id_and_cuts_text_before_ids() -> None:
+    cuts = ["end", "never", "middle", "end"]
+    fitted = fit_widths([5, 35, 30, 60], 90, cuts)
+    assert fitted == [5, 35, 30, 17]  # only the text gave up room
+    tight = fit_widths([5, 35, 40, 60], 60, cuts)
+    assert tight[1] == 35 and sum(tight) + 3 == 60
+    assert tight[0] == 5  # under the level: whole

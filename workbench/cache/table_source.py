@@ -35,12 +35,19 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One displayed column: SQL column name, header label and width in terminal cells."""
+    """One displayed column: SQL column name, header label, width in cells, alignment and how it is cut.
+
+    The table sizes a column to its content and the terminal; ``width`` is what it gets before any
+    row is known. ``cut`` says what happens when the content does not fit: ``end`` (text) ends in
+    "…", ``middle`` (cloud ids, accounts) keeps the distinctive end, ``never`` (check ids) is shown
+    whole and the other columns give up the room.
+    """
 
     name: str
     label: str
     width: int
     align: Literal["left", "right"] = "left"
+    cut: Literal["end", "middle", "never"] = "end"
 
 
 @dataclass(frozen=True, slots=True)
