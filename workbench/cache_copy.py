@@ -38,13 +38,6 @@ class CopyReport:
         return sum(self.rows.values())
 
 
-def open_store(target: str, *, create: bool) -> Cache | PgCache:
-    """A SQLite cache at a path, or a PostgreSQL one at a ``postgresql://`` URL."""
-    if postgres.is_url(target):
-        return PgCache.open(target, create=create)
-    return Cache.open(target, create=create)
-
-
 def tables() -> list[str]:
     """Every table copied, in the schema's order."""
     db = postgres.sqlite_schema()
@@ -54,12 +47,12 @@ def tables() -> list[str]:
         db.close()
 
 
-def _columns(store: Cache | PgCache, table: str) -> list[str]:
+def _columns(store: Cache, table: str) -> list[str]:
     row = store.execute(f"SELECT * FROM {table} LIMIT 0")
     return [d[0] for d in row.description]
 
 
-def holds_anything(store: Cache | PgCache) -> str | None:
+def holds_anything(store: Cache) -> str | None:
     """The first table with a row of its own (meta aside, which every new cache has), or None."""
     for table in tables():
         if table == "meta":
@@ -79,9 +72,9 @@ def copy_cache(src: str, dst: str) -> CopyReport:
     """Copy the cache at ``src`` into a new or empty cache at ``dst`` (paths or URLs)."""
     if src == dst:
         raise CacheError("cache copy: the source and the destination are the same cache")
-    source = open_store(src, create=False)
+    source = Cache.open(src, create=False)
     try:
-        target = open_store(dst, create=True)
+        target = Cache.open(dst, create=True)
         try:
             where = holds_anything(target)
             if where is not None:
@@ -95,7 +88,7 @@ def copy_cache(src: str, dst: str) -> CopyReport:
                     report.rows[table] = _copy_table(source, target, table)
                 if isinstance(target, PgCache):
                     _advance_identities(target)
-            if isinstance(target, Cache):
+            if not isinstance(target, PgCache):
                 from workbench import audit
 
                 audit.anchor(
@@ -108,7 +101,7 @@ def copy_cache(src: str, dst: str) -> CopyReport:
         source.close()
 
 
-def _copy_table(source: Cache | PgCache, target: Cache | PgCache, table: str) -> int:
+def _copy_table(source: Cache, target: Cache, table: str) -> int:
     cols = [c for c in _columns(source, table) if c in set(_columns(target, table))]
     names = ", ".join(cols)
     where = (

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 APP_NAME = "vmwb"
 ROLES = ("viewer", "responder", "operator")
 #: The sections that are not a provider's; every other section must name a registered provider.
-OWN_SECTIONS = ("general", "policy", "fixes", "images", "sync", "checks", "audit")
+OWN_SECTIONS = ("general", "policy", "fixes", "images", "sync", "checks", "audit", "cache")
 
 #: Keys the ``[policy]`` section replaced: (section, table or "", key) -> policy key. Still read, with a note.
 LEGACY_POLICY_KEYS: dict[tuple[str, str, str], str] = {
@@ -82,6 +82,15 @@ def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir(APP_NAME)) / "cache.db"
+
+
+def cache_target(flag: str | None, url: str | None = None) -> str:
+    """Where the cache is: ``--db``, else ``$VMWB_DB``, else ``[cache] url``, else the user data folder's
+    file. A URL (``postgresql://``) is kept as it is; a path is expanded."""
+    for given in (flag, os.environ.get("VMWB_DB"), url):
+        if given:
+            return given if "://" in given else str(Path(given).expanduser())
+    return str(default_db_path())
 
 
 def default_config_path() -> Path:
@@ -131,6 +140,12 @@ class Config:
         from workbench.config_schema import PolicySection
 
         return PolicySection.model_validate(self.sections.get("policy", {}))
+
+    @property
+    def cache_url(self) -> str | None:
+        """``[cache] url``: the cache when neither ``--db`` nor ``$VMWB_DB`` names one."""
+        url = self.sections.get("cache", {}).get("url")
+        return str(url) if url else None
 
     @property
     def configured_providers(self) -> list[str]:

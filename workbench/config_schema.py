@@ -86,6 +86,13 @@ class AuditSection(Section):
     key_file: str | None = Field(default=None, min_length=1)
 
 
+class CacheSection(Section):
+    """Where the cache is when neither ``--db`` nor ``$VMWB_DB`` says: a team's ``postgresql://`` URL (or
+    a SQLite file's path)."""
+
+    url: str | None = Field(default=None, min_length=1)
+
+
 class SyncSection(Section):
     """Reserved: no sync setting is read from the file yet (flags only)."""
 
@@ -96,6 +103,7 @@ CORE_SECTIONS: dict[str, type[Section]] = {
     "fixes": FixesSection,
     "images": ImagesSection,
     "sync": SyncSection,
+    "cache": CacheSection,
     "audit": AuditSection,
 }
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from workbench import audit
-from workbench.cache import postgres
+from workbench.cache import backend
 from workbench.cache.postgres import PgCache
 from workbench.cache.store import Cache
 from workbench.cache_copy import NOT_COPIED, OWN_META, tables
@@ -146,4 +146,4 @@ def test_a_missing_source_and_an_unreachable_database_are_one_line(
     assert main(["cache", "copy", bad, str(tmp_path / "b.db")]) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot connect" in err and "secret" not in err
-    assert postgres.redact(bad) == f"postgresql://nobody:***@127.0.0.1:{pg_cluster.port}/nodb"
+    assert backend.redact(bad) == f"postgresql://nobody:***@127.0.0.1:{pg_cluster.port}/nodb"

@@ -20,9 +20,20 @@ readers for other threads with ``reader()`` and nests transactions the same way.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+
+def is_url(target: object) -> bool:
+    """True when ``target`` names a PostgreSQL cache (a libpq URL) rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and a PostgreSQL cache's ``path``."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 class Rows(Protocol):

@@ -395,6 +395,9 @@ $$;
 CREATE FUNCTION json_extract(j text, p text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT vmwb_json_sql(j::json #> vmwb_json_path(p))
 $$;
+CREATE FUNCTION json_set(j text, p text, v json) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_set(j::jsonb, vmwb_json_path(p), v::jsonb, true)::text
+$$;
 CREATE FUNCTION json_type(j text, p text DEFAULT '$') RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE json_typeof(v) WHEN 'boolean' THEN v::text WHEN 'string' THEN 'text'
     WHEN 'number' THEN CASE WHEN v::text ~ '^-?\d+$' THEN 'integer' ELSE 'real' END

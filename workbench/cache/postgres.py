@@ -12,14 +12,18 @@ autocommit mode whose transactions are explicit, as the SQLite cache's are. Erro
 as :class:`PostgresError`, a :class:`sqlite3.OperationalError`, so that the core's handlers of a failing
 statement (written for SQLite) treat both backends alike.
 
-Not yet on PostgreSQL (see docs and the issue): ingest (``replace_task``), search (pg_trgm), migrations of
-an older PostgreSQL schema, roles and row-level security.
+:class:`PgCache` is a :class:`~workbench.cache.store.Cache` (``Cache.open`` returns one for a
+``postgresql://`` URL), so every command's writes (sync runs, ingest, findings, mutes, the journal, the audit
+chain) are the SQLite cache's own code; what differs is overridden here: opening, transactions, readers, and
+ingest's row writes, which COPY a task's rows into a staging table and merge them in one statement.
+
+Not yet on PostgreSQL (see docs and the issue): search (pg_trgm; the search index stays pending), migrations
+of an older PostgreSQL schema, roles and row-level security.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -30,9 +34,12 @@ import psycopg
 from psycopg import pq
 
 from workbench.cache import pg_sql, schema
+from workbench.cache.backend import redact
+from workbench.cache.rows import merge_sql, staged_columns
+from workbench.cache.store import Cache
 from workbench.errors import CacheError
 
-__all__ = ["PgCache", "PgReader", "PostgresError", "Row", "is_url", "schema_statements"]
+__all__ = ["PgCache", "PgReader", "PostgresError", "Row", "schema_statements"]
 
 _TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "TEXT": "TEXT", "": "TEXT"}
 _SCHEMA_KEY = "schema_version"
@@ -40,15 +47,6 @@ _SCHEMA_KEY = "schema_version"
 
 class PostgresError(sqlite3.OperationalError):
     """A statement PostgreSQL refused or a connection it lost, as one line."""
-
-
-def is_url(text: str) -> bool:
-    return text.startswith(("postgresql://", "postgres://"))
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and :attr:`PgCache.path`."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 class Row(tuple[Any, ...]):
@@ -203,22 +201,23 @@ def _identities(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return {str(t): str(c) for t, c in rows}
 
 
-class PgCache(PgReader):
-    """The cache in a PostgreSQL database: the writer (:class:`~workbench.cache.backend.Store`)."""
+# PgReader's execute returns its Cursor where Cache's returns sqlite3's: both are the seam's Rows.
+class PgCache(PgReader, Cache):  # type: ignore[misc]
+    """The cache in a PostgreSQL database: the :class:`~workbench.cache.backend.Store` writer, and a
+    :class:`~workbench.cache.store.Cache` for every command (its own SQL, translated)."""
 
     def __init__(self, url: str, conn: psycopg.Connection[Any], identities: dict[str, str]) -> None:
-        super().__init__(conn, identities)
+        PgReader.__init__(self, conn, identities)
         self.url = url
         self.path = Path(redact(url))  # what messages name; there is no file
-
-    @property
-    def db(self) -> PgCache:
-        """The store reads through itself (the SQLite cache's ``db`` is its writer connection)."""
-        return self
+        self.db = self  # type: ignore[assignment]  # the store reads through itself
+        self.read_only_query = None
+        self._moved = set()
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> PgCache:
-        """Open the cache in the database at ``url``, creating its schema in an empty database."""
+    def open(cls, path: Any, *, create: bool = True, demo: bool = False) -> PgCache:
+        """Open the cache in the database at ``path`` (a URL), creating its schema in an empty database."""
+        url = str(path)
         conn = _connect(url)
         try:
             version = _schema_version(conn)
@@ -231,23 +230,36 @@ class PgCache(PgReader):
                     f"the cache {redact(url)} has schema v{version}, this vmwb v{schema.SCHEMA_VERSION}; "
                     "migrating a PostgreSQL cache is not supported yet"
                 )
-            return cls(url, conn, _identities(conn))
+            cache = cls(url, conn, _identities(conn))
+            cache.settle_interrupted_runs()
+            return cache
         except BaseException:
             conn.close()
             raise
+
+    def close(self) -> None:
+        PgReader.close(self)
 
     @property
     def version(self) -> int:
         return _schema_version(self.conn) or 0
 
-    is_demo = False
+    @property
+    def is_demo(self) -> bool:
+        return False
+
+    def backup(self, target: Path) -> Path:
+        raise CacheError(
+            f"the cache {self.path} is in PostgreSQL: back it up with pg_dump, or `vmwb cache copy` it "
+            "into a SQLite file"
+        )
 
     @property
     def in_transaction(self) -> bool:
         return self.conn.info.transaction_status != pq.TransactionStatus.IDLE
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[PgCache]:
+    def transaction(self) -> Iterator[PgCache]:  # type: ignore[override]
         """``BEGIN`` … ``COMMIT``, reentrant as the SQLite cache's: an inner block joins the outer one."""
         if self.in_transaction:
             yield self
@@ -266,9 +278,49 @@ class PgCache(PgReader):
                     self.conn.execute("ROLLBACK")
             raise PostgresError(_one_line(exc)) from exc
 
-    def reader(self) -> PgReader:
+    @contextlib.contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        yield  # no WAL checkpoints to hold back: the server runs its own
+
+    def checkpoint(self) -> None:
+        """The server checkpoints on its own."""
+
+    def analyze(self) -> None:
+        self.conn.execute("ANALYZE")
+
+    def refresh_search(self, kinds: Any = None) -> set[str]:
+        """No search index on PostgreSQL yet (pg_trgm): the kinds stay pending, nothing is built."""
+        return set()
+
+    def reader(self) -> PgReader:  # type: ignore[override]
         """A new read-only connection for another thread."""
         return PgReader(_connect(self.url, readonly=True), self._identities)
+
+    def _write_rows(
+        self, kind: str, rows: Sequence[tuple[Any, ...]], consts: tuple[str, ...]
+    ) -> None:
+        """COPY the rows into this connection's staging table, then merge them in one statement (the
+        SQLite cache's multi-row upserts, row by row here, were the cost of an ingest)."""
+        table = schema.TABLES[kind]
+        staging = f"vmwb_stage_{table}"
+        prefix, shared = consts[0], consts[1:]
+        last: dict[str, tuple[Any, ...]] = {
+            row[0]: row for row in rows
+        }  # an id listed twice: the last
+        try:
+            # Temporary: this session's alone, without constraints, gone with the connection. Made in
+            # the task's transaction each time (IF NOT EXISTS), since a rolled-back task takes it along.
+            self.conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {staging} AS "
+                f"SELECT {','.join(staged_columns(kind))} FROM {table} WITH NO DATA"
+            )
+            self.conn.execute(f"TRUNCATE {staging}")
+            with self.conn.cursor().copy(f"COPY {staging} FROM STDIN") as out:
+                for rid, row in last.items():
+                    out.write_row((prefix + rid, *shared, *row))
+            self.conn.execute(merge_sql(kind, staging))
+        except psycopg.Error as exc:
+            raise PostgresError(_one_line(exc)) from exc
 
     def is_empty(self) -> bool:
         """True when no table of the estate, findings, journal or audit has a row."""

@@ -180,6 +180,26 @@ def upsert_sql(kind: str, keep: tuple[int, ...], rows: int) -> str:
     )
 
 
+def staged_columns(kind: str) -> list[str]:
+    """Every column a task writes to ``kind``'s table, in the order of a staged row: the uid, the
+    ``task_constants`` after the prefix, then ``row_columns(kind)``."""
+    return ["uid", *_CONST_COLUMNS, *row_columns(kind)]
+
+
+def merge_sql(kind: str, staging: str) -> str:
+    """``upsert_sql``'s effect for rows staged in the table ``staging`` (``staged_columns`` order, one row
+    per uid): one statement however many rows (PostgreSQL's ingest COPYs them there first)."""
+    table = schema.TABLES[kind]
+    cols = ",".join(staged_columns(kind))
+    updates = ",".join(
+        f"{c}=excluded.{c}" for c in (*_CONST_COLUMNS[:-2], "last_seen", *row_columns(kind))
+    )
+    return (
+        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} "
+        f"ON CONFLICT(uid) DO UPDATE SET {updates}"
+    )
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)

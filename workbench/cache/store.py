@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from workbench import model
-from workbench.cache import schema, search, versions
+from workbench.cache import backend, schema, search, versions
 from workbench.cache.connection import (
     APPLICATION_ID,
     AUTOCHECKPOINT_PAGES,
@@ -110,9 +110,17 @@ class Cache:
     ) -> Cache:
         """Open (or create) the cache at ``path``; ``demo`` marks a new cache as a demo one.
 
-        The file is identified through SQLite before any pragma or migration touches it: a file that is not
-        a vmwb cache is refused and left as it was (see :mod:`workbench.cache.connection`).
+        The one factory of both backends: a ``postgresql://`` URL opens the cache in that database
+        (:class:`~workbench.cache.postgres.PgCache`), anything else the SQLite file. The file is identified
+        through SQLite before any pragma or migration touches it: a file that is not a vmwb cache is refused
+        and left as it was (see :mod:`workbench.cache.connection`).
         """
+        if backend.is_url(path):
+            from workbench.cache.postgres import (
+                PgCache,
+            )  # psycopg is loaded only for a PostgreSQL cache
+
+            return PgCache.open(str(path), create=create)
         p = Path(path).expanduser()
         if not p.exists():
             if not create:

@@ -13,6 +13,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from workbench import __version__, plugins
 from workbench.cache.connection import sqlite_error
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except sqlite3.Error as exc:  # raised outside a Cache transaction (a reader's query)
-        print(f"vmwb: error: {sqlite_error(exc, ctx.db_path)}", file=sys.stderr)
+        print(f"vmwb: error: {sqlite_error(exc, _named_db(ctx))}", file=sys.stderr)
         return 2
     except OSError as exc:  # an output file in a read-only folder, a full disk
         where = f" {exc.filename}" if exc.filename else ""
@@ -105,12 +106,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         _close_quietly(ctx)
 
 
+def _named_db(ctx: CliContext) -> Path:
+    """The cache as the error line names it, even when the config that may name it does not parse."""
+    try:
+        return ctx.db_path
+    except WorkbenchError:
+        return Path(ctx.db_flag or "the cache")
+
+
 def _close_quietly(ctx: CliContext) -> None:
     """Closing after a failed write (a full disk) must not raise over the line already printed."""
     try:
         ctx.close()
     except sqlite3.Error as exc:
-        print(f"vmwb: error: {sqlite_error(exc, ctx.db_path)}", file=sys.stderr)
+        print(f"vmwb: error: {sqlite_error(exc, _named_db(ctx))}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

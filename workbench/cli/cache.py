@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    from workbench.cache.postgres import redact
+    from workbench.cache.backend import redact
     from workbench.cache_copy import copy_cache
 
     report = copy_cache(args.src, args.dst)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench import config as config_mod
+from workbench.cache.backend import is_url, redact
 from workbench.cache.store import Cache
 from workbench.errors import ConfigError
 
@@ -38,7 +39,7 @@ def checked(config: config_mod.Config) -> config_mod.Config:
 
 @dataclass(slots=True)
 class CliContext:
-    db_path: Path
+    db_flag: str | None  # --db: a file or a postgresql:// URL
     config_path: str | None
     read_only_flag: bool = False
     role_flag: str | None = None
@@ -48,8 +49,22 @@ class CliContext:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
-        db = Path(args.db).expanduser() if args.db else config_mod.default_db_path()
-        return cls(db, args.config, bool(args.read_only), args.role)
+        return cls(args.db, args.config, bool(args.read_only), args.role)
+
+    @property
+    def db_target(self) -> str:
+        """The cache: ``--db``, ``$VMWB_DB``, ``[cache] url`` or the default file (see config.cache_target)."""
+        return config_mod.cache_target(self.db_flag, self.config.cache_url)
+
+    @property
+    def db_path(self) -> Path:
+        """The cache as messages name it: its file, or its URL without the password."""
+        target = self.db_target
+        return Path(redact(target)) if is_url(target) else Path(target)
+
+    @property
+    def on_postgres(self) -> bool:
+        return is_url(self.db_target)
 
     @property
     def config(self) -> config_mod.Config:
@@ -75,7 +90,8 @@ class CliContext:
             secrets.use_folder(None)
             return
         folder = Path(config.key_folder).expanduser()
-        if folder.resolve() == self.db_path.expanduser().resolve().parent:
+        target = config_mod.cache_target(self.db_flag, config.cache_url)
+        if not is_url(target) and folder.resolve() == Path(target).resolve().parent:
             raise ConfigError(
                 f"[general] key_folder {folder} is the cache's folder: keep the keys elsewhere, "
                 "or whoever copies the cache copies them"
@@ -114,7 +130,7 @@ class CliContext:
         """The cache, opened once. ``write``: what the command writes (``"sync"``), so that a read-only
         cache refuses it up front in one line; a reading command is told once that the cache is read-only."""
         if self._cache is None:
-            self._cache = Cache.open(self.db_path, create=create)
+            self._cache = Cache.open(self.db_target, create=create)
             if self._cache.read_only_note and write is None:
                 print(f"vmwb: note: {self._cache.read_only_note}", file=sys.stderr)
         if write is not None:

@@ -65,7 +65,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             return _headless(db, functools.partial(build_demo, keys=_keys_folder(db)))
         from workbench.cli.ui import open_app
 
-        ctx.db_path = db
+        ctx.db_flag = str(db)
         ctx.read_only_flag = bool(args.read_only)
         ctx.role_flag = args.role or "operator"
         return open_app(

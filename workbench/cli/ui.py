@@ -9,11 +9,18 @@ import argparse
 from typing import Any
 
 from workbench.cli.context import CliContext
+from workbench.errors import CacheError
 
 
 def open_app(ctx: CliContext, args: argparse.Namespace, *, demo: Any = None, **run: Any) -> int:
     """Run the TUI until the operator quits; returns the exit code (``run``: Textual's ``App.run``
     options, for a headless run)."""
+    if ctx.on_postgres:
+        # The app's tables read the SQLite file directly (TableSource), not through the seam, so far.
+        raise CacheError(
+            f"the workbench app runs on a SQLite cache only, not {ctx.db_path}: every vmwb command "
+            "works there; for the app, `vmwb cache copy URL FILE` and open the file"
+        )
     # Create or migrate now, so the UI's read-only connections find a schema; a demo's cache is marked as
     # one from its first byte, so the next `vmwb demo --db` may replace it.
     if demo is not None:
