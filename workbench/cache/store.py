@@ -510,7 +510,7 @@ class Cache:
                 self.db.executemany(_MARK_UNKNOWN.format(table=table), unknown)
             return
         self._moved.add(kind)
-        self._record_versions(run_id, scope, kind, moved, gone, now)
+        history = self._versions(scope, kind, moved, gone, now)  # read before the rows are replaced
         # A current search index is kept current here, in the rows' transaction. One awaiting its rebuild
         # (a new cache's first sync) is left to it: rebuilding is cheaper than indexing row by row.
         indexed = search.is_current(self.db, kind)
@@ -530,21 +530,23 @@ class Cache:
             self.db.executemany(_MARK_UNKNOWN.format(table=table), unknown)
         if written:
             search.index(self.db, table, written)
+        versions.record(
+            self.db, run_id, kind, history
+        )  # after the rows: a row SQLite refused goes first
         if changes:
             self.db.executemany(
                 "INSERT INTO resource_changes (run_id, uid, kind, change, at) VALUES (?,?,?,?,?)",
                 changes,
             )
 
-    def _record_versions(
+    def _versions(
         self,
-        run_id: int,
         scope: model.ScopeRef,
         kind: str,
         moved: Sequence[tuple[str, Any]],
         gone: Sequence[str],
         now: str,
-    ) -> None:
+    ) -> list[tuple[str, str, dict[str, Any] | None, str | None]]:
         """History of the rows about to be written or removed (before they are): a resource's first change
         or removal records the row it had (dated its first_seen) before the new version or the removal; an
         added one gets a version only when it has history (it was removed before)."""
@@ -562,7 +564,7 @@ class Cache:
                 entries.append((uid, now, v, versions.about(kind, v)))
         on = {uid: about for uid, _, _, about in entries if about}
         entries.extend((uid, now, None, on.get(uid)) for uid in gone if uid in known)
-        versions.record(self.db, run_id, kind, entries)
+        return entries
 
     def prune_history(self, days: int | None, *, now: str | None = None) -> int:
         """Forget resource versions older than ``days`` (``[policy] history_retention_days``)."""
