@@ -84,12 +84,13 @@ def default_db_path() -> Path:
     return Path(user_data_dir(APP_NAME)) / "cache.db"
 
 
-def cache_target(flag: str | None, url: str | None = None) -> str:
+def cache_target(flag: str | os.PathLike[str] | None, url: str | None = None) -> str:
     """Where the cache is: ``--db``, else ``$VMWB_DB``, else ``[cache] url``, else the user data folder's
-    file. A URL (``postgresql://``) is kept as it is; a path is expanded."""
+    file. A URL (``postgresql://``) is kept as it is; a path (a callers' ``Path`` too) is expanded."""
     for given in (flag, os.environ.get("VMWB_DB"), url):
         if given:
-            return given if "://" in given else str(Path(given).expanduser())
+            text = os.fspath(given)
+            return text if "://" in text else str(Path(text).expanduser())
     return str(default_db_path())
 
 
