@@ -3,8 +3,7 @@
 A fixture estate (the checks bench's synthetic estate, and the two-account AWS estate synced from moto by the
 real collector) is copied from SQLite into PostgreSQL with ``vmwb cache copy``'s function; then the same scan
 (same clock) runs on each backend and every finding, every posture number the dashboard shows and the KPIs
-are compared. The checks whose SQL PostgreSQL cannot run yet are listed by name, so that one more failing
-(or one more working) changes this test.
+are compared, for every check of the catalogue (findings and evidence alike).
 """
 
 from __future__ import annotations
@@ -26,28 +25,6 @@ from workbench.scan.loader import load_catalogue
 pytestmark = pytest.mark.xdist_group("postgres")
 
 NOW = "2026-11-26T12:00:00Z"
-
-# Checks whose SQL relies on what the translation does not cover yet (SQLite's bare columns beside an
-# aggregate, booleans mixed with integers in CASE, COALESCE of a text and an integer column): SQLite only.
-NOT_ON_POSTGRES = frozenset(
-    {
-        "BOOT-04",
-        "CFG-06",
-        "CFG-08",
-        "HYB-01",
-        "IAM-03",
-        "IAM-06",
-        "IMG-03",
-        "IMG-11",
-        "IMG-12",
-        "LOG-06",  # one of the checks added after this list: a bare column beside GROUP BY
-    }
-)
-
-
-# Checks with the same findings and reasons whose evidence differs: a JSON number read through json_each
-# (SQLite: an integer) comes back as text, so NET-01's evidence lists ports as strings.
-EVIDENCE_DIFFERS = frozenset({"NET-01"})
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +85,7 @@ def _rows(rows: list[engine.FindingRow]) -> list[str]:
 
 
 def _portable() -> list[str]:
-    return [c.id for c in load_catalogue() if c.id not in NOT_ON_POSTGRES]
+    return [c.id for c in load_catalogue()]
 
 
 def _findings(store: Any) -> list[tuple[Any, ...]]:
@@ -146,23 +123,11 @@ def test_every_check_gives_the_same_findings_on_both_backends(estate: Path, pg_u
         ran = found = 0
         for check in load_catalogue():
             on_sqlite = engine.evaluate(sqlite, check, now=NOW)
-            if check.id in NOT_ON_POSTGRES:
-                with pytest.raises(engine.CheckError):
-                    engine.evaluate(pg, check, now=NOW)
-                continue
             on_pg = engine.evaluate(pg, check, now=NOW)
-            if check.id in EVIDENCE_DIFFERS:
-                found_here = sorted((r.resource_uid, r.reason) for r in on_pg)
-                assert found_here == sorted((r.resource_uid, r.reason) for r in on_sqlite)
-                if on_sqlite:
-                    assert _rows(on_pg) != _rows(on_sqlite), (
-                        f"{check.id} agrees now: list it no more"
-                    )
-                continue
             assert _rows(on_pg) == _rows(on_sqlite), check.id
             ran += 1
             found += len(on_sqlite)
-        assert ran == len(load_catalogue()) - len(NOT_ON_POSTGRES) - len(EVIDENCE_DIFFERS)
+        assert ran == len(load_catalogue())  # every check, none left to SQLite
         assert found > 50  # the estate fails many checks: the comparison is not of empty lists
 
 

@@ -11,4 +11,4 @@ LEFT JOIN settings AS o ON o.provider = 'gcp' AND o.account = i.account AND o.id
 LEFT JOIN settings AS k ON k.provider = 'gcp' AND k.account = i.account AND k.id = 'project_ssh_keys'
 WHERE i.provider = 'gcp' AND i.state NOT IN ('terminated', 'deleted')
   AND COALESCE(json_extract(i.extra, '$.block_project_ssh_keys'), 0) = 0
-  AND COALESCE(json_extract(i.extra, '$.os_login'), CAST(o.value AS INTEGER), 0) = 0
+  AND COALESCE(CAST(json_extract(i.extra, '$.os_login') AS INTEGER), CAST(o.value AS INTEGER), 0) = 0

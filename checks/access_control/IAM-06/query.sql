@@ -7,7 +7,7 @@ WITH open_groups AS (
   WHERE r.world_open = 1 AND r.provider = 'aws' AND r.direction = 'ingress' AND r.action = 'allow'
     AND r.disabled = 0 AND r.protocol IN ('tcp', '-1', 'all', '6')
     AND (r.port_from IS NULL OR (r.port_from <= p.value AND COALESCE(r.port_to, r.port_from) >= p.value))
-  GROUP BY 1
+  GROUP BY r.provider, r.account, r.region, r.group_id
 ),
 hits AS (
   SELECT rel.src_uid AS uid, json_group_array(DISTINCT o.group_id) AS groups,

@@ -10,7 +10,8 @@ SELECT s.scope_id AS resource_uid, 'scope' AS resource_kind, s.scope_id AS resou
        END AS reason,
        json_object('last_success_at', MAX(s.last_success_at), 'failing_tasks', SUM(s.status <> 'ok')) AS evidence
 FROM scope_status AS s
-GROUP BY s.scope_id
+-- The scope id is provider:account:region: grouping by the three as well splits no scope.
+GROUP BY s.scope_id, s.provider, s.account, s.region
 HAVING SUM(s.status <> 'ok') > 0
     OR MAX(s.last_success_at) IS NULL
     OR (julianday(:now) - julianday(MAX(s.last_success_at))) * 24 > :max_age_hours

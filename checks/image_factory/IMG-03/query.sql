@@ -20,7 +20,7 @@ owned AS MATERIALIZED (
 ),
 suspect AS MATERIALIZED (
   SELECT image_id, owner FROM owned
-  WHERE (owner IS NULL AND :fail_unknown_owner)
+  WHERE (owner IS NULL AND :fail_unknown_owner = 1)
      OR (owner IS NOT NULL AND owner NOT IN (SELECT value FROM json_each(:approved_owners)))
 )
 SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id, i.name AS resource_name,

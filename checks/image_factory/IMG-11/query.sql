@@ -2,15 +2,18 @@
 -- in the chain, the audit record, as `vmwb images verify` does). One row per approval in force that some VM
 -- uses: resource_kind 'registry_entry', evidence = the verification inputs. Python verifies each approval
 -- once and fetches the VMs of a failing one only; most approvals verify, so most VMs are never read.
--- The audit log is read once: the latest approve/revoke record per entry id (bare columns come from the
--- MAX(seq) row), joined by entry id. vmwb writes entry ids as JSON integers; a record with any other type
+-- The audit log is read once: the latest approve/revoke record per entry id (its MAX(seq), then that
+-- record's columns), joined by entry id. vmwb writes entry ids as JSON integers; a record with any other type
 -- was not written by vmwb and counts as no record (the entry then fails verification).
-WITH audit AS MATERIALIZED (
-  SELECT CAST(json_extract(l.details, '$.entry_id') AS INTEGER) AS entry_id, MAX(l.seq) AS seq, l.action,
-         json_extract(l.details, '$.payload_sha256') AS sha
+WITH latest AS MATERIALIZED (
+  SELECT CAST(json_extract(l.details, '$.entry_id') AS INTEGER) AS entry_id, MAX(l.seq) AS seq
   FROM audit_log AS l
   WHERE l.action IN ('approve', 'revoke') AND json_type(l.details, '$.entry_id') = 'integer'
   GROUP BY 1
+),
+audit AS MATERIALIZED (
+  SELECT m.entry_id, m.seq, l.action, json_extract(l.details, '$.payload_sha256') AS sha
+  FROM latest AS m JOIN audit_log AS l ON l.seq = m.seq
 ),
 inforce AS MATERIALIZED (
   SELECT a.provider, a.image_id, a.entry_id,

@@ -8,4 +8,4 @@ SELECT i.uid AS resource_uid, 'instance' AS resource_kind, i.id AS resource_id, 
 FROM instances AS i
 LEFT JOIN settings AS p ON p.provider = 'gcp' AND p.account = i.account AND p.id = 'serial_port_enable'
 WHERE i.provider = 'gcp' AND i.state NOT IN ('terminated', 'deleted')
-  AND COALESCE(json_extract(i.extra, '$.serial_port_enable'), CAST(p.value AS INTEGER), 0) = 1
+  AND COALESCE(CAST(json_extract(i.extra, '$.serial_port_enable') AS INTEGER), CAST(p.value AS INTEGER), 0) = 1

@@ -1,6 +1,6 @@
 WITH b AS (
   SELECT r.provider, r.account, r.region, r.group_id,
-         json_group_array(DISTINCT p.value) AS ports,
+         json_group_array(DISTINCT CAST(p.value AS INTEGER)) AS ports,  -- a number on either backend
          json_group_array(DISTINCT r.id) AS rules,
          group_concat(DISTINCT r.source) AS sources
   FROM firewall_rules AS r, json_each(:admin_ports) AS p

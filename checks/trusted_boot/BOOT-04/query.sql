@@ -8,7 +8,7 @@ WITH cand AS (
 judged AS (
   SELECT c.*,
          CASE WHEN c.vtpm IS NOT NULL THEN c.vtpm
-              WHEN c.image_tpm IS NOT NULL THEN c.image_tpm = 'v2.0' END AS has_tpm
+              WHEN c.image_tpm IS NOT NULL THEN CASE WHEN c.image_tpm = 'v2.0' THEN 1 ELSE 0 END END AS has_tpm
   FROM cand AS c
 )
 SELECT j.uid AS resource_uid, 'instance' AS resource_kind, j.id AS resource_id, j.name AS resource_name,
