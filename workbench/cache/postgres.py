@@ -41,7 +41,13 @@ from workbench.errors import CacheError
 
 __all__ = ["PgCache", "PgReader", "PostgresError", "Row", "schema_statements"]
 
-_TYPES = {"INTEGER": "BIGINT", "REAL": "DOUBLE PRECISION", "TEXT": "TEXT", "BLOB": "BYTEA", "": "TEXT"}
+_TYPES = {
+    "INTEGER": "BIGINT",
+    "REAL": "DOUBLE PRECISION",
+    "TEXT": "TEXT",
+    "BLOB": "BYTEA",
+    "": "TEXT",
+}
 _SCHEMA_KEY = "schema_version"
 
 
